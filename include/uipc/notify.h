@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file uipc/notify.h
+ * @brief Contexts, receivers, senders: the notification core of uipc.
+ *
+ * A receiver (uipc_rx) owns a descriptor with 64 pending-vector bits, laid out
+ * like the UINTR posted-interrupt descriptor. Senders (uipc_tx) are connected
+ * to one vector of a receiver through a capability file descriptor, which may
+ * be handed to another process (uipc_fd_send()/uipc_fd_recv()).
+ *
+ * Coalescing: several notifies of one vector before the receiver looks are one
+ * pending bit. Use channels (uipc/chan.h) for counted or data-carrying delivery.
+ *
+ * Threading: a receiver is used by one thread at a time (its waits, polls and
+ * arms); a sender may be shared by any number of threads and processes.
+ */
+#ifndef UIPC_NOTIFY_H
+#define UIPC_NOTIFY_H
+
+#include <uipc/common.h>
+
+UIPC_BEGIN_DECLS
+
+/** Library context: the backend choice and per-process state. */
+typedef struct uipc_ctx uipc_ctx;
+/** Receiver endpoint: 64 vectors, one descriptor. */
+typedef struct uipc_rx uipc_rx;
+/** Sender handle, bound to one vector of one receiver. */
+typedef struct uipc_tx uipc_tx;
+
+/** How a blocked receiver is woken. */
+enum uipc_backend {
+	UIPC_BACKEND_AUTO = 0, /**< uintr if usable, else futex (eventfd for pollable receivers) */
+	UIPC_BACKEND_FUTEX,    /**< futex on the descriptor's status word */
+	UIPC_BACKEND_EVENTFD,  /**< eventfd write/read; receivers have a pollable fd */
+	UIPC_BACKEND_SIGNAL,   /**< real-time signal to the receiver thread (handler mode) */
+	UIPC_BACKEND_UINTR,    /**< Intel user interrupts (SENDUIPI, uintr_wait) */
+	UIPC_BACKEND_UINTR_SIM, /**< the UINTR model; test builds only, never chosen by auto */
+	UIPC_BACKEND__COUNT
+};
+
+/**
+ * Create a context.
+ *
+ * @param backend NULL or "auto" to let the library choose (the environment
+ *        variable UIPC_BACKEND, when set, names the backend instead); otherwise
+ *        a backend name ("futex", "eventfd", "signal", "uintr"), which takes
+ *        precedence over the environment.
+ * @return 0; -EINVAL for an unknown name; -EOPNOTSUPP when the named backend
+ *         is not built or not usable on this machine (the reason is printed to
+ *         stderr when UIPC_DEBUG is set, and is available from
+ *         uipc_backend_probe()); -ENOMEM.
+ */
+UIPC_API int uipc_ctx_new(const char *backend, uipc_ctx **ret_ctx);
+
+/** Drop the caller's reference; receivers and senders keep the context alive. */
+UIPC_API void uipc_ctx_free(uipc_ctx *ctx);
+
+/** Name of the backend this context gives new receivers ("futex", ...). */
+UIPC_API const char *uipc_ctx_backend_name(const uipc_ctx *ctx);
+
+/** Name of a backend id, or NULL for an invalid id. */
+UIPC_API const char *uipc_backend_name(enum uipc_backend backend);
+
+/**
+ * Is a backend built and usable here?
+ *
+ * @param why if not NULL, receives a one-line human-readable reason (always
+ *        NUL-terminated, truncated to len).
+ * @return 0 when usable; -EOPNOTSUPP (not built, or the machine lacks it),
+ *         -EINVAL (bad id).
+ */
+UIPC_API int uipc_backend_probe(enum uipc_backend backend, char *why, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Receivers                                                                */
+
+/** Receiver flags for uipc_rx_new(). */
+enum uipc_rx_flags {
+	/** The receiver needs uipc_rx_fd() (epoll): auto picks the eventfd backend. */
+	UIPC_RX_POLLABLE = 1u << 0,
+};
+
+/**
+ * Create a receiver owned by the calling thread.
+ *
+ * The descriptor lives in a sealed memfd, so the receiver can be notified
+ * from other processes. Returns -ENOMEM, -EMFILE/-ENFILE on resource
+ * exhaustion (nothing is leaked), -EOPNOTSUPP if UIPC_RX_POLLABLE is asked of
+ * a context forced to a backend without a pollable fd.
+ */
+UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx);
+
+/**
+ * Destroy a receiver. Senders connected to it get -EPIPE from their next
+ * uipc_tx_notify() or uipc_tx_check(). Accepts NULL.
+ */
+UIPC_API void uipc_rx_free(uipc_rx *rx);
+
+/** Backend name of this receiver. */
+UIPC_API const char *uipc_rx_backend_name(const uipc_rx *rx);
+
+/** Spin policy before a receiver blocks. */
+enum uipc_spin_mode {
+	/**
+	 * Default. The budget adapts to the observed gaps between wakeups, from
+	 * 0 up to budget_ns (0 selects UIPC_SPIN_DEFAULT_MAX_NS): one wait never
+	 * spins longer than that bound.
+	 */
+	UIPC_SPIN_ADAPTIVE = 0,
+	/** Never spin: arm and block at once. */
+	UIPC_SPIN_NONE,
+	/** Always spin exactly budget_ns before blocking. */
+	UIPC_SPIN_FIXED,
+};
+
+/** Upper bound of the adaptive spin of one wait, in nanoseconds (50 us). */
+#define UIPC_SPIN_DEFAULT_MAX_NS 50000u
+
+/** Largest accepted spin budget (10 ms): longer budgets are -EINVAL. */
+#define UIPC_SPIN_MAX_NS 10000000u
+
+/** Set the receiver's spin policy; -EINVAL for an unknown mode or a budget too large. */
+UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t budget_ns);
+
+/**
+ * Create a capability for one vector, like uintr_create_fd(): whoever holds
+ * the returned fd can connect a sender to that vector (uipc_tx_connect()),
+ * in this process or, after uipc_fd_send(), in another one. The fd is
+ * O_CLOEXEC and owned by the caller (close() it).
+ *
+ * @return the fd; -EINVAL for vector >= 64; -EMFILE/-ENFILE/-ENOMEM.
+ */
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
+
+/**
+ * Wait for notifications.
+ *
+ * Takes and clears every pending vector. Spins per the spin policy, then
+ * blocks in the backend. Safe against lost wakeups: a notify that completes
+ * before or during the wait is seen by it or by the next one.
+ *
+ * @param timeout_ns 0 polls, a negative value waits forever.
+ * @param ret_mask receives the non-zero mask of vectors that were pending.
+ * @return 0; -ETIMEDOUT; -EINTR when a signal interrupted the block;
+ *         -EINVAL (NULL arguments); -EBUSY while a handler is installed.
+ */
+UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
+
+/** Non-blocking wait: 0 and the mask, or -EAGAIN when nothing is pending. */
+UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask);
+
+/* Event-loop integration --------------------------------------------------- */
+
+/**
+ * A file descriptor that polls readable (EPOLLIN) when an armed receiver is
+ * notified. Owned by the receiver: do not close it.
+ * @return the fd; -EOPNOTSUPP when the receiver's backend has none (create
+ *         it with UIPC_RX_POLLABLE).
+ */
+UIPC_API int uipc_rx_fd(uipc_rx *rx);
+
+/**
+ * Arm before sleeping in epoll_wait(): from now on, notifies make uipc_rx_fd()
+ * readable. -EAGAIN when something is already pending (call uipc_rx_drain()
+ * instead of sleeping).
+ */
+UIPC_API int uipc_rx_arm(uipc_rx *rx);
+
+/**
+ * Disarm after epoll_wait() and take what is pending (the mask may be 0 after
+ * a spurious wakeup). Notifies are syscall-free again until the next arm.
+ */
+UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask);
+
+/* Handler mode --------------------------------------------------------------- */
+
+/**
+ * Handler called with the vectors that were pending. It runs on the receiver
+ * thread asynchronously, interrupting whatever that thread was doing (a
+ * user-interrupt or signal handler): it may only call async-signal-safe
+ * functions and uipc_tx_notify(); it must not call into the same receiver
+ * except uipc_rx_mask()/uipc_rx_unmask().
+ */
+typedef void (*uipc_handler_fn)(uipc_rx *rx, uint64_t mask, void *userdata);
+
+/**
+ * Enter handler mode (fn != NULL) or leave it (fn == NULL). Call it from the
+ * thread that created the receiver: that thread is the one interrupted.
+ * @return 0; -EOPNOTSUPP when the backend has no handler mode (futex,
+ *         eventfd: use the signal or uintr backend); -EPERM from another thread.
+ */
+UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata);
+
+/** Defer handler delivery (clui / block the signal); notifies stay pending. */
+UIPC_API int uipc_rx_mask(uipc_rx *rx);
+/** Resume handler delivery (stui / unblock); pending vectors are delivered now. */
+UIPC_API int uipc_rx_unmask(uipc_rx *rx);
+
+/* ------------------------------------------------------------------------ */
+/* Senders                                                                  */
+
+/**
+ * Connect a sender to the vector a capability fd names. The fd is not
+ * consumed (close it when done). Validates everything it reads from the fd
+ * and the shared descriptor.
+ *
+ * @return 0; -EBADF (not an open fd); -EINVAL (an fd that is not a uipc
+ *         vector capability); -EPIPE (the receiver is gone); -EOPNOTSUPP
+ *         (the receiver's backend is not built here); -EMFILE/-ENOMEM.
+ */
+UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
+
+/** Same-process shortcut: a sender for one vector of rx. */
+UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
+
+/** Disconnect and free a sender. Accepts NULL. */
+UIPC_API void uipc_tx_free(uipc_tx *tx);
+
+/** The vector this sender posts. */
+UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
+
+/**
+ * Post the sender's vector. While the receiver is awake this is one atomic
+ * operation and no syscall; a vector that is still pending costs one load
+ * and writes no shared memory; a blocked receiver is kicked exactly once.
+ *
+ * @return 0; -EPIPE when the receiver was freed; -EINVAL (NULL); a backend
+ *         error from the kick (e.g. -ESRCH when the receiver thread is gone).
+ */
+UIPC_API int uipc_tx_notify(uipc_tx *tx);
+
+/**
+ * Liveness check: 0 while the receiver exists, -EPIPE once it was freed or
+ * its process died (detected through the capability's socket).
+ */
+UIPC_API int uipc_tx_check(uipc_tx *tx);
+
+/* ------------------------------------------------------------------------ */
+/* Handing capabilities to other processes                                    */
+
+/**
+ * Send one file descriptor (a vector capability, a channel end...) over a
+ * connected AF_UNIX socket, with SCM_RIGHTS, in one call.
+ * @return 0; -EBADF; -ENOTSOCK; -EPIPE; other -errno from sendmsg().
+ */
+UIPC_API int uipc_fd_send(int sock, int fd);
+
+/**
+ * Receive one file descriptor sent by uipc_fd_send(). The new fd is O_CLOEXEC.
+ * @return 0; -EPIPE when the peer closed; -EPROTO for a message that is not
+ *         exactly one uipc handle (any fds it carried are closed); -errno.
+ */
+UIPC_API int uipc_fd_recv(int sock, int *ret_fd);
+
+UIPC_END_DECLS
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "uipc-private.h"
+
+static bool tx_valid(const uipc_tx *tx)
+{
+	return tx && tx->magic == UIPC_TX_MAGIC;
+}
+
+/* Everything in the descriptor's header line came from the peer: check it
+ * once, copy what we use, never trust it again. */
+static int desc_check(const struct uipc__desc *d, uint32_t backend)
+{
+	if (d->magic != UIPC_DESC_MAGIC || d->abi != UIPC_DESC_ABI || d->backend != backend)
+		return -EINVAL;
+	if (d->pid <= 0 || d->tid <= 0)
+		return -EINVAL;
+	if (atomic_load_explicit(&d->status, memory_order_acquire) & UIPC_DESC_CLOSED)
+		return -EPIPE;
+	return 0;
+}
+
+static int tx_setup(uipc_tx *tx, int cap_fd, const struct uipc__cap_vector *cv, int *fds,
+		    unsigned nfds)
+{
+	void *map;
+	int r;
+
+	tx->ops = uipc__backend_get((enum uipc_backend)cv->backend);
+	if (!tx->ops)
+		return -EOPNOTSUPP;
+	r = uipc__shm_map(fds[0], UIPC_DESC_MAP_SIZE, &map);
+	if (r < 0)
+		return r;
+	tx->desc = map;
+	r = desc_check(tx->desc, cv->backend);
+	if (r < 0)
+		return r;
+	tx->vector = cv->vector;
+	tx->bit = UINT64_C(1) << cv->vector;
+	tx->pid = tx->desc->pid;
+	tx->tid = tx->desc->tid;
+	if (nfds > 1) {
+		tx->backend_fd = fds[1];
+		fds[1] = -1;
+	}
+	if (uipc__fault(&uipc__faults.fd))
+		return -EMFILE;
+	tx->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
+	if (tx->cap_fd < 0)
+		return -errno;
+	if (tx->ops->tx_init)
+		return tx->ops->tx_init(tx);
+	return 0;
+}
+
+static void tx_release(uipc_tx *tx)
+{
+	if (tx->desc)
+		munmap(tx->desc, UIPC_DESC_MAP_SIZE);
+	uipc__close(tx->cap_fd);
+	uipc__close(tx->backend_fd);
+	free(tx);
+}
+
+UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
+{
+	struct uipc__cap_vector cv;
+	int fds[2] = {-1, -1};
+	unsigned nfds = 0;
+	uipc_tx *tx;
+	int r;
+
+	uipc_return_if(!ctx || !ret_tx, -EINVAL);
+	uipc_return_if(cap_fd < 0, -EBADF);
+	if (fcntl(cap_fd, F_GETFD) < 0)
+		return -EBADF;
+	tx = uipc__calloc(1, sizeof(*tx));
+	if (!tx)
+		return -ENOMEM;
+	tx->cap_fd = tx->backend_fd = -1;
+	r = uipc__cap_open(cap_fd, UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, 1, 2, &nfds);
+	if (r < 0) {
+		free(tx);
+		return r;
+	}
+	r = cv.vector < UIPC_VECTORS ? tx_setup(tx, cap_fd, &cv, fds, nfds) : -EINVAL;
+	uipc__close(fds[0]); /* the mapping keeps the memory */
+	uipc__close(fds[1]);
+	if (r < 0) {
+		tx_release(tx);
+		return r;
+	}
+	tx->ctx = uipc__ctx_ref(ctx);
+	tx->magic = UIPC_TX_MAGIC;
+	*ret_tx = tx;
+	return 0;
+}
+
+UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
+{
+	int fd, r;
+
+	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !ret_tx, -EINVAL);
+	fd = uipc_rx_vector_fd(rx, vector);
+	if (fd < 0)
+		return fd;
+	r = uipc_tx_connect(rx->ctx, fd, ret_tx);
+	uipc__close(fd);
+	return r;
+}
+
+UIPC_API void uipc_tx_free(uipc_tx *tx)
+{
+	uipc_ctx *ctx;
+
+	if (!tx_valid(tx))
+		return;
+	if (tx->ops->tx_fini)
+		tx->ops->tx_fini(tx);
+	ctx = tx->ctx;
+	tx->magic = 0;
+	tx_release(tx);
+	uipc_ctx_free(ctx);
+}
+
+UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx)
+{
+	if (!tx_valid(tx))
+		return UIPC_VECTORS;
+	return tx->vector;
+}
+
+UIPC_API int uipc_tx_notify(uipc_tx *tx)
+{
+	int r;
+
+	uipc_return_if(!tx_valid(tx), -EINVAL);
+	if (tx->ops->tx_notify)
+		return tx->ops->tx_notify(tx);
+	r = uipc__desc_post(tx->desc, tx->bit);
+	if (r <= 0)
+		return r;
+	atomic_fetch_add_explicit(&tx->kicks, 1, memory_order_relaxed);
+	return tx->ops->tx_kick(tx);
+}
+
+UIPC_API int uipc_tx_check(uipc_tx *tx)
+{
+	uipc_return_if(!tx_valid(tx), -EINVAL);
+	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
+		return -EPIPE;
+	return uipc__cap_alive(tx->cap_fd);
+}
