@@ -24,27 +24,27 @@ extern const struct uipc__backend_ops uipc__backend_uintr_sim;
 
 static const struct uipc__backend_ops *const backends[UIPC_BACKEND__COUNT] = {
 #if UIPC_HAVE_BACKEND_FUTEX
-	[UIPC_BACKEND_FUTEX] = &uipc__backend_futex,
+    [UIPC_BACKEND_FUTEX] = &uipc__backend_futex,
 #endif
 #if UIPC_HAVE_BACKEND_EVENTFD
-	[UIPC_BACKEND_EVENTFD] = &uipc__backend_eventfd,
+    [UIPC_BACKEND_EVENTFD] = &uipc__backend_eventfd,
 #endif
 #if UIPC_HAVE_BACKEND_SIGNAL
-	[UIPC_BACKEND_SIGNAL] = &uipc__backend_signal,
+    [UIPC_BACKEND_SIGNAL] = &uipc__backend_signal,
 #endif
 #if UIPC_HAVE_BACKEND_UINTR
-	[UIPC_BACKEND_UINTR] = &uipc__backend_uintr,
+    [UIPC_BACKEND_UINTR] = &uipc__backend_uintr,
 #endif
 #if UIPC_HAVE_BACKEND_UINTR_SIM
-	[UIPC_BACKEND_UINTR_SIM] = &uipc__backend_uintr_sim,
+    [UIPC_BACKEND_UINTR_SIM] = &uipc__backend_uintr_sim,
 #endif
 };
 
 /* Names exist for every id, built or not, so errors can name what is missing. */
 static const char *const names[UIPC_BACKEND__COUNT] = {
-	[UIPC_BACKEND_AUTO] = "auto",       [UIPC_BACKEND_FUTEX] = "futex",
-	[UIPC_BACKEND_EVENTFD] = "eventfd", [UIPC_BACKEND_SIGNAL] = "signal",
-	[UIPC_BACKEND_UINTR] = "uintr",     [UIPC_BACKEND_UINTR_SIM] = "uintr-sim",
+    [UIPC_BACKEND_AUTO] = "auto",       [UIPC_BACKEND_FUTEX] = "futex",
+    [UIPC_BACKEND_EVENTFD] = "eventfd", [UIPC_BACKEND_SIGNAL] = "signal",
+    [UIPC_BACKEND_UINTR] = "uintr",     [UIPC_BACKEND_UINTR_SIM] = "uintr-sim",
 };
 
 const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id)

@@ -23,8 +23,8 @@ union cap_cmsg {
 	char buf[CMSG_SPACE(sizeof(int) * UIPC_CAP_MAX_FDS)];
 };
 
-int uipc__cap_create(uint32_t kind, const void *payload, size_t len, const int *fds,
-		     unsigned nfds, int *ret_peer)
+int uipc__cap_create(uint32_t kind, const void *payload, size_t len, const int *fds, unsigned nfds,
+                     int *ret_peer)
 {
 	struct cap_hdr hdr = {.magic = CAP_MAGIC, .kind = kind};
 	union cap_cmsg cm;
@@ -104,8 +104,8 @@ static unsigned take_fds(struct msghdr *msg, int *fds, unsigned max, bool *overf
 	return n;
 }
 
-int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fds,
-		   unsigned min_fds, unsigned max_fds, unsigned *ret_nfds)
+int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fds, unsigned min_fds,
+                   unsigned max_fds, unsigned *ret_nfds)
 {
 	struct cap_hdr hdr;
 	union cap_cmsg cm;
@@ -136,8 +136,9 @@ int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fd
 	if (overflow || (msg.msg_flags & MSG_TRUNC))
 		goto fail;
 	if ((size_t)n < offsetof(struct cap_hdr, payload) || hdr.magic != CAP_MAGIC ||
-	    hdr.kind != kind || hdr.len != len || (size_t)n != offsetof(struct cap_hdr, payload) + len ||
-	    hdr.nfds != nfds || nfds < min_fds || nfds > max_fds)
+	    hdr.kind != kind || hdr.len != len ||
+	    (size_t)n != offsetof(struct cap_hdr, payload) + len || hdr.nfds != nfds ||
+	    nfds < min_fds || nfds > max_fds)
 		goto fail;
 	r = uipc__cap_alive(cap_fd);
 	if (r < 0)

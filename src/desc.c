@@ -37,7 +37,7 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 		return 0;
 	/* Armed: whoever sets ON kicks, exactly once per arming. */
 	if (!atomic_compare_exchange_strong_explicit(&d->status, &s, s | UIPC_DESC_ON,
-						     memory_order_seq_cst, memory_order_relaxed))
+	                                             memory_order_seq_cst, memory_order_relaxed))
 		return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
 	return 1;
 }

@@ -91,7 +91,7 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 		rx->ops->rx_handler(rx, false);
 	/* Senders see CLOSED in the status word on their next notify... */
 	atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
-				 memory_order_seq_cst);
+	                         memory_order_seq_cst);
 	/* ...and holders of a capability see its socket hang up. */
 	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
 		uipc__close(rx->caps[i]);
@@ -144,7 +144,7 @@ static int cap_make(uipc_rx *rx, unsigned vector)
 	int peer, cap;
 
 	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds,
-			       rx->backend_fd >= 0 ? 2 : 1, &peer);
+	                       rx->backend_fd >= 0 ? 2 : 1, &peer);
 	if (cap < 0)
 		return cap;
 	rx->caps[vector] = cap;

@@ -25,7 +25,7 @@ static int desc_check(const struct uipc__desc *d, uint32_t backend)
 }
 
 static int tx_setup(uipc_tx *tx, int cap_fd, const struct uipc__cap_vector *cv, int *fds,
-		    unsigned nfds)
+                    unsigned nfds)
 {
 	void *map;
 	int r;

@@ -31,13 +31,13 @@
 
 /* Status word bits. Senders only ever set ON, and only with a CAS from a
  * value that has SN, ON and CLOSED clear; every other bit is the receiver's. */
-#define UIPC_DESC_ON     (1u << 0) /* a kick is outstanding */
-#define UIPC_DESC_SN     (1u << 1) /* suppress: the receiver is awake */
-#define UIPC_DESC_CLOSED (1u << 2) /* the receiver was freed */
+#define UIPC_DESC_ON          (1u << 0) /* a kick is outstanding */
+#define UIPC_DESC_SN          (1u << 1) /* suppress: the receiver is awake */
+#define UIPC_DESC_CLOSED      (1u << 2) /* the receiver was freed */
 #define UIPC_DESC_SENDER_MASK (UIPC_DESC_ON | UIPC_DESC_SN | UIPC_DESC_CLOSED)
 
-#define UIPC_DESC_MAGIC 0x43504975u /* "uIPC" */
-#define UIPC_DESC_ABI   1u
+#define UIPC_DESC_MAGIC       0x43504975u /* "uIPC" */
+#define UIPC_DESC_ABI         1u
 
 /*
  * Lives at offset 0 of the receiver's memfd (one page, sealed against
@@ -49,15 +49,15 @@
  */
 struct uipc__desc {
 	_Alignas(UIPC_CACHELINE) _Atomic uint32_t status; /* ON | SN | CLOSED */
-	uint32_t ndst;                 /* receiver thread id (informational) */
-	_Atomic uint64_t pir;          /* pending vectors, one bit each */
+	uint32_t ndst;                                    /* receiver thread id (informational) */
+	_Atomic uint64_t pir;                             /* pending vectors, one bit each */
 
 	_Alignas(UIPC_CACHELINE) uint32_t magic; /* UIPC_DESC_MAGIC */
-	uint32_t abi;                  /* UIPC_DESC_ABI */
-	uint32_t backend;              /* enum uipc_backend of the receiver */
-	int32_t pid;                   /* receiver process */
-	int32_t tid;                   /* receiver thread */
-	uint32_t backend_data[11];     /* backend-owned (signal: signo...) */
+	uint32_t abi;                            /* UIPC_DESC_ABI */
+	uint32_t backend;                        /* enum uipc_backend of the receiver */
+	int32_t pid;                             /* receiver process */
+	int32_t tid;                             /* receiver thread */
+	uint32_t backend_data[11];               /* backend-owned (signal: signo...) */
 };
 
 #define UIPC_DESC_MAP_SIZE 4096u
@@ -72,8 +72,8 @@ struct uipc__backend_ops;
 
 struct uipc_ctx {
 	_Atomic unsigned refs;
-	enum uipc_backend backend;       /* resolved, never AUTO */
-	bool forced;                     /* chosen by name (argument or environment) */
+	enum uipc_backend backend; /* resolved, never AUTO */
+	bool forced;               /* chosen by name (argument or environment) */
 	const struct uipc__backend_ops *ops;
 };
 
@@ -107,10 +107,10 @@ struct uipc_tx {
 	struct uipc__desc *desc; /* shared mapping of the receiver's descriptor */
 	uint64_t bit;            /* 1 << vector */
 	unsigned vector;
-	int cap_fd;     /* our dup of the capability socket: liveness */
-	int backend_fd; /* backend fd from the capability (eventfd...), or -1 */
-	int32_t pid, tid; /* receiver, as the descriptor said at connect time */
-	void *backend;    /* backend-private sender state */
+	int cap_fd;             /* our dup of the capability socket: liveness */
+	int backend_fd;         /* backend fd from the capability (eventfd...), or -1 */
+	int32_t pid, tid;       /* receiver, as the descriptor said at connect time */
+	void *backend;          /* backend-private sender state */
 	_Atomic uint64_t kicks; /* kicks sent (tests assert one kick per sleep) */
 };
 
@@ -230,7 +230,8 @@ static inline uint64_t uipc__now_ns(void)
 
 static inline struct timespec uipc__ns_to_ts(uint64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+	                      .tv_nsec = (long)(ns % 1000000000u)};
 	return ts;
 }
 
@@ -272,7 +273,7 @@ struct uipc__cap_vector {
 /* Create a capability holding payload and fds (which are duplicated, not
  * consumed). Returns the capability fd; *ret_peer is the creator's end. */
 UIPC_INTERNAL int uipc__cap_create(uint32_t kind, const void *payload, size_t len, const int *fds,
-				   unsigned nfds, int *ret_peer);
+                                   unsigned nfds, int *ret_peer);
 
 /* Open a capability: checks it is one, of this kind, with a payload of
  * exactly len bytes and between min_fds and max_fds fds (new O_CLOEXEC
@@ -280,7 +281,7 @@ UIPC_INTERNAL int uipc__cap_create(uint32_t kind, const void *payload, size_t le
  * fd, -EINVAL for anything that is not such a capability, -EPIPE if the
  * creator's end is closed. On error nothing is left open. */
 UIPC_INTERNAL int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fds,
-				 unsigned min_fds, unsigned max_fds, unsigned *ret_nfds);
+                                 unsigned min_fds, unsigned max_fds, unsigned *ret_nfds);
 
 /* 0 while the creator's end is open, -EPIPE after. */
 UIPC_INTERNAL int uipc__cap_alive(int cap_fd);

@@ -45,7 +45,8 @@ static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *dea
 
 	if (deadline) {
 		uint64_t now = uipc__now_ns();
-		uint64_t end = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
+		uint64_t end =
+		    (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
 
 		rel = uipc__ns_to_ts(end > now ? end - now : 0);
 		relp = &rel;
@@ -86,14 +87,14 @@ static int efd_tx_kick(uipc_tx *tx)
 }
 
 const struct uipc__backend_ops uipc__backend_eventfd = {
-	.name = "eventfd",
-	.id = UIPC_BACKEND_EVENTFD,
-	.caps = UIPC_CAP_POLLABLE | UIPC_CAP_CROSS_PROCESS,
-	.rx_init = efd_rx_init,
-	.rx_fini = efd_rx_fini,
-	.rx_block = efd_rx_block,
-	.rx_ack = efd_rx_ack,
-	.rx_fd = efd_rx_fd,
-	.tx_init = efd_tx_init,
-	.tx_kick = efd_tx_kick,
+    .name = "eventfd",
+    .id = UIPC_BACKEND_EVENTFD,
+    .caps = UIPC_CAP_POLLABLE | UIPC_CAP_CROSS_PROCESS,
+    .rx_init = efd_rx_init,
+    .rx_fini = efd_rx_fini,
+    .rx_block = efd_rx_block,
+    .rx_ack = efd_rx_ack,
+    .rx_fd = efd_rx_fd,
+    .tx_init = efd_tx_init,
+    .tx_kick = efd_tx_kick,
 };

@@ -15,7 +15,7 @@ static int futex_block(uipc_rx *rx, uint32_t expect, const struct timespec *dead
 	/* WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline: no drift
 	 * when a wait is retried after a stray wakeup. */
 	long r = syscall(SYS_futex, &rx->desc->status, FUTEX_WAIT_BITSET, expect, deadline, NULL,
-			 FUTEX_BITSET_MATCH_ANY);
+	                 FUTEX_BITSET_MATCH_ANY);
 
 	if (r == 0 || errno == EAGAIN)
 		return 0;
@@ -30,9 +30,9 @@ static int futex_kick(uipc_tx *tx)
 }
 
 const struct uipc__backend_ops uipc__backend_futex = {
-	.name = "futex",
-	.id = UIPC_BACKEND_FUTEX,
-	.caps = UIPC_CAP_CROSS_PROCESS,
-	.rx_block = futex_block,
-	.tx_kick = futex_kick,
+    .name = "futex",
+    .id = UIPC_BACKEND_FUTEX,
+    .caps = UIPC_CAP_CROSS_PROCESS,
+    .rx_block = futex_block,
+    .tx_kick = futex_kick,
 };

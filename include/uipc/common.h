@@ -7,7 +7,7 @@
 
 #ifdef __cplusplus
 #define UIPC_BEGIN_DECLS extern "C" {
-#define UIPC_END_DECLS }
+#define UIPC_END_DECLS   }
 #else
 #define UIPC_BEGIN_DECLS
 #define UIPC_END_DECLS

@@ -30,11 +30,11 @@ typedef struct uipc_tx uipc_tx;
 
 /** How a blocked receiver is woken. */
 enum uipc_backend {
-	UIPC_BACKEND_AUTO = 0, /**< uintr if usable, else futex (eventfd for pollable receivers) */
-	UIPC_BACKEND_FUTEX,    /**< futex on the descriptor's status word */
-	UIPC_BACKEND_EVENTFD,  /**< eventfd write/read; receivers have a pollable fd */
-	UIPC_BACKEND_SIGNAL,   /**< real-time signal to the receiver thread (handler mode) */
-	UIPC_BACKEND_UINTR,    /**< Intel user interrupts (SENDUIPI, uintr_wait) */
+	UIPC_BACKEND_AUTO = 0,  /**< uintr if usable, else futex (eventfd for pollable receivers) */
+	UIPC_BACKEND_FUTEX,     /**< futex on the descriptor's status word */
+	UIPC_BACKEND_EVENTFD,   /**< eventfd write/read; receivers have a pollable fd */
+	UIPC_BACKEND_SIGNAL,    /**< real-time signal to the receiver thread (handler mode) */
+	UIPC_BACKEND_UINTR,     /**< Intel user interrupts (SENDUIPI, uintr_wait) */
 	UIPC_BACKEND_UINTR_SIM, /**< the UINTR model; test builds only, never chosen by auto */
 	UIPC_BACKEND__COUNT
 };
