@@ -141,10 +141,15 @@ static int cap_make(uipc_rx *rx, unsigned vector)
 {
 	struct uipc__cap_vector cv = {.vector = vector, .backend = (uint32_t)rx->ops->id};
 	int fds[2] = {rx->memfd, rx->backend_fd};
-	int peer, cap;
+	int peer, cap, r;
 
-	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds,
-	                       rx->backend_fd >= 0 ? 2 : 1, &peer);
+	if (rx->ops->rx_vector_fd) {
+		r = rx->ops->rx_vector_fd(rx, vector, &fds[1]);
+		if (r < 0)
+			return r;
+	}
+	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, fds[1] >= 0 ? 2 : 1,
+	                       &peer);
 	if (cap < 0)
 		return cap;
 	rx->caps[vector] = cap;

@@ -160,6 +160,11 @@ struct uipc__backend_ops {
 	/* Consume a kick that was delivered but not waited for (eventfd count). */
 	void (*rx_ack)(uipc_rx *rx);
 
+	/* Optional: the backend fd the capability of `vector` carries, owned by
+	 * the receiver (duplicated into the capability). NULL: rx->backend_fd.
+	 * uintr needs it: the kernel gives one fd per vector. */
+	int (*rx_vector_fd)(uipc_rx *rx, unsigned vector, int *ret_fd);
+
 	/* Pollable fd, or NULL (then -EOPNOTSUPP). */
 	int (*rx_fd)(uipc_rx *rx);
 
