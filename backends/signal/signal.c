@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * signal backend: the kick is a real-time signal to the receiver thread.
+ *
+ * It exists for handler mode on machines without UINTR: the signal handler
+ * runs on the receiver thread, interrupting it, and calls the user's handler
+ * through uipc__rx_dispatch(), which is what a user-interrupt handler does on
+ * UINTR hardware. Wait mode works too (sigtimedwait), so the whole core suite
+ * runs on it, but futex is the better choice for plain waiting.
+ *
+ * The signal is SIGRTMIN+4 unless UIPC_SIGNAL names another real-time signal
+ * (absolute number). The receiver stores it in desc->backend_data[0]; senders
+ * validate it once. Its process-wide handler is installed at the first
+ * receiver and stays (a late, stray kick must never hit the default action,
+ * which for real-time signals terminates the process).
+ *
+ * What the user's handler may do: see uipc_handler_fn (async-signal-safe
+ * functions, uipc_tx_notify(), uipc_rx_mask()/uipc_rx_unmask() of its own
+ * receiver). Masking is per thread underneath: while any handler receiver of
+ * a thread is masked, the signal is blocked in that thread.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "uipc-private.h"
+
+#define SIG_DEFAULT_OFFSET 4 /* SIGRTMIN+4: clear of the low RT signals libraries like */
+#define SIG_MAX_HANDLERS   8 /* handler-mode receivers per thread */
+
+struct sig_rx {
+	int signo;
+	_Atomic bool masked;      /* read by the signal handler on the same thread */
+	_Atomic(uipc_rx *) *slot; /* in the owner thread's table while in handler mode */
+};
+
+/*
+ * Per-thread table of handler-mode receivers, read by the signal handler.
+ * Only the owner thread writes it, so an atomic store per slot is enough
+ * against its own signal handler. initial-exec: no lazy TLS allocation (not
+ * async-signal-safe) on the first access from the handler.
+ */
+struct sig_thread {
+	_Atomic(uipc_rx *) rx[SIG_MAX_HANDLERS];
+	unsigned masked; /* handler receivers of this thread currently masked */
+};
+static __thread struct sig_thread sig_thr __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t installed; /* bit (signo - SIGRTMIN): our handler is in place */
+
+static void dispatch_thread(int signo)
+{
+	struct sig_thread *t = &sig_thr;
+
+	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
+		uipc_rx *rx = atomic_load_explicit(&t->rx[i], memory_order_acquire);
+		struct sig_rx *s;
+
+		if (!rx)
+			continue;
+		s = rx->backend;
+		if (s->signo == signo && !atomic_load_explicit(&s->masked, memory_order_relaxed))
+			uipc__rx_dispatch(rx);
+	}
+}
+
+static void on_signal(int signo, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)si;
+	(void)uc;
+	dispatch_thread(signo);
+	errno = saved;
+}
+
+static int pick_signo(void)
+{
+	const char *env = getenv("UIPC_SIGNAL");
+	char *end;
+	long v;
+
+	if (!env || !*env)
+		return SIGRTMIN + SIG_DEFAULT_OFFSET;
+	errno = 0;
+	v = strtol(env, &end, 10);
+	if (errno || *end || v < SIGRTMIN || v > SIGRTMAX)
+		return -EINVAL;
+	return (int)v;
+}
+
+static int install(int signo)
+{
+	uint64_t bit = UINT64_C(1) << (unsigned)(signo - SIGRTMIN);
+	struct sigaction sa, old;
+	int r = 0;
+
+	pthread_mutex_lock(&install_lock);
+	if (installed & bit)
+		goto out;
+	if (sigaction(signo, NULL, &old) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* Someone else's handler is on that signal: do not take it over. */
+	if ((old.sa_flags & SA_SIGINFO)
+	        ? old.sa_sigaction != NULL
+	        : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+		r = -EBUSY;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) < 0) {
+		r = -errno;
+		goto out;
+	}
+	installed |= bit;
+out:
+	pthread_mutex_unlock(&install_lock);
+	return r;
+}
+
+static int sig_probe(char *why, size_t len)
+{
+	if (SIGRTMAX - SIGRTMIN < SIG_DEFAULT_OFFSET) {
+		snprintf(why, len, "too few real-time signals");
+		return -EOPNOTSUPP;
+	}
+	snprintf(why, len, "available (real-time signal %d = SIGRTMIN+%d)",
+	         SIGRTMIN + SIG_DEFAULT_OFFSET, SIG_DEFAULT_OFFSET);
+	return 0;
+}
+
+static int sig_rx_init(uipc_rx *rx)
+{
+	struct sig_rx *s;
+	int signo, r;
+
+	signo = pick_signo();
+	if (signo < 0)
+		return signo;
+	r = install(signo);
+	if (r < 0)
+		return r;
+	s = uipc__calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->signo = signo;
+	rx->desc->backend_data[0] = (uint32_t)signo;
+	rx->backend = s;
+	return 0;
+}
+
+static int thread_block(int signo, bool block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	return -pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static int sig_mask(uipc_rx *rx, bool masked)
+{
+	struct sig_rx *s = rx->backend;
+	int r = 0;
+
+	if (uipc__gettid() != rx->owner_tid)
+		return -EPERM;
+	if (atomic_load_explicit(&s->masked, memory_order_relaxed) == masked)
+		return 0;
+	/* The signal is per thread: blocked while any receiver of this thread
+	 * is masked. Unblocking delivers a pending kick before we return. */
+	if (masked && sig_thr.masked++ == 0)
+		r = thread_block(s->signo, true);
+	atomic_store_explicit(&s->masked, masked, memory_order_relaxed);
+	if (!masked && --sig_thr.masked == 0)
+		r = thread_block(s->signo, false);
+	return r;
+}
+
+static int sig_handler(uipc_rx *rx, bool on)
+{
+	struct sig_rx *s = rx->backend;
+
+	if (!on) {
+		if (s->slot) {
+			atomic_store_explicit(s->slot, NULL, memory_order_release);
+			s->slot = NULL;
+		}
+		if (atomic_load_explicit(&s->masked, memory_order_relaxed))
+			sig_mask(rx, false);
+		return 0;
+	}
+	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
+		if (atomic_load_explicit(&sig_thr.rx[i], memory_order_relaxed))
+			continue;
+		/* Kicks go to this thread from now on. */
+		rx->desc->ndst = (uint32_t)rx->owner_tid;
+		s->slot = &sig_thr.rx[i];
+		atomic_store_explicit(s->slot, rx, memory_order_release);
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static void sig_rx_fini(uipc_rx *rx)
+{
+	struct sig_rx *s = rx->backend;
+
+	if (!s)
+		return;
+	if (s->slot)
+		atomic_store_explicit(s->slot, NULL, memory_order_release);
+	if (atomic_load_explicit(&s->masked, memory_order_relaxed) &&
+	    uipc__gettid() == rx->owner_tid)
+		sig_mask(rx, false);
+	free(s);
+	rx->backend = NULL;
+}
+
+static int sig_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
+{
+	struct sig_rx *s = rx->backend;
+	struct timespec rel, *relp = NULL;
+	sigset_t set, old;
+	siginfo_t si;
+	int r;
+
+	if (deadline) {
+		uint64_t now = uipc__now_ns();
+		uint64_t end =
+		    (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
+
+		if (end <= now)
+			return -ETIMEDOUT;
+		rel = uipc__ns_to_ts(end - now);
+		relp = &rel;
+	}
+	/* Kicks go to whichever thread blocks (normally the owner). Store the
+	 * target before blocking the signal and re-checking the status word:
+	 * a sender that read the old target also set ON, which we see below. */
+	rx->desc->ndst = (uint32_t)uipc__gettid();
+	sigemptyset(&set);
+	sigaddset(&set, s->signo);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	if (atomic_load_explicit(&rx->desc->status, memory_order_seq_cst) != expect) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	r = sigtimedwait(&set, &si, relp);
+	if (r < 0)
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+	else
+		r = 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* The signal we consumed may have been meant for a handler-mode
+	 * receiver of this thread as well: give them their turn. */
+	if (r == 0)
+		dispatch_thread(s->signo);
+	return r;
+}
+
+struct sig_tx {
+	int signo;
+	bool local; /* receiver in this process: tgkill */
+};
+
+static int sig_tx_init(uipc_tx *tx)
+{
+	uint32_t signo = tx->desc->backend_data[0];
+	struct sig_tx *t;
+
+	/* From the peer's memory: only a real-time signal is acceptable. */
+	if (signo < (uint32_t)SIGRTMIN || signo > (uint32_t)SIGRTMAX)
+		return -EINVAL;
+	t = uipc__calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->signo = (int)signo;
+	t->local = tx->pid == getpid();
+	tx->backend = t;
+	return 0;
+}
+
+static void sig_tx_fini(uipc_tx *tx)
+{
+	free(tx->backend);
+	tx->backend = NULL;
+}
+
+static int sig_kick(uipc_tx *tx)
+{
+	struct sig_tx *t = tx->backend;
+	int tid = (int)*(volatile uint32_t *)&tx->desc->ndst;
+	siginfo_t si;
+	long r;
+
+	if (tid <= 0)
+		return -ESRCH;
+	if (t->local) {
+		r = syscall(SYS_tgkill, tx->pid, tid, t->signo);
+	} else {
+		/* A dead receiver process's pid may be reused: only signal while
+		 * its capability is alive (a process that died closed its end). */
+		r = uipc__cap_alive(tx->cap_fd);
+		if (r < 0)
+			return (int)r;
+		memset(&si, 0, sizeof(si));
+		si.si_signo = t->signo;
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		r = syscall(SYS_rt_tgsigqueueinfo, tx->pid, tid, t->signo, &si);
+	}
+	return r < 0 ? -errno : 0;
+}
+
+const struct uipc__backend_ops uipc__backend_signal = {
+    .name = "signal",
+    .id = UIPC_BACKEND_SIGNAL,
+    .caps = UIPC_CAP_HANDLER | UIPC_CAP_CROSS_PROCESS,
+    .probe = sig_probe,
+    .rx_init = sig_rx_init,
+    .rx_fini = sig_rx_fini,
+    .rx_block = sig_block,
+    .rx_handler = sig_handler,
+    .rx_mask = sig_mask,
+    .tx_init = sig_tx_init,
+    .tx_fini = sig_tx_fini,
+    .tx_kick = sig_kick,
+};
