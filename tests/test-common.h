@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the CMocka suites. */
+#ifndef UIPC_TEST_COMMON_H
+#define UIPC_TEST_COMMON_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "uipc-private.h"
+
+#define TEST_SKIP 77
+
+/* The backend under test: UIPC_BACKEND (meson runs each suite once per
+ * built backend), else whatever auto picks. */
+static inline const char *test_backend(void)
+{
+	const char *b = getenv("UIPC_BACKEND");
+	return b && *b ? b : "auto";
+}
+
+/* Open file descriptors of this process, to prove failures leak none. */
+static inline int test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+static inline uint64_t test_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void test_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Tiny xorshift PRNG: deterministic per seed, no shared state. */
+static inline uint64_t test_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* Make the suite skip (77) with a reason, before CMocka starts. */
+#define TEST_SKIP_IF(cond, ...)                                                                    \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			printf("SKIP: " __VA_ARGS__);                                              \
+			printf("\n");                                                              \
+			return TEST_SKIP;                                                          \
+		}                                                                                  \
+	} while (0)
+
+#endif
