@@ -97,6 +97,7 @@ struct uipc_rx {
 	int caps[UIPC_VECTORS];      /* each vector's capability socket (dup'ed out), or -1 */
 	int cap_peers[UIPC_VECTORS]; /* our end of it: closing it tells holders we are gone */
 	void *backend;               /* backend-private receiver state */
+	uint64_t arms;               /* times SN was cleared by wait/arm (tests) */
 	int backend_fd;              /* backend fd passed to senders (eventfd...), or -1 */
 };
 
@@ -309,5 +310,19 @@ struct uipc__faults {
 extern UIPC_INTERNAL struct uipc__faults uipc__faults;
 UIPC_INTERNAL bool uipc__fault(_Atomic int *counter);
 UIPC_INTERNAL void *uipc__calloc(size_t n, size_t size);
+
+/* Topology and NUMA placement (src/topo.c, src/numa.c). */
+/* Topology from a sysfs tree laid out as /sys/devices/system (root NULL: the
+ * real one, with this thread's affinity applied). */
+UIPC_INTERNAL int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo);
+/* Prefer node for the pages of [addr, addr+len); -EOPNOTSUPP without libnuma. */
+UIPC_INTERNAL int uipc__mem_bind(void *addr, size_t len, int node);
+/* Node of the page at addr. */
+UIPC_INTERNAL int uipc__mem_node(const void *addr, int *ret_node);
+/* Node of a CPU per libnuma; -EOPNOTSUPP without it. */
+UIPC_INTERNAL int uipc__cpu_node(int cpu);
+/* Bind to the calling thread's current node (a receiver allocating its own
+ * memory) and report it in *ret_node (may be NULL). */
+UIPC_INTERNAL int uipc__mem_bind_local(void *addr, size_t len, int *ret_node);
 
 #endif
