@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uipc UINTR shim: Intel user interrupts for a stock kernel (Linux >= 6.1,
+ * x86-64), as a misc device /dev/uintr whose ioctls mirror the syscalls of
+ * the UINTR RFC (ABI: backends/uintr/uintr-abi.h).
+ *
+ * Without the hardware (CPUID.(7,0):EDX[5] clear) or with page-table
+ * isolation on, the device still appears, UINTR_IOC_INFO reports "no
+ * hardware" and every other ioctl returns -EOPNOTSUPP.
+ *
+ * With the hardware:
+ * - CR4.UINTR is set on every online CPU and on CPUs that come online
+ *   later, and cleared on unload.
+ * - Per-thread MSR state is switched by preempt notifiers. Switch-out sets
+ *   SN in the UPID (senders stop sending IPIs), clears UINV first (a late
+ *   notification IPI then reaches the kernel's handler of the borrowed
+ *   vector, which only acknowledges it), saves UIRR and UIF and zeroes the
+ *   MSRs. Switch-in reloads them, points NDST at the new CPU, clears ON and
+ *   SN, and folds whatever was posted in PIR meanwhile into UIRR.
+ * - UPIDs and UITTs are kernel memory that SENDUIPI and the notification
+ *   microcode access with supervisor rights from user mode; this is why
+ *   page-table isolation (which unmaps the kernel in user mode) must be off.
+ * - The kernel cannot be given a new IDT vector from a module, so UINV
+ *   borrows a KVM posted-interrupt vector whose 6.1 handler only
+ *   acknowledges (0xf0 by default, 0xf2 allowed). For the same reason
+ *   uintr_wait is a timed poll of UIRR and PIR (UINTR_INFO_WAIT_POLLED):
+ *   a blocked receiver wakes at most poll_us after the post.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/cpuhotplug.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/irq_work.h>
+#include <linux/llist.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#include <asm/apic.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/smp.h>
+#include <asm/tlbflush.h>
+
+#include "uintr-abi.h"
+#include "uipc_uintr.h"
+
+static unsigned int uinv = 0xf0;
+module_param(uinv, uint, 0444);
+MODULE_PARM_DESC(uinv, "notification vector: 0xf0 (default) or 0xf2, both acknowledge-only in 6.1");
+
+static unsigned int poll_us = 50;
+module_param(poll_us, uint, 0444);
+MODULE_PARM_DESC(poll_us, "uintr_wait poll period in microseconds (10..10000)");
+
+static bool uintr_hw;			/* set once at init, read-only afterwards */
+static enum cpuhp_state uintr_cpuhp_state;
+static struct kmem_cache *upid_cache;
+static struct preempt_ops uintr_pn_ops;
+static const struct file_operations uintr_vec_fops;
+
+/* ---- CPU enablement ---------------------------------------------------- */
+
+static bool cpu_has_uintr(void)
+{
+	unsigned int a, b, c, d;
+
+	if (boot_cpu_data.cpuid_level < 7)
+		return false;
+	cpuid_count(7, 0, &a, &b, &c, &d);
+	return d & BIT(UINTR_CPUID_EDX_BIT);
+}
+
+/* Runs on the CPU coming online, before it is active for user tasks. */
+static int uintr_cpu_online(unsigned int cpu)
+{
+	unsigned long flags;
+
+	if (!cpu_has_uintr()) {
+		pr_err("CPU %u lacks UINTR; refusing to online it with the shim loaded\n", cpu);
+		return -EOPNOTSUPP;
+	}
+	local_irq_save(flags);
+	cr4_set_bits_irqsoff(UINTR_CR4_BIT);
+	local_irq_restore(flags);
+	return 0;
+}
+
+/* Runs on the CPU going down, after its tasks were migrated away. */
+static int uintr_cpu_offline(unsigned int cpu)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	cr4_clear_bits_irqsoff(UINTR_CR4_BIT);
+	local_irq_restore(flags);
+	return 0;
+}
+
+/* ---- UIF (no intrinsics in kernel builds: raw encodings) --------------- */
+
+static __always_inline bool uif_test(void)
+{
+	bool uif;
+
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xed" /* testui */ : "=@ccc"(uif));
+	return uif;
+}
+
+static __always_inline void uif_clear(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xee" /* clui */ ::: "memory");
+}
+
+static __always_inline void uif_set(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xef" /* stui */ ::: "memory");
+}
+
+/* ---- MSR switching (IRQs off, current == the owner of @st) ------------- */
+
+static u64 apic_ndst(int cpu)
+{
+	u32 id = cpu_physical_id(cpu);
+
+	/* xAPIC takes the 8-bit id in NDST bits 15:8 (UPID bits 47:40). */
+	return x2apic_mode ? id : (u64)(id & 0xff) << 8;
+}
+
+static void uintr_load(struct uintr_task *st, int cpu)
+{
+	u64 misc = 0, old, new, pending;
+
+	lockdep_assert_irqs_disabled();
+	if (st->uitt) {
+		wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt | 1);
+		misc |= UINTR_UITT_SIZE - 1;	/* UITTSZ is the highest valid index */
+	}
+	if (!st->recv) {
+		wrmsrl(MSR_UINTR_MISC, misc);
+		return;
+	}
+	wrmsrl(MSR_UINTR_HANDLER, st->handler);
+	wrmsrl(MSR_UINTR_STACKADJUST, st->stack_adjust);
+	wrmsrl(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
+	misc |= (u64)uinv << UINTR_MISC_UINV_SHIFT;
+	/* UINV live before SN clears: a notification from now on is consumed by the CPU. */
+	wrmsrl(MSR_UINTR_MISC, misc);
+
+	/*
+	 * Point NDST here and clear ON and SN in one locked update: while SN
+	 * was set, senders posted into PIR without setting ON; an ON left over
+	 * from an IPI that hit the old CPU after UINV was cleared would block
+	 * every later notification.
+	 */
+	old = READ_ONCE(st->recv->upid->status);
+	do {
+		new = (old & ~(UPID_ON | UPID_SN | UPID_NDST_MASK)) |
+		      apic_ndst(cpu) << UPID_NDST_SHIFT;
+	} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+	/*
+	 * Full barrier (the cmpxchg) before taking PIR: a post that saw SN
+	 * clear sends an IPI that stays pending until IRQs are enabled and is
+	 * then consumed; a post that saw SN set is in PIR and taken here.
+	 */
+	pending = xchg(&st->recv->upid->pir, 0);
+	wrmsrl(MSR_UINTR_RR, st->uirr | pending);
+	st->uirr = 0;
+	if (st->uif)
+		uif_set();
+}
+
+static void uintr_clear_msrs(void)
+{
+	/* UINV first: from here a notification IPI is an ordinary, acknowledged interrupt. */
+	wrmsrl(MSR_UINTR_MISC, 0);
+	wrmsrl(MSR_UINTR_TT, 0);
+	wrmsrl(MSR_UINTR_HANDLER, 0);
+	wrmsrl(MSR_UINTR_STACKADJUST, 0);
+	wrmsrl(MSR_UINTR_PD, 0);
+	wrmsrl(MSR_UINTR_RR, 0);
+	uif_clear();
+}
+
+static void uintr_save(struct uintr_task *st)
+{
+	u64 uirr;
+
+	lockdep_assert_irqs_disabled();
+	if (st->recv) {
+		/* Suppress first: senders stop sending IPIs and only post into PIR. */
+		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
+		st->uif = uif_test();
+		wrmsrl(MSR_UINTR_MISC, 0);
+		rdmsrl(MSR_UINTR_RR, uirr);
+		st->uirr |= uirr;
+	}
+	uintr_clear_msrs();
+}
+
+/* ---- receivers --------------------------------------------------------- */
+
+static void receiver_free(struct kref *ref)
+{
+	struct uintr_receiver *r = container_of(ref, struct uintr_receiver, ref);
+
+	kmem_cache_free(upid_cache, r->upid);
+	kfree(r);
+}
+
+static void receiver_put(struct uintr_receiver *r)
+{
+	kref_put(&r->ref, receiver_free);
+}
+
+static void receiver_kill(struct uintr_receiver *r)
+{
+	unsigned long flags;
+
+	/* SN stays set for good: remaining senders only post, never IPI. */
+	set_bit(1, (unsigned long *)&r->upid->status);
+	spin_lock_irqsave(&r->lock, flags);
+	r->dead = true;
+	spin_unlock_irqrestore(&r->lock, flags);
+	receiver_put(r);
+}
+
+static struct uintr_receiver *receiver_new(void)
+{
+	struct uintr_receiver *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+	if (!r)
+		return NULL;
+	r->upid = kmem_cache_zalloc(upid_cache, GFP_KERNEL);
+	if (!r->upid) {
+		kfree(r);
+		return NULL;
+	}
+	r->upid->status = (u64)uinv << UPID_NV_SHIFT | UPID_SN;
+	kref_init(&r->ref);
+	spin_lock_init(&r->lock);
+	return r;
+}
+
+/* ---- per-thread state -------------------------------------------------- */
+
+/* Drops what @st holds. Any context; @st is off every CPU already. */
+static void task_release(struct uintr_task *st)
+{
+	unsigned int i;
+
+	if (st->recv)
+		receiver_kill(st->recv);
+	if (st->uitt) {
+		for (i = 0; i < UINTR_UITT_SIZE; i++)
+			if (st->uitt_recv[i])
+				receiver_put(st->uitt_recv[i]);
+		kfree(st->uitt_recv);
+		kfree(st->uitt);
+	}
+	kfree(st);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Threads that died with state: pushed by their final switch-out, freed by
+ * a work item. The scheduler holds the runqueue lock there, so nothing that
+ * may wake a task (call_rcu, queue_work) can run in it; an irq_work bridges
+ * to the work item once IRQs are back on, which is also after the scheduler
+ * has finished walking the dead thread's notifier list.
+ */
+static LLIST_HEAD(dead_tasks);
+
+static void reap_work_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&dead_tasks);
+	struct uintr_task *st, *tmp;
+
+	llist_for_each_entry_safe(st, tmp, list, dead)
+		task_release(st);
+}
+
+static DECLARE_WORK(reap_work, reap_work_fn);
+
+static void reap_irq_fn(struct irq_work *iw)
+{
+	schedule_work(&reap_work);
+}
+
+static DEFINE_IRQ_WORK(reap_irq_work, reap_irq_fn);
+
+static void uintr_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct uintr_task *st = container_of(pn, struct uintr_task, pn);
+	unsigned long flags;
+
+	if (!st->active)
+		return;
+	if (current->mm != st->mm) {
+		st->active = false;	/* exec'd or exiting: MSRs stay clear */
+		return;
+	}
+	local_irq_save(flags);
+	uintr_load(st, cpu);
+	local_irq_restore(flags);
+}
+
+static void uintr_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	struct uintr_task *st = container_of(pn, struct uintr_task, pn);
+	unsigned long flags;
+
+	if (st->active) {
+		local_irq_save(flags);
+		uintr_save(st);
+		local_irq_restore(flags);
+		if (current->mm != st->mm)
+			st->active = false;
+	}
+	/* The final switch of a dying thread: it never runs again. */
+	if (READ_ONCE(current->__state) == TASK_DEAD) {
+		llist_add(&st->dead, &dead_tasks);
+		irq_work_queue(&reap_irq_work);
+	}
+}
+
+static struct preempt_ops uintr_pn_ops = {
+	.sched_in = uintr_sched_in,
+	.sched_out = uintr_sched_out,
+};
+
+/* Only the thread itself changes its notifier list, so walking it is safe here. */
+static struct uintr_task *task_find(void)
+{
+	struct preempt_notifier *pn;
+
+	hlist_for_each_entry(pn, &current->preempt_notifiers, link)
+		if (pn->ops == &uintr_pn_ops)
+			return container_of(pn, struct uintr_task, pn);
+	return NULL;
+}
+
+static void task_teardown(struct uintr_task *st)
+{
+	preempt_disable();
+	local_irq_disable();
+	uintr_clear_msrs();
+	local_irq_enable();
+	preempt_notifier_unregister(&st->pn);
+	preempt_enable();
+	task_release(st);
+}
+
+/* The current thread's state, dropping one left over from before exec. */
+static struct uintr_task *task_get(void)
+{
+	struct uintr_task *st = task_find();
+
+	if (st && (!st->active || st->mm != current->mm)) {
+		task_teardown(st);
+		st = NULL;
+	}
+	return st;
+}
+
+static struct uintr_task *task_get_or_create(void)
+{
+	struct uintr_task *st = task_get();
+
+	if (st)
+		return st;
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return ERR_PTR(-ENOMEM);
+	if (!try_module_get(THIS_MODULE)) {
+		kfree(st);
+		return ERR_PTR(-ENODEV);
+	}
+	st->mm = current->mm;
+	st->active = true;
+	preempt_notifier_init(&st->pn, &uintr_pn_ops);
+	preempt_disable();
+	preempt_notifier_register(&st->pn);
+	preempt_enable();
+	return st;
+}
+
+static void task_maybe_free(struct uintr_task *st)
+{
+	if (!st->recv && !st->uitt)
+		task_teardown(st);
+}
+
+/* ---- ioctls ------------------------------------------------------------ */
+
+static long ioc_info(void __user *arg)
+{
+	struct uintr_info info = {
+		.abi_version = UINTR_ABI_VERSION,
+	};
+
+	if (uintr_hw) {
+		info.flags = UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED;
+		info.uinv = uinv;
+		info.uitt_size = UINTR_UITT_SIZE;
+	}
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long ioc_register_handler(void __user *arg)
+{
+	struct uintr_handler_args a;
+	struct uintr_receiver *r;
+	struct uintr_task *st;
+	u64 adjust = UINTR_RED_ZONE;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	if (!a.handler || !access_ok((void __user *)(unsigned long)a.handler, 1))
+		return -EFAULT;
+	if (a.stack || a.stack_size) {
+		if (!a.stack || a.stack_size < 64 || a.stack + a.stack_size < a.stack)
+			return -EINVAL;
+		if (!access_ok((void __user *)(unsigned long)a.stack, a.stack_size))
+			return -EFAULT;
+		/* Bit 0 selects "load this RSP"; the top is 16-byte aligned. */
+		adjust = ((a.stack + a.stack_size) & ~15ULL) | 1;
+	}
+	st = task_get_or_create();
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	if (st->recv)
+		return -EBUSY;
+	r = receiver_new();
+	if (!r) {
+		task_maybe_free(st);
+		return -ENOMEM;
+	}
+	preempt_disable();
+	local_irq_disable();
+	st->recv = r;
+	st->handler = a.handler;
+	st->stack_adjust = adjust;
+	st->uirr = 0;
+	st->uif = false;
+	uintr_load(st, smp_processor_id());
+	local_irq_enable();
+	preempt_enable();
+	return 0;
+}
+
+static long ioc_unregister_handler(void __user *arg)
+{
+	struct uintr_receiver *r;
+	struct uintr_task *st;
+	u32 flags;
+
+	if (get_user(flags, (u32 __user *)arg))
+		return -EFAULT;
+	if (flags)
+		return -EINVAL;
+	st = task_get();
+	if (!st || !st->recv)
+		return -EINVAL;
+	preempt_disable();
+	local_irq_disable();
+	uintr_clear_msrs();
+	r = st->recv;
+	st->recv = NULL;
+	uintr_load(st, smp_processor_id());	/* sender role, if any, stays */
+	local_irq_enable();
+	preempt_enable();
+	receiver_kill(r);
+	task_maybe_free(st);
+	return 0;
+}
+
+static void vec_free(struct uintr_vector *v)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&v->recv->lock, flags);
+	v->recv->vectors_used &= ~BIT_ULL(v->vector);
+	spin_unlock_irqrestore(&v->recv->lock, flags);
+	receiver_put(v->recv);
+	kfree(v);
+}
+
+static int vec_release(struct inode *inode, struct file *file)
+{
+	vec_free(file->private_data);
+	return 0;
+}
+
+static const struct file_operations uintr_vec_fops = {
+	.owner = THIS_MODULE,
+	.release = vec_release,
+	.llseek = noop_llseek,
+};
+
+static long ioc_vector_fd(void __user *arg)
+{
+	struct uintr_vector_args a;
+	struct uintr_receiver *r;
+	struct uintr_vector *v;
+	struct uintr_task *st;
+	unsigned long flags;
+	int fd;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags)
+		return -EINVAL;
+	if (a.vector >= UINTR_MAX_VECTORS)
+		return -ENOSPC;
+	st = task_get();
+	if (!st || !st->recv)
+		return -EINVAL;
+	r = st->recv;
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	spin_lock_irqsave(&r->lock, flags);
+	if (r->vectors_used & BIT_ULL(a.vector)) {
+		spin_unlock_irqrestore(&r->lock, flags);
+		kfree(v);
+		return -EBUSY;
+	}
+	r->vectors_used |= BIT_ULL(a.vector);
+	spin_unlock_irqrestore(&r->lock, flags);
+	kref_get(&r->ref);
+	v->recv = r;
+	v->vector = a.vector;
+	fd = anon_inode_getfd("[uintr-vector]", &uintr_vec_fops, v, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		vec_free(v);
+	return fd;
+}
+
+static int uitt_alloc(struct uintr_task *st)
+{
+	/* 4 KiB: page-aligned from kmalloc, so the 16-byte entries are aligned too. */
+	st->uitt = kzalloc(UINTR_UITT_SIZE * sizeof(*st->uitt), GFP_KERNEL);
+	st->uitt_recv = kcalloc(UINTR_UITT_SIZE, sizeof(*st->uitt_recv), GFP_KERNEL);
+	if (st->uitt && st->uitt_recv)
+		return 0;
+	kfree(st->uitt);
+	kfree(st->uitt_recv);
+	st->uitt = NULL;
+	st->uitt_recv = NULL;
+	return -ENOMEM;
+}
+
+static long sender_add(struct uintr_task *st, struct uintr_vector *v)
+{
+	struct uintr_receiver *r = v->recv;
+	unsigned int i, slot = UINTR_UITT_SIZE;
+	u64 ctl = UITT_VALID | (u64)v->vector << UITT_VECTOR_SHIFT;
+	bool fresh = false;
+
+	if (!st->uitt) {
+		if (uitt_alloc(st))
+			return -ENOMEM;
+		fresh = true;
+	}
+	for (i = 0; i < UINTR_UITT_SIZE; i++) {
+		if (st->uitt_recv[i] == r && st->uitt[i].ctl == ctl)
+			return -EISCONN;
+		if (!st->uitt_recv[i] && slot == UINTR_UITT_SIZE)
+			slot = i;
+	}
+	if (slot == UINTR_UITT_SIZE)
+		return -ENOSPC;
+	kref_get(&r->ref);
+	st->uitt_recv[slot] = r;
+	st->uitt_used++;
+	/* Only this thread runs SENDUIPI on this table, and it is in here. */
+	WRITE_ONCE(st->uitt[slot].upid, (u64)(unsigned long)r->upid);
+	smp_wmb();
+	WRITE_ONCE(st->uitt[slot].ctl, ctl);
+	if (fresh) {
+		preempt_disable();
+		local_irq_disable();
+		uintr_load(st, smp_processor_id());
+		local_irq_enable();
+		preempt_enable();
+	}
+	return slot;
+}
+
+static long ioc_register_sender(void __user *arg)
+{
+	struct uintr_sender_args a;
+	struct uintr_vector *v;
+	struct uintr_task *st;
+	unsigned long flags;
+	struct fd f;
+	bool dead;
+	long ret;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags)
+		return -EINVAL;
+	f = fdget(a.fd);
+	if (!f.file)
+		return -EBADF;
+	if (f.file->f_op != &uintr_vec_fops) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	v = f.file->private_data;
+	spin_lock_irqsave(&v->recv->lock, flags);
+	dead = v->recv->dead;
+	spin_unlock_irqrestore(&v->recv->lock, flags);
+	if (dead) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	st = task_get_or_create();
+	if (IS_ERR(st)) {
+		ret = PTR_ERR(st);
+		goto out;
+	}
+	ret = sender_add(st, v);
+	if (ret < 0)
+		task_maybe_free(st);
+out:
+	fdput(f);
+	return ret;
+}
+
+static long ioc_unregister_sender(void __user *arg)
+{
+	struct uintr_unsender_args a;
+	struct uintr_receiver *r;
+	struct uintr_task *st;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.index >= UINTR_UITT_SIZE)
+		return -EINVAL;
+	st = task_get();
+	if (!st || !st->uitt || !st->uitt_recv[a.index])
+		return -EINVAL;
+	WRITE_ONCE(st->uitt[a.index].ctl, 0);
+	WRITE_ONCE(st->uitt[a.index].upid, 0);
+	r = st->uitt_recv[a.index];
+	st->uitt_recv[a.index] = NULL;
+	st->uitt_used--;
+	receiver_put(r);
+	return 0;
+}
+
+/* Anything posted for the current receiver: live UIRR or not yet folded PIR. */
+static bool recv_pending(struct uintr_task *st)
+{
+	u64 uirr;
+
+	preempt_disable();
+	rdmsrl(MSR_UINTR_RR, uirr);
+	uirr |= READ_ONCE(st->recv->upid->pir);
+	preempt_enable();
+	return uirr != 0;
+}
+
+static long ioc_wait(void __user *arg)
+{
+	struct uintr_wait_args a;
+	struct uintr_task *st;
+	ktime_t deadline, now, step;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.reserved || a.usec > 1000000000ULL)
+		return -EINVAL;
+	st = task_get();
+	if (!st || !st->recv)
+		return -EINVAL;
+	deadline = ktime_add_us(ktime_get(), a.usec);
+	for (;;) {
+		/*
+		 * Checked after every sleep: a post either landed in UIRR while
+		 * this thread ran or in PIR while it was switched out, so none is
+		 * missed; the cost is up to poll_us of extra latency. The user
+		 * interrupt itself is delivered on the way back to user mode.
+		 */
+		if (recv_pending(st) || signal_pending(current))
+			return -EINTR;
+		now = ktime_get();
+		if (ktime_compare(now, deadline) >= 0)
+			return -ETIMEDOUT;
+		step = min(ktime_sub(deadline, now), ns_to_ktime((u64)poll_us * NSEC_PER_USEC));
+		set_current_state(TASK_INTERRUPTIBLE);
+		schedule_hrtimeout_range(&step, 10 * NSEC_PER_USEC, HRTIMER_MODE_REL);
+	}
+}
+
+static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case UINTR_IOC_INFO:
+		return ioc_info(uarg);
+	case UINTR_IOC_REGISTER_HANDLER:
+	case UINTR_IOC_UNREGISTER_HANDLER:
+	case UINTR_IOC_VECTOR_FD:
+	case UINTR_IOC_REGISTER_SENDER:
+	case UINTR_IOC_UNREGISTER_SENDER:
+	case UINTR_IOC_WAIT:
+		break;
+	default:
+		return -ENOTTY;
+	}
+	if (!uintr_hw)
+		return -EOPNOTSUPP;
+	switch (cmd) {
+	case UINTR_IOC_REGISTER_HANDLER:
+		return ioc_register_handler(uarg);
+	case UINTR_IOC_UNREGISTER_HANDLER:
+		return ioc_unregister_handler(uarg);
+	case UINTR_IOC_VECTOR_FD:
+		return ioc_vector_fd(uarg);
+	case UINTR_IOC_REGISTER_SENDER:
+		return ioc_register_sender(uarg);
+	case UINTR_IOC_UNREGISTER_SENDER:
+		return ioc_unregister_sender(uarg);
+	default:
+		return ioc_wait(uarg);
+	}
+}
+
+/*
+ * Close of any /dev/uintr fd in the closing thread's context. During exec
+ * (the library opens the device O_CLOEXEC) or exit, drop the thread's state
+ * at once, before it can return to user mode with the old handler address.
+ * The mm check in the notifiers is the backstop when no such fd is open.
+ */
+static int uintr_flush(struct file *file, fl_owner_t id)
+{
+	struct uintr_task *st;
+
+	if (!uintr_hw || !(current->in_execve || (current->flags & PF_EXITING)))
+		return 0;
+	st = task_find();
+	if (st)
+		task_teardown(st);
+	return 0;
+}
+
+static const struct file_operations uintr_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = uintr_ioctl,
+	.flush = uintr_flush,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice uintr_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "uintr",
+	.fops = &uintr_fops,
+	.mode = 0666,
+};
+
+/* ---- module ------------------------------------------------------------ */
+
+static bool uintr_hw_usable(void)
+{
+	if (!cpu_has_uintr()) {
+		pr_info("no UINTR in CPUID.(7,0):EDX[5]; ioctls return -EOPNOTSUPP\n");
+		return false;
+	}
+	if (boot_cpu_has(X86_FEATURE_PTI)) {
+		pr_warn("page-table isolation is on (boot with pti=off); UINTR stays off\n");
+		return false;
+	}
+	if (uinv != 0xf0 && uinv != 0xf2) {
+		pr_warn("uinv=%#x is not an acknowledge-only vector; UINTR stays off\n", uinv);
+		return false;
+	}
+	return true;
+}
+
+static int uintr_hw_init(void)
+{
+	int ret;
+
+	if (poll_us < 10 || poll_us > 10000)
+		poll_us = 50;
+	upid_cache = kmem_cache_create("uipc_uintr_upid", sizeof(struct uintr_upid), 64, 0, NULL);
+	if (!upid_cache)
+		return -ENOMEM;
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "uipc/uintr:online", uintr_cpu_online,
+				uintr_cpu_offline);
+	if (ret < 0) {
+		kmem_cache_destroy(upid_cache);
+		return ret;
+	}
+	uintr_cpuhp_state = ret;
+	preempt_notifier_inc();
+	return 0;
+}
+
+static void uintr_hw_exit(void)
+{
+	/* No thread holds state any more (each held a module reference); let the reaper finish. */
+	irq_work_sync(&reap_irq_work);
+	flush_work(&reap_work);
+	preempt_notifier_dec();
+	cpuhp_remove_state(uintr_cpuhp_state);
+	kmem_cache_destroy(upid_cache);
+}
+
+static int __init uintr_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
+	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
+	if (uintr_hw_usable()) {
+		ret = uintr_hw_init();
+		if (ret)
+			pr_warn("enabling UINTR failed (%d); ioctls return -EOPNOTSUPP\n", ret);
+		uintr_hw = !ret;
+	}
+	ret = misc_register(&uintr_misc);
+	if (ret) {
+		if (uintr_hw)
+			uintr_hw_exit();
+		return ret;
+	}
+	pr_info("/dev/uintr ready (ABI %u, hardware %s)\n", UINTR_ABI_VERSION,
+		uintr_hw ? "enabled" : "absent");
+	return 0;
+}
+
+static void __exit uintr_exit(void)
+{
+	misc_deregister(&uintr_misc);
+	if (uintr_hw)
+		uintr_hw_exit();
+}
+
+module_init(uintr_init);
+module_exit(uintr_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("uipc: Intel user interrupts (UINTR) for stock kernels via /dev/uintr");
+MODULE_AUTHOR("uipc project");
