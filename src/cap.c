@@ -133,6 +133,13 @@ int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fd
 		return errno == EAGAIN ? -EINVAL : -errno;
 	nfds = take_fds(&msg, got, UIPC_CAP_MAX_FDS, &overflow);
 	r = -EINVAL;
+	if ((size_t)n >= offsetof(struct cap_hdr, payload) && hdr.magic == CAP_MAGIC &&
+	    (msg.msg_flags & MSG_CTRUNC) && hdr.nfds <= UIPC_CAP_MAX_FDS && nfds < hdr.nfds) {
+		/* Our buffer had room: the kernel could not install the fds
+		 * because this process is out of descriptors. */
+		r = -EMFILE;
+		goto fail;
+	}
 	if (overflow || (msg.msg_flags & MSG_TRUNC))
 		goto fail;
 	if ((size_t)n < offsetof(struct cap_hdr, payload) || hdr.magic != CAP_MAGIC ||

@@ -193,24 +193,31 @@ static uint64_t spin_wait(struct uipc__desc *d, uint64_t end)
 }
 
 /*
- * Adaptive policy: learn from the gap between the start of a wait and the
- * notification that ended it. A gap the spin budget could have covered
- * (up to max) sets the budget to twice the gap, so the next similar wait
- * avoids a block and a wake; a longer gap halves the budget, so an idle
- * receiver quickly stops burning CPU. One wait never spins beyond max_ns.
+ * Adaptive policy. A wait that ends during the spin keeps the budget at
+ * least twice that gap (room for jitter). A wait that had to block halves
+ * the budget: on an oversubscribed CPU the spin only steals time from the
+ * thread we wait for, and an idle receiver stops burning CPU within a few
+ * waits. Every 8th block re-probes: if that wait's gap was short enough
+ * that spinning could have covered it, the budget jumps back to twice the
+ * gap. One wait never spins longer than max_ns.
  */
-static void spin_learn(struct uipc__spin *sp, uint64_t gap_ns)
+static void spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 {
+	uint64_t want = gap_ns < sp->max_ns ? gap_ns * 2 : sp->max_ns;
+
 	if (sp->mode != UIPC_SPIN_ADAPTIVE)
 		return;
-	if (gap_ns <= sp->max_ns) {
-		uint64_t want = gap_ns * 2;
-
+	if (want > sp->max_ns)
+		want = sp->max_ns;
+	if (spun_ok) {
 		if (want > sp->budget_ns)
-			sp->budget_ns = want < sp->max_ns ? want : sp->max_ns;
-	} else {
-		sp->budget_ns /= 2;
+			sp->budget_ns = want;
+		sp->blocks = 0;
+		return;
 	}
+	sp->budget_ns /= 2;
+	if ((++sp->blocks & 7) == 0 && gap_ns <= sp->max_ns / 2)
+		sp->budget_ns = want;
 }
 
 static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
@@ -223,7 +230,7 @@ static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 
 	m = uipc__desc_take(d);
 	if (m)
-		goto done_nolearn;
+		goto out;
 	if (timeout_ns == 0)
 		return -ETIMEDOUT;
 	start = uipc__now_ns();
@@ -237,14 +244,19 @@ static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 		budget = deadline - start;
 	if (budget) {
 		m = spin_wait(d, start + budget);
-		if (m)
-			goto done;
+		if (m) {
+			spin_learn(&rx->spin, true, uipc__now_ns() - start);
+			goto out;
+		}
 	}
 
 	for (;;) {
 		r = uipc__desc_arm(d, &expect, &m);
-		if (r == -EAGAIN)
-			goto done;
+		rx->arms++;
+		if (r == -EAGAIN) { /* arrived before we blocked */
+			spin_learn(&rx->spin, true, uipc__now_ns() - start);
+			goto out;
+		}
 		r = rx->ops->rx_block(rx, expect, timeout_ns > 0 ? &ts : NULL);
 		if ((uipc__desc_disarm(d) & UIPC_DESC_ON) && r != 0 && rx->ops->rx_ack)
 			rx->ops->rx_ack(rx); /* a kick landed after we stopped waiting */
@@ -256,14 +268,14 @@ static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 		if (r == -EINTR)
 			return -EINTR;
 		if (r == -ETIMEDOUT || uipc__now_ns() >= deadline) {
-			spin_learn(&rx->spin, UINT64_MAX);
+			spin_learn(&rx->spin, false, UINT64_MAX);
 			return -ETIMEDOUT;
 		}
 		/* Woken with nothing pending (a peer's stray kick): block again. */
 	}
 done:
-	spin_learn(&rx->spin, uipc__now_ns() - start);
-done_nolearn:
+	spin_learn(&rx->spin, false, uipc__now_ns() - start);
+out:
 	*ret_mask = m;
 	return 0;
 }
@@ -311,6 +323,7 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx)
 	uipc_return_if(!rx_valid(rx), -EINVAL);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
 	uipc_return_if(rx->handler, -EBUSY);
+	rx->arms++;
 	if (uipc__desc_arm(rx->desc, &expect, &m) == -EAGAIN) {
 		/* Put back what arm took: drain() hands it out. No sender can
 		 * have kicked for it (SN was set again before we return). */

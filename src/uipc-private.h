@@ -81,6 +81,7 @@ struct uipc__spin {
 	enum uipc_spin_mode mode;
 	uint64_t max_ns;    /* ADAPTIVE: upper bound; FIXED: the budget */
 	uint64_t budget_ns; /* ADAPTIVE: current budget */
+	unsigned blocks;    /* ADAPTIVE: blocked waits since the last spin success */
 };
 
 struct uipc_rx {
