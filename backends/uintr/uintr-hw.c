@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The UINTR platform on real hardware (built with -muintr, this file only).
+ *
+ * Nothing here runs unless uipc__uintr_detect() found the CPUID bit and a
+ * kernel interface: the backend's probe gates receiver and sender creation,
+ * so on a machine without UINTR no UINTR instruction and no UINTR syscall
+ * number is ever executed. Kernel calls go to /dev/uintr (the project's
+ * shim; its ioctls mirror the syscalls) or, on a kernel that advertises
+ * uintr itself, to the Intel-tree syscalls at UIPC_UINTR_SYSCALL_BASE.
+ *
+ * Verified only by compiling: no UINTR hardware was available.
+ */
+#include <cpuid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <x86gprintrin.h>
+
+#include "uintr-detect.h"
+#include "uintr-hw.h"
+
+/* Offsets from the syscall base, in the order of the Intel tree. */
+enum k_call {
+	K_REGISTER_HANDLER = 0,
+	K_UNREGISTER_HANDLER = 1,
+	K_VECTOR_FD = 2,
+	K_REGISTER_SENDER = 3,
+	K_UNREGISTER_SENDER = 4,
+	K_WAIT = 5,
+};
+
+static const struct uipc__uintr_detect *usable(void)
+{
+	const struct uipc__uintr_detect *d = uipc__uintr_detect();
+
+	return d->iface == UIPC_UINTR_IFACE_NONE ? NULL : d;
+}
+
+static long k_syscall(const struct uipc__uintr_detect *d, enum k_call nr, unsigned long a,
+                      unsigned long b)
+{
+	long r = syscall(d->syscall_base + (long)nr, a, b);
+
+	return r < 0 ? -errno : r;
+}
+
+static long k_ioctl(const struct uipc__uintr_detect *d, unsigned long req, void *arg)
+{
+	int r = ioctl(d->shim_fd, req, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static long k_call(enum k_call nr, unsigned long a, unsigned long b)
+{
+	const struct uipc__uintr_detect *d = usable();
+
+	if (!d)
+		return -EOPNOTSUPP; /* never reached through the backend */
+	if (d->iface == UIPC_UINTR_IFACE_SYSCALL)
+		return k_syscall(d, nr, a, b);
+	switch (nr) {
+	case K_REGISTER_HANDLER: {
+		struct uintr_handler_args h = {.handler = a, .flags = (__u32)b};
+		return k_ioctl(d, UINTR_IOC_REGISTER_HANDLER, &h);
+	}
+	case K_UNREGISTER_HANDLER: {
+		__u32 flags = (__u32)a;
+		return k_ioctl(d, UINTR_IOC_UNREGISTER_HANDLER, &flags);
+	}
+	case K_VECTOR_FD: {
+		struct uintr_vector_args v = {.vector = (__u32)a, .flags = (__u32)b};
+		return k_ioctl(d, UINTR_IOC_VECTOR_FD, &v);
+	}
+	case K_REGISTER_SENDER: {
+		struct uintr_sender_args s = {.fd = (__s32)a, .flags = (__u32)b};
+		return k_ioctl(d, UINTR_IOC_REGISTER_SENDER, &s);
+	}
+	case K_UNREGISTER_SENDER: {
+		struct uintr_unsender_args s = {.index = (__u32)a, .flags = (__u32)b};
+		return k_ioctl(d, UINTR_IOC_UNREGISTER_SENDER, &s);
+	}
+	case K_WAIT: {
+		struct uintr_wait_args w = {.usec = a, .flags = (__u32)b};
+		return k_ioctl(d, UINTR_IOC_WAIT, &w);
+	}
+	}
+	return -EINVAL;
+}
+
+static int hw_probe(char *why, size_t len)
+{
+	const struct uipc__uintr_detect *d = uipc__uintr_detect();
+
+	snprintf(why, len, "%s", d->why);
+	return d->iface == UIPC_UINTR_IFACE_NONE ? -EOPNOTSUPP : 0;
+}
+
+/* The XSAVE area for the handler-mode callback: the size CPUID reports for
+ * the features XCR0 enables, AMX tile data left out (the handler must not
+ * use AMX; restoring it would fault while the kernel keeps it disarmed). */
+static int xsave_alloc(struct uipc__uintr_hw_thread *t)
+{
+	unsigned a, b, c, d;
+	uint32_t lo, hi;
+	void *p;
+
+	if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b == 0)
+		return -EOPNOTSUPP;
+	if (posix_memalign(&p, 64, b) != 0)
+		return -ENOMEM;
+	memset(p, 0, b); /* XRSTOR wants a clean header */
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	t->xmask = (((uint64_t)hi << 32) | lo) & ~(UINT64_C(1) << 18);
+	t->xsave = p;
+	return 0;
+}
+
+static int hw_register_handler(_Atomic uint64_t *pending, unsigned flags)
+{
+	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	long r;
+
+	if (flags)
+		return -EINVAL;
+	if (!pending)
+		return -EFAULT;
+	if (!t->xsave) {
+		r = xsave_alloc(t);
+		if (r < 0)
+			return (int)r;
+	}
+	t->pending = (uint64_t *)(uintptr_t)pending;
+	r = k_call(K_REGISTER_HANDLER, (unsigned long)(uintptr_t)uipc__uintr_hw_entry, 0);
+	if (r < 0) {
+		t->pending = NULL;
+		return (int)r;
+	}
+	return 0;
+}
+
+static int hw_unregister_handler(unsigned flags)
+{
+	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	long r;
+
+	if (flags)
+		return -EINVAL;
+	r = k_call(K_UNREGISTER_HANDLER, 0, 0);
+	if (r == 0) {
+		t->pending = NULL;
+		t->cb = NULL;
+		free(t->xsave);
+		t->xsave = NULL;
+	}
+	return (int)r;
+}
+
+static void hw_set_callback(uipc__uintr_callback fn, void *arg)
+{
+	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	bool uif = _testui();
+
+	/* No delivery may see a half-written pair. */
+	_clui();
+	t->cb = fn;
+	t->arg = arg;
+	if (uif)
+		_stui();
+}
+
+static int hw_vector_fd(unsigned vector, unsigned flags)
+{
+	return (int)k_call(K_VECTOR_FD, vector, flags);
+}
+
+static int hw_register_sender(int fd, unsigned flags)
+{
+	return (int)k_call(K_REGISTER_SENDER, (unsigned long)(long)fd, flags);
+}
+
+static int hw_unregister_sender(int index, unsigned flags)
+{
+	return (int)k_call(K_UNREGISTER_SENDER, (unsigned long)(long)index, flags);
+}
+
+static int hw_wait(uint64_t usec, unsigned flags)
+{
+	if (flags || usec > UIPC_UINTR_WAIT_MAX_USEC)
+		return -EINVAL;
+	return (int)k_call(K_WAIT, usec, flags);
+}
+
+static int hw_senduipi(uint64_t index)
+{
+	_senduipi(index);
+	return 0;
+}
+
+static void hw_stui(void)
+{
+	_stui();
+}
+
+static void hw_clui(void)
+{
+	_clui();
+}
+
+static bool hw_testui(void)
+{
+	return _testui() != 0;
+}
+
+int uipc__uintr_hw_tx_notify(uipc_tx *tx)
+{
+	const struct uipc__uintr_tx *t = tx->backend;
+
+	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
+		return -EPIPE;
+	_senduipi(t->index);
+	return 0;
+}
+
+const struct uipc__uintr_platform uipc__uintr_hw = {
+    .name = "uintr",
+    .probe = hw_probe,
+    .register_handler = hw_register_handler,
+    .unregister_handler = hw_unregister_handler,
+    .set_callback = hw_set_callback,
+    .vector_fd = hw_vector_fd,
+    .register_sender = hw_register_sender,
+    .unregister_sender = hw_unregister_sender,
+    .wait = hw_wait,
+    .senduipi = hw_senduipi,
+    .stui = hw_stui,
+    .clui = hw_clui,
+    .testui = hw_testui,
+};
