@@ -326,4 +326,16 @@ UIPC_INTERNAL int uipc__cpu_node(int cpu);
  * memory) and report it in *ret_node (may be NULL). */
 UIPC_INTERNAL int uipc__mem_bind_local(void *addr, size_t len, int *ret_node);
 
+/* Channels (src/chan.c): where the consumer's shared ring lives, for the
+ * corrupt-ring tests and the fuzzer, which write it as a hostile peer would. */
+struct uipc__chan_layout {
+	void *map;
+	size_t size;
+	size_t tail_off, head_off, slots_off; /* byte offsets in map */
+	size_t stride;                        /* bytes per slot; MPSC: seq first */
+	uint64_t capacity;
+	bool mpsc;
+};
+UIPC_INTERNAL void uipc__chan_layout(uipc_chan *chan, struct uipc__chan_layout *ret);
+
 #endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file uipc/chan.h
+ * @brief Channels: bounded rings of fixed-size messages, paired with a wakeup.
+ *
+ * A channel is a ring of `capacity` slots of `msg_size` bytes in shared
+ * memory, bound to one vector of a receiver (uipc_rx). The consumer end
+ * (uipc_chan) belongs to the receiver's thread; producer ends (uipc_chan_tx)
+ * are attached from a capability fd, in this process or in another one.
+ *
+ * A send writes the slot, publishes the tail and notifies the vector with
+ * the core protocol: while the consumer is awake that is no syscall, and a
+ * consumer that sleeps is kicked once however many messages arrive before it
+ * wakes. A consumer that finds the ring empty waits through the receiver's
+ * spin-then-block path.
+ *
+ * Variants: SPSC (one attached producer at a time) and MPSC (any number of
+ * producers; per-slot sequence numbers). Messages are delivered exactly once,
+ * in the order each producer sent them.
+ *
+ * Failure model: each side treats the shared memory as hostile. A corrupt
+ * ring gives -EPROTO (and stays broken); a peer that closed or died gives
+ * -EPIPE, within the caller's timeout. A consumer sees -EPIPE only after it
+ * has drained every message, once every producer capability of the channel
+ * is closed (all producers freed or dead, and every capability fd closed).
+ *
+ * Threading: one thread at a time uses a given uipc_chan (the receiver's
+ * thread) or a given uipc_chan_tx; several producer threads each attach
+ * their own uipc_chan_tx (MPSC).
+ */
+#ifndef UIPC_CHAN_H
+#define UIPC_CHAN_H
+
+#include <uipc/common.h>
+#include <uipc/notify.h>
+
+UIPC_BEGIN_DECLS
+
+/** Consumer end of a channel. */
+typedef struct uipc_chan uipc_chan;
+/** Producer end of a channel. */
+typedef struct uipc_chan_tx uipc_chan_tx;
+
+/** Channel flags (struct uipc_chan_config.flags). */
+enum uipc_chan_flags {
+	/** Any number of producers (default: single producer). */
+	UIPC_CHAN_MPSC = 1u << 0,
+	/** Place the ring on struct uipc_chan_config.numa_node (needs libnuma). */
+	UIPC_CHAN_NUMA = 1u << 1,
+};
+
+/** Largest message (slot payload) in bytes. */
+#define UIPC_CHAN_MAX_MSG_SIZE 65536u
+/** Largest capacity in slots. */
+#define UIPC_CHAN_MAX_CAPACITY (1u << 24)
+/** Largest shared mapping of one channel, in bytes (1 GiB). */
+#define UIPC_CHAN_MAX_BYTES (UINT64_C(1) << 30)
+
+/** Geometry of a new channel. */
+struct uipc_chan_config {
+	size_t msg_size; /**< bytes per message, 1..UIPC_CHAN_MAX_MSG_SIZE */
+	size_t capacity; /**< slots, a power of two, 2..UIPC_CHAN_MAX_CAPACITY */
+	unsigned flags;  /**< enum uipc_chan_flags */
+	int numa_node;   /**< with UIPC_CHAN_NUMA: the node the ring's memory lives on */
+};
+
+/* Consumer ---------------------------------------------------------------- */
+
+/**
+ * Create a channel whose consumer is rx, announced on vector.
+ *
+ * The ring lives in a sealed memfd. The vector should be used for this
+ * channel only (other vectors of rx stay free for other uses: a waiting
+ * uipc_chan_recv() keeps their notifications pending for uipc_rx_wait()).
+ *
+ * @return 0; -EINVAL (bad geometry or flags, vector >= 64, a ring larger
+ *         than UIPC_CHAN_MAX_BYTES, an unknown NUMA node); -EOPNOTSUPP
+ *         (UIPC_CHAN_NUMA without libnuma or without NUMA support);
+ *         -ENOMEM, -EMFILE.
+ */
+UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
+                           uipc_chan **ret_chan);
+
+/**
+ * Close the consumer end. Producers get -EPIPE from their next send that
+ * has to wait or notify, and blocked producers wake up. Accepts NULL.
+ */
+UIPC_API void uipc_chan_free(uipc_chan *chan);
+
+/**
+ * A new producer capability: whoever holds the fd can attach a producer
+ * (uipc_chan_tx_open()), here or in another process (uipc_fd_send()).
+ * The fd is O_CLOEXEC and owned by the caller. At most 64 capabilities of
+ * one channel are open at a time.
+ * @return the fd; -EINVAL; -EMFILE (too many open capabilities, or fds); -ENOMEM.
+ */
+UIPC_API int uipc_chan_fd(uipc_chan *chan);
+
+/**
+ * Hand a producer end to the process at the other end of a connected
+ * AF_UNIX socket: uipc_chan_fd() and uipc_fd_send() in one call.
+ * @return 0 or a negative errno of either.
+ */
+UIPC_API int uipc_chan_give(uipc_chan *chan, int sock);
+
+/**
+ * Receive one message (msg_size bytes) into buf.
+ *
+ * Takes a message if one is there; otherwise waits on the receiver (spin,
+ * then block). Notifications of the receiver's other vectors that arrive
+ * meanwhile stay pending for the next uipc_rx_wait().
+ *
+ * @param size size of buf: at least the channel's msg_size.
+ * @param timeout_ns 0 does not wait; negative waits forever.
+ * @return 0; -EAGAIN (empty, timeout 0); -ETIMEDOUT; -EPIPE (empty and every
+ *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EINVAL.
+ */
+UIPC_API int uipc_chan_recv(uipc_chan *chan, void *buf, size_t size, int64_t timeout_ns);
+
+/**
+ * Receive up to n messages into buf (n * msg_size bytes), with one index
+ * update. Waits like uipc_chan_recv() only when the ring is empty.
+ * @return the number of messages received (1..n); the errors of uipc_chan_recv().
+ */
+UIPC_API int uipc_chan_recv_n(uipc_chan *chan, void *buf, size_t n, size_t size,
+                              int64_t timeout_ns);
+
+/**
+ * Zero-copy receive: point *ret_msg at the oldest message in the ring,
+ * without taking it. It stays valid, and the same message is returned
+ * again, until uipc_chan_release(). The bytes are shared with the producer:
+ * copy what must not change under you before you validate it.
+ * @return 0; the errors of uipc_chan_recv().
+ */
+UIPC_API int uipc_chan_peek(uipc_chan *chan, const void **ret_msg, int64_t timeout_ns);
+
+/** Take the message uipc_chan_peek() returned. 0; -EINVAL if none is peeked; -EPROTO. */
+UIPC_API int uipc_chan_release(uipc_chan *chan);
+
+/**
+ * Producer liveness: 0 while some producer capability is open, or none was
+ * created yet; -EPIPE once all that were created are closed.
+ */
+UIPC_API int uipc_chan_check(uipc_chan *chan);
+
+/** Message size of the channel (0 for an invalid handle). */
+UIPC_API size_t uipc_chan_msg_size(const uipc_chan *chan);
+
+/* Producer ---------------------------------------------------------------- */
+
+/**
+ * Attach a producer from a capability fd (not consumed). Validates
+ * everything it reads from the fd and the ring.
+ * @return 0; -EBADF; -EINVAL (not a channel capability, bad geometry);
+ *         -EBUSY (SPSC channel that already has a producer); -EPIPE
+ *         (consumer gone); -EOPNOTSUPP; -ENOMEM, -EMFILE.
+ */
+UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx);
+
+/** Same-process shortcut: attach a producer to chan. Errors as uipc_chan_tx_open(). */
+UIPC_API int uipc_chan_tx_new(uipc_chan *chan, uipc_chan_tx **ret_tx);
+
+/**
+ * Receive a producer end handed over with uipc_chan_give() and attach it:
+ * uipc_fd_recv() and uipc_chan_tx_open() in one call.
+ */
+UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
+
+/** Detach and free a producer end. An SPSC channel accepts a new producer after. Accepts NULL. */
+UIPC_API void uipc_chan_tx_free(uipc_chan_tx *tx);
+
+/**
+ * Send one message without waiting. size bytes are copied (the rest of the
+ * slot is zeroed).
+ * @param size 1..msg_size.
+ * @return 0; -EAGAIN when the ring is full; -EPIPE (consumer gone);
+ *         -EPROTO (corrupt ring); -EINVAL.
+ */
+UIPC_API int uipc_chan_send(uipc_chan_tx *tx, const void *msg, size_t size);
+
+/**
+ * Send one message, waiting up to timeout_ns for space (negative: forever).
+ * A blocked producer sleeps until the consumer frees slots (a futex in the
+ * ring; the consumer wakes sleepers only when one is armed).
+ * @return 0; -ETIMEDOUT; -EPIPE; -EPROTO; -EINTR; -EINVAL.
+ */
+UIPC_API int uipc_chan_send_wait(uipc_chan_tx *tx, const void *msg, size_t size,
+                                 int64_t timeout_ns);
+
+/**
+ * Send up to n messages of msg_size bytes each from msgs, as many as fit,
+ * with one index update and at most one notification.
+ * @return the number sent (1..n); -EAGAIN when none fit; the errors of
+ *         uipc_chan_send().
+ */
+UIPC_API int uipc_chan_send_n(uipc_chan_tx *tx, const void *msgs, size_t n);
+
+/**
+ * Zero-copy send: reserve the next slot and point *ret_slot at its msg_size
+ * bytes (8-byte aligned). Publish it with uipc_chan_commit(). One
+ * reservation at a time per producer end; in an MPSC channel the consumer
+ * waits at a reserved slot, so commit promptly.
+ * @return 0; -EAGAIN (full); -EBUSY (a reservation is pending); -EPIPE; -EPROTO.
+ */
+UIPC_API int uipc_chan_reserve(uipc_chan_tx *tx, void **ret_slot);
+
+/** Publish the reserved slot. 0; -EINVAL if nothing is reserved; -EPIPE. */
+UIPC_API int uipc_chan_commit(uipc_chan_tx *tx);
+
+/** Consumer liveness: 0 while it exists, -EPIPE once it was freed or died. */
+UIPC_API int uipc_chan_tx_check(uipc_chan_tx *tx);
+
+/** Message size of the channel (0 for an invalid handle). */
+UIPC_API size_t uipc_chan_tx_msg_size(const uipc_chan_tx *tx);
+
+UIPC_END_DECLS
+
+#endif

@@ -1,0 +1,1015 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Channels: a bounded ring in a sealed memfd, announced on one vector of a
+ * receiver with the core protocol (src/desc.c).
+ *
+ * Data direction. The producer writes slots, publishes them (SPSC: the tail
+ * index; MPSC: each slot's sequence number) and calls uipc_tx_notify(). The
+ * core's post is a seq_cst fence and a load of pir: while the vector's bit
+ * is still pending (the consumer is draining and has not taken it) it ends
+ * there, so a busy channel never writes the descriptor line and never makes
+ * a syscall. The consumer loads the ring indices seq_cst after every
+ * uipc_rx_wait(), whose take of pir is seq_cst: with the producer's fence
+ * this is Dekker's pattern over (ring index, pir), so either the producer
+ * sets the bit (and kicks an armed consumer, once per arming) or the
+ * consumer sees the message before it sleeps.
+ *
+ * Space direction. A producer that must wait for space sleeps on a futex
+ * word in the ring (any producer, any process, no extra fds): it reads the
+ * word, registers in space_waiters (seq_cst), re-checks the consumer's head
+ * and sleeps. The consumer publishes its head seq_cst and then loads
+ * space_waiters: the same pattern, so only an armed producer costs a wake.
+ * The consumer publishes its head lazily (every quarter ring, and whenever
+ * it has caught up with the producer), which keeps its line quiet.
+ *
+ * Hostile memory. Each side copies the geometry at creation/attach and never
+ * reads it again; every index read from the ring is checked against the
+ * private copy (SPSC: 0 <= tail - head <= capacity; MPSC: a slot's sequence
+ * is head (empty) or head + 1 (full), nothing else); a violation makes the
+ * end return -EPROTO for good. Loops over peer-controlled values are bounded.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "uipc-private.h"
+
+#define CHAN_MAGIC       0x4e414843u /* "CHAN" */
+#define CHAN_ABI         1u
+#define CHAN_CAP_MAGIC   0x50414343u /* "CCAP" */
+#define CHAN_LINE        128         /* the adjacent-line prefetcher pairs 64-byte lines */
+#define CHAN_FLAGS       (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA)
+#define CHAN_SHM_FLAGS   UIPC_CHAN_MPSC
+#define CHAN_MAX_CAPS    64
+#define CHAN_SLICE_NS    20000000u /* liveness checks while blocked: 20 ms */
+#define CHAN_CLAIM_TRIES 100000u
+
+#define CHAN_TX_MAGIC    0x78746863u
+#define CHAN_RX_MAGIC    0x78726863u
+
+/* The shared mapping: header lines, then the slots. */
+struct chan_shm {
+	/* Written once by the consumer before any capability exists. */
+	_Alignas(CHAN_LINE) uint32_t magic;
+	uint32_t abi;
+	uint32_t flags;
+	uint32_t msg_size;
+	uint32_t capacity;
+	uint32_t stride;
+	uint64_t size;
+	_Atomic uint32_t closed;   /* the consumer end was freed */
+	_Atomic uint32_t attached; /* SPSC: a producer end is attached */
+	/* Written by producers. */
+	_Alignas(CHAN_LINE) _Atomic uint64_t tail;
+	/* Written by the consumer. */
+	_Alignas(CHAN_LINE) _Atomic uint64_t head;
+	/* Producers waiting for space. */
+	_Alignas(CHAN_LINE) _Atomic uint32_t space_seq; /* futex word */
+	_Atomic uint32_t space_waiters;
+};
+
+_Static_assert(sizeof(struct chan_shm) == 4 * CHAN_LINE, "four line pairs");
+
+/* What a producer capability carries besides the ring memfd and the
+ * receiver's vector capability. */
+struct chan_cap {
+	uint32_t magic;
+	uint32_t abi;
+	uint32_t flags;
+	uint32_t msg_size;
+	uint32_t capacity;
+	uint32_t vector;
+	uint64_t size;
+};
+
+/* Geometry, private to each end. */
+struct chan_geo {
+	bool mpsc;
+	uint32_t msg_size;
+	uint32_t stride; /* bytes per slot: [seq (MPSC)] payload, 8-byte aligned */
+	uint64_t cap, mask;
+	size_t size; /* whole mapping */
+	struct chan_shm *shm;
+	unsigned char *slots;
+};
+
+struct uipc_chan {
+	uint32_t magic;
+	bool broken; /* a corrupt ring was seen: -EPROTO from now on */
+	bool peeked;
+	struct chan_geo g;
+	int memfd;
+	int vec_cap; /* the receiver's capability for our vector */
+	uipc_rx *rx;
+	uint64_t bit;
+	uint64_t head;       /* next position to consume: ours alone */
+	uint64_t tail_cache; /* SPSC: the producer's tail when last read */
+	uint64_t published;  /* head as last stored to the ring */
+	uint64_t batch;      /* publish the head at least this often */
+	uint64_t held;       /* other vectors our waits took, given back on return */
+	unsigned ever;       /* producer capabilities created */
+	int peers[CHAN_MAX_CAPS];
+};
+
+struct uipc_chan_tx {
+	uint32_t magic;
+	bool attached; /* SPSC: we own the producer role */
+	bool reserved;
+	struct chan_geo g;
+	uipc_tx *tx;
+	int cap_fd;          /* our dup of the capability: the consumer's liveness */
+	uint64_t tail;       /* SPSC: next position to write: ours alone */
+	uint64_t head_cache; /* SPSC: the consumer's head when last read */
+	uint64_t rpos;       /* reserved position */
+	unsigned fulls;      /* full rings seen: rate-limits the liveness check */
+};
+
+/* Geometry ----------------------------------------------------------------- */
+
+static int geo_init(struct chan_geo *g, uint64_t msg_size, uint64_t cap, bool mpsc)
+{
+	uint64_t stride, size;
+
+	if (msg_size == 0 || msg_size > UIPC_CHAN_MAX_MSG_SIZE)
+		return -EINVAL;
+	if (cap < 2 || cap > UIPC_CHAN_MAX_CAPACITY || (cap & (cap - 1)))
+		return -EINVAL;
+	stride = (msg_size + 7) & ~UINT64_C(7);
+	if (mpsc)
+		stride += sizeof(uint64_t);
+	size = sizeof(struct chan_shm) + cap * stride; /* < 2^24 * (2^16 + 8): no overflow */
+	size = (size + 4095) & ~UINT64_C(4095);
+	if (size > UIPC_CHAN_MAX_BYTES)
+		return -EINVAL;
+	g->mpsc = mpsc;
+	g->msg_size = (uint32_t)msg_size;
+	g->stride = (uint32_t)stride;
+	g->cap = cap;
+	g->mask = cap - 1;
+	g->size = (size_t)size;
+	return 0;
+}
+
+static void geo_map(struct chan_geo *g, void *map)
+{
+	g->shm = map;
+	g->slots = (unsigned char *)map + sizeof(struct chan_shm);
+}
+
+static inline unsigned char *slot_at(const struct chan_geo *g, uint64_t pos)
+{
+	return g->slots + (size_t)(pos & g->mask) * g->stride;
+}
+
+static inline _Atomic uint64_t *seq_at(const struct chan_geo *g, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)slot_at(g, pos);
+}
+
+static inline unsigned char *msg_at(const struct chan_geo *g, uint64_t pos)
+{
+	return slot_at(g, pos) + (g->mpsc ? sizeof(uint64_t) : 0);
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	/* Shared (not PRIVATE): the word lives in a memfd other processes map. */
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/* Consumer: creation ----------------------------------------------------- */
+
+static bool chan_valid(const uipc_chan *c)
+{
+	return c && c->magic == CHAN_RX_MAGIC;
+}
+
+/* Before the first touch: shmem applies the policy to pages it allocates later. */
+static int chan_place(void *map, size_t size, const struct uipc_chan_config *cfg)
+{
+	if (!(cfg->flags & UIPC_CHAN_NUMA))
+		return 0;
+	return uipc__mem_bind(map, size, cfg->numa_node);
+}
+
+static void chan_shm_init(struct chan_geo *g)
+{
+	struct chan_shm *s = g->shm;
+
+	s->magic = CHAN_MAGIC;
+	s->abi = CHAN_ABI;
+	s->flags = g->mpsc ? UIPC_CHAN_MPSC : 0;
+	s->msg_size = g->msg_size;
+	s->capacity = (uint32_t)g->cap;
+	s->stride = g->stride;
+	s->size = g->size;
+	/* MPSC: slot i is free for position i (Vyukov's bounded queue). */
+	if (g->mpsc)
+		for (uint64_t i = 0; i < g->cap; i++)
+			atomic_init(seq_at(g, i), i);
+}
+
+static void chan_release(uipc_chan *c)
+{
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
+		uipc__close(c->peers[i]);
+	uipc__close(c->vec_cap);
+	if (c->g.shm)
+		munmap(c->g.shm, c->g.size);
+	uipc__close(c->memfd);
+	free(c);
+}
+
+static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned vector)
+{
+	void *map;
+	int r;
+
+	r = uipc__shm_create("uipc-chan", c->g.size, &c->memfd, &map);
+	if (r < 0)
+		return r;
+	geo_map(&c->g, map);
+	r = chan_place(map, c->g.size, cfg);
+	if (r < 0)
+		return r;
+	chan_shm_init(&c->g);
+	c->vec_cap = uipc_rx_vector_fd(c->rx, vector);
+	return c->vec_cap < 0 ? c->vec_cap : 0;
+}
+
+UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
+                           uipc_chan **ret_chan)
+{
+	struct chan_geo g;
+	uipc_chan *c;
+	int r;
+
+	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !config || !ret_chan, -EINVAL);
+	uipc_return_if(vector >= UIPC_VECTORS || (config->flags & ~CHAN_FLAGS), -EINVAL);
+	r = geo_init(&g, config->msg_size, config->capacity, config->flags & UIPC_CHAN_MPSC);
+	if (r < 0)
+		return r;
+	uipc_return_if((config->flags & UIPC_CHAN_NUMA) && config->numa_node < 0, -EINVAL);
+	c = uipc__calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->g = g;
+	c->memfd = c->vec_cap = -1;
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
+		c->peers[i] = -1;
+	c->rx = rx;
+	c->bit = UINT64_C(1) << vector;
+	c->batch = g.cap / 4;
+	r = chan_setup(c, config, vector);
+	if (r < 0) {
+		chan_release(c);
+		return r;
+	}
+	c->magic = CHAN_RX_MAGIC;
+	*ret_chan = c;
+	return 0;
+}
+
+static void space_wake(struct chan_shm *s)
+{
+	atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_seq_cst);
+	futex(&s->space_seq, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+UIPC_API void uipc_chan_free(uipc_chan *c)
+{
+	if (!chan_valid(c))
+		return;
+	/* Producers see the flag on their next send; sleepers wake now. */
+	atomic_store_explicit(&c->g.shm->closed, 1, memory_order_seq_cst);
+	space_wake(c->g.shm);
+	c->magic = 0;
+	chan_release(c);
+}
+
+UIPC_API size_t uipc_chan_msg_size(const uipc_chan *c)
+{
+	return chan_valid(c) ? c->g.msg_size : 0;
+}
+
+/* Consumer: producer capabilities ------------------------------------------ */
+
+/* Close the creator ends whose capability every holder has closed. */
+static void chan_reap(uipc_chan *c)
+{
+	struct pollfd p;
+
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
+		if (c->peers[i] < 0)
+			continue;
+		p = (struct pollfd){.fd = c->peers[i]};
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
+			uipc__close(c->peers[i]);
+			c->peers[i] = -1;
+		}
+	}
+}
+
+static int chan_free_peer(uipc_chan *c)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < CHAN_MAX_CAPS; i++)
+			if (c->peers[i] < 0)
+				return i;
+		chan_reap(c);
+	}
+	return -EMFILE;
+}
+
+static int chan_cap(uipc_chan *c, int *ret_idx)
+{
+	struct chan_cap cc = {
+	    .magic = CHAN_CAP_MAGIC,
+	    .abi = CHAN_ABI,
+	    .flags = c->g.mpsc ? UIPC_CHAN_MPSC : 0,
+	    .msg_size = c->g.msg_size,
+	    .capacity = (uint32_t)c->g.cap,
+	    .vector = (uint32_t)__builtin_ctzll(c->bit),
+	    .size = c->g.size,
+	};
+	int fds[2] = {c->memfd, c->vec_cap};
+	int idx, cap, peer;
+
+	idx = chan_free_peer(c);
+	if (idx < 0)
+		return idx;
+	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
+	if (cap < 0)
+		return cap;
+	c->peers[idx] = peer;
+	c->ever++;
+	*ret_idx = idx;
+	return cap;
+}
+
+UIPC_API int uipc_chan_fd(uipc_chan *c)
+{
+	int idx;
+
+	uipc_return_if(!chan_valid(c), -EINVAL);
+	return chan_cap(c, &idx);
+}
+
+UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
+{
+	int idx, fd, r;
+
+	uipc_return_if(!chan_valid(c), -EINVAL);
+	uipc_return_if(sock < 0, -EBADF);
+	fd = chan_cap(c, &idx);
+	if (fd < 0)
+		return fd;
+	r = uipc_fd_send(sock, fd);
+	uipc__close(fd);
+	if (r < 0) {
+		/* Never handed out: it must not count as a producer that left. */
+		uipc__close(c->peers[idx]);
+		c->peers[idx] = -1;
+		c->ever--;
+	}
+	return r;
+}
+
+/* -EPIPE when capabilities were created and every one is closed everywhere. */
+static int chan_producers(uipc_chan *c)
+{
+	struct pollfd p[CHAN_MAX_CAPS];
+	nfds_t n = 0;
+
+	if (!c->ever)
+		return 0;
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
+		if (c->peers[i] >= 0)
+			p[n++] = (struct pollfd){.fd = c->peers[i]};
+	if (n && poll(p, n, 0) < 0)
+		return 0;
+	for (nfds_t i = 0; i < n; i++)
+		if (!(p[i].revents & POLLHUP))
+			return 0;
+	return -EPIPE;
+}
+
+UIPC_API int uipc_chan_check(uipc_chan *c)
+{
+	uipc_return_if(!chan_valid(c), -EINVAL);
+	return chan_producers(c);
+}
+
+/* Consumer: the ring ---------------------------------------------------------- */
+
+static int chan_broken(uipc_chan *c)
+{
+	c->broken = true;
+	return -EPROTO;
+}
+
+/*
+ * Messages ready at head: SPSC, how many (validated tail); MPSC, 1 or 0 from
+ * the head slot's sequence. -EPROTO for anything a correct peer cannot write.
+ * The loads are seq_cst: after a wait they are the consumer's half of the
+ * Dekker pattern with the producer's post.
+ */
+static int chan_avail(uipc_chan *c)
+{
+	uint64_t t, s;
+
+	if (c->broken)
+		return -EPROTO;
+	if (c->g.mpsc) {
+		s = atomic_load_explicit(seq_at(&c->g, c->head), memory_order_seq_cst);
+		if (s == c->head + 1)
+			return 1;
+		return s == c->head ? 0 : chan_broken(c);
+	}
+	if (c->tail_cache != c->head)
+		return (int)(c->tail_cache - c->head);
+	t = atomic_load_explicit(&c->g.shm->tail, memory_order_seq_cst);
+	if (t - c->head > c->g.cap)
+		return chan_broken(c);
+	c->tail_cache = t;
+	return (int)(t - c->head);
+}
+
+static void chan_publish(uipc_chan *c)
+{
+	struct chan_shm *s = c->g.shm;
+
+	atomic_store_explicit(&s->head, c->head, memory_order_seq_cst);
+	c->published = c->head;
+	if (atomic_load_explicit(&s->space_waiters, memory_order_seq_cst))
+		space_wake(s);
+}
+
+/* Account n taken messages; publish the head every quarter ring, and when we
+ * caught up with the producers (a blocked producer needs it, and the line is
+ * about to go quiet anyway). */
+static void chan_consumed(uipc_chan *c, uint64_t n)
+{
+	bool caught_up;
+
+	c->head += n;
+	if (c->g.mpsc)
+		caught_up = atomic_load_explicit(seq_at(&c->g, c->head), memory_order_relaxed) !=
+		            c->head + 1;
+	else
+		caught_up = c->head == c->tail_cache;
+	if (caught_up || c->head - c->published >= c->batch)
+		chan_publish(c);
+}
+
+/* MPSC: free the head slot for the producers' next lap. */
+static void chan_free_slot(uipc_chan *c)
+{
+	if (c->g.mpsc)
+		atomic_store_explicit(seq_at(&c->g, c->head), c->head + c->g.cap,
+		                      memory_order_release);
+}
+
+/* Copy up to n ready messages; returns how many (0 only with c->broken). */
+static int chan_take(uipc_chan *c, unsigned char *buf, size_t n, int avail)
+{
+	size_t k = 0;
+
+	if (!c->g.mpsc) {
+		k = (size_t)avail < n ? (size_t)avail : n;
+		for (size_t i = 0; i < k; i++)
+			memcpy(buf + i * c->g.msg_size, msg_at(&c->g, c->head + i), c->g.msg_size);
+		chan_consumed(c, k);
+		return (int)k;
+	}
+	while (k < n && (k == 0 || chan_avail(c) == 1)) {
+		memcpy(buf + k * c->g.msg_size, msg_at(&c->g, c->head), c->g.msg_size);
+		chan_free_slot(c);
+		c->head++;
+		k++;
+	}
+	c->head -= k;
+	chan_consumed(c, k);
+	return (int)k;
+}
+
+/* Give back the notifications of other vectors our waits took. */
+static void chan_give_back(uipc_chan *c)
+{
+	if (c->held) {
+		atomic_fetch_or_explicit(&c->rx->desc->pir, c->held, memory_order_seq_cst);
+		c->held = 0;
+	}
+}
+
+static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
+{
+	uint64_t now = uipc__now_ns(), slice, m;
+	int r;
+
+	if (now >= deadline)
+		return -ETIMEDOUT;
+	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
+	r = uipc_rx_wait(c->rx, (int64_t)slice, &m);
+	if (r == 0)
+		c->held |= m & ~c->bit;
+	else if (r == -ETIMEDOUT)
+		r = chan_producers(c) < 0 ? -EPIPE : 0;
+	return r;
+}
+
+/* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
+static int chan_wait(uipc_chan *c, int64_t timeout_ns)
+{
+	uint64_t deadline;
+	int r;
+
+	r = chan_avail(c);
+	if (r != 0)
+		return r;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	if (c->head != c->published)
+		chan_publish(c);
+	deadline = timeout_ns < 0 ? UINT64_MAX : uipc__now_ns() + (uint64_t)timeout_ns;
+	for (;;) {
+		r = chan_wait_slice(c, deadline);
+		/* Whatever the wait said, a message that is there wins. */
+		int a = chan_avail(c);
+		if (a != 0) {
+			r = a;
+			break;
+		}
+		if (r == -ETIMEDOUT && chan_producers(c) < 0)
+			r = -EPIPE;
+		if (r < 0)
+			break;
+	}
+	chan_give_back(c);
+	return r;
+}
+
+UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, int64_t timeout_ns)
+{
+	int r;
+
+	uipc_return_if(!chan_valid(c) || !buf || n == 0, -EINVAL);
+	uipc_return_if(size < c->g.msg_size || n > SIZE_MAX / c->g.msg_size, -EINVAL);
+	r = chan_wait(c, timeout_ns);
+	if (r < 0)
+		return r;
+	c->peeked = false;
+	r = chan_take(c, buf, n, r);
+	return r > 0 ? r : -EPROTO;
+}
+
+UIPC_API int uipc_chan_recv(uipc_chan *c, void *buf, size_t size, int64_t timeout_ns)
+{
+	int r = uipc_chan_recv_n(c, buf, 1, size, timeout_ns);
+
+	return r < 0 ? r : 0;
+}
+
+UIPC_API int uipc_chan_peek(uipc_chan *c, const void **ret_msg, int64_t timeout_ns)
+{
+	int r;
+
+	uipc_return_if(!chan_valid(c) || !ret_msg, -EINVAL);
+	r = chan_wait(c, timeout_ns);
+	if (r < 0)
+		return r;
+	c->peeked = true;
+	*ret_msg = msg_at(&c->g, c->head);
+	return 0;
+}
+
+UIPC_API int uipc_chan_release(uipc_chan *c)
+{
+	uipc_return_if(!chan_valid(c) || !c->peeked, -EINVAL);
+	if (c->broken)
+		return -EPROTO;
+	c->peeked = false;
+	chan_free_slot(c);
+	chan_consumed(c, 1);
+	return 0;
+}
+
+/* Producer: attach ------------------------------------------------------------ */
+
+static bool ptx_valid(const uipc_chan_tx *p)
+{
+	return p && p->magic == CHAN_TX_MAGIC;
+}
+
+/* The ring's header must say what the capability said. */
+static int ptx_check_shm(const struct chan_geo *g)
+{
+	const struct chan_shm *s = g->shm;
+
+	if (s->magic != CHAN_MAGIC || s->abi != CHAN_ABI ||
+	    s->flags != (g->mpsc ? UIPC_CHAN_MPSC : 0u) || s->msg_size != g->msg_size ||
+	    s->capacity != g->cap || s->stride != g->stride || s->size != g->size)
+		return -EINVAL;
+	if (atomic_load_explicit(&s->closed, memory_order_acquire))
+		return -EPIPE;
+	return 0;
+}
+
+static int ptx_attach_spsc(uipc_chan_tx *p)
+{
+	struct chan_shm *s = p->g.shm;
+	uint32_t zero = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&s->attached, &zero, 1, memory_order_acq_rel,
+	                                             memory_order_relaxed))
+		return -EBUSY;
+	p->attached = true;
+	/* Continue where an earlier producer left off. */
+	p->tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+	p->head_cache = atomic_load_explicit(&s->head, memory_order_acquire);
+	return p->tail - p->head_cache > p->g.cap ? -EPROTO : 0;
+}
+
+static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
+                     const int *fds)
+{
+	void *map;
+	int r;
+
+	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS))
+		return -EINVAL;
+	r = geo_init(&p->g, cc->msg_size, cc->capacity, cc->flags & UIPC_CHAN_MPSC);
+	if (r < 0 || p->g.size != cc->size)
+		return -EINVAL;
+	r = uipc__shm_map(fds[0], p->g.size, &map);
+	if (r < 0)
+		return r;
+	geo_map(&p->g, map);
+	r = ptx_check_shm(&p->g);
+	if (r < 0)
+		return r;
+	r = uipc_tx_connect(ctx, fds[1], &p->tx);
+	if (r < 0)
+		return r;
+	if (uipc_tx_vector(p->tx) != cc->vector)
+		return -EINVAL;
+	if (uipc__fault(&uipc__faults.fd))
+		return -EMFILE;
+	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
+	if (p->cap_fd < 0)
+		return -errno;
+	return p->g.mpsc ? 0 : ptx_attach_spsc(p);
+}
+
+static void ptx_release(uipc_chan_tx *p)
+{
+	if (p->attached)
+		atomic_store_explicit(&p->g.shm->attached, 0, memory_order_release);
+	uipc_tx_free(p->tx);
+	if (p->g.shm)
+		munmap(p->g.shm, p->g.size);
+	uipc__close(p->cap_fd);
+	free(p);
+}
+
+UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
+{
+	struct chan_cap cc;
+	int fds[2] = {-1, -1};
+	unsigned nfds;
+	uipc_chan_tx *p;
+	int r;
+
+	uipc_return_if(!ctx || !ret_tx, -EINVAL);
+	uipc_return_if(cap_fd < 0, -EBADF);
+	if (fcntl(cap_fd, F_GETFD) < 0)
+		return -EBADF;
+	p = uipc__calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cap_fd = -1;
+	r = uipc__cap_open(cap_fd, UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, 2, &nfds);
+	if (r == 0) {
+		r = ptx_setup(p, ctx, cap_fd, &cc, fds);
+		uipc__close(fds[0]); /* the mapping keeps the memory */
+		uipc__close(fds[1]);
+	}
+	if (r < 0) {
+		ptx_release(p);
+		return r;
+	}
+	p->magic = CHAN_TX_MAGIC;
+	*ret_tx = p;
+	return 0;
+}
+
+UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
+{
+	int fd, r;
+
+	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
+	fd = uipc_chan_fd(c);
+	if (fd < 0)
+		return fd;
+	r = uipc_chan_tx_open(c->rx->ctx, fd, ret_tx);
+	uipc__close(fd);
+	return r;
+}
+
+UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
+{
+	int fd, r;
+
+	uipc_return_if(!ctx || !ret_tx, -EINVAL);
+	uipc_return_if(sock < 0, -EBADF);
+	r = uipc_fd_recv(sock, &fd);
+	if (r < 0)
+		return r;
+	r = uipc_chan_tx_open(ctx, fd, ret_tx);
+	uipc__close(fd);
+	return r;
+}
+
+UIPC_API void uipc_chan_tx_free(uipc_chan_tx *p)
+{
+	if (!ptx_valid(p))
+		return;
+	p->magic = 0;
+	ptx_release(p);
+}
+
+UIPC_API size_t uipc_chan_tx_msg_size(const uipc_chan_tx *p)
+{
+	return ptx_valid(p) ? p->g.msg_size : 0;
+}
+
+UIPC_API int uipc_chan_tx_check(uipc_chan_tx *p)
+{
+	uipc_return_if(!ptx_valid(p), -EINVAL);
+	if (atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed))
+		return -EPIPE;
+	return uipc__cap_alive(p->cap_fd);
+}
+
+/* Producer: claiming slots ------------------------------------------------- */
+
+static bool ptx_closed(const uipc_chan_tx *p)
+{
+	return atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) != 0;
+}
+
+/* A full ring: -EAGAIN, or -EPIPE when the consumer is gone. Its liveness
+ * costs a syscall, so a producer spinning on a full ring checks it on the
+ * first and every 256th attempt only. */
+static int ptx_full(uipc_chan_tx *p)
+{
+	if ((p->fulls++ & 255) == 0 && uipc_chan_tx_check(p) < 0)
+		return -EPIPE;
+	return -EAGAIN;
+}
+
+/* SPSC: free slots, at least want if there are (the cached head first). */
+static int64_t spsc_space(uipc_chan_tx *p, uint64_t want)
+{
+	uint64_t h;
+
+	if (p->g.cap - (p->tail - p->head_cache) >= want)
+		return (int64_t)(p->g.cap - (p->tail - p->head_cache));
+	h = atomic_load_explicit(&p->g.shm->head, memory_order_acquire);
+	if (p->tail - h > p->g.cap)
+		return -EPROTO;
+	p->head_cache = h;
+	return (int64_t)(p->g.cap - (p->tail - h));
+}
+
+/* MPSC: how many slots from pos on are free for this lap (at least 1, the
+ * caller checked pos). The consumer frees in order, so they form a prefix:
+ * binary search on the sequence numbers. */
+static uint64_t mpsc_run(const struct chan_geo *g, uint64_t pos, uint64_t n)
+{
+	uint64_t lo = 1, hi = n, mid;
+
+	if (n <= 1 ||
+	    atomic_load_explicit(seq_at(g, pos + n - 1), memory_order_acquire) == pos + n - 1)
+		return n ? n : 1;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (atomic_load_explicit(seq_at(g, pos + mid - 1), memory_order_acquire) ==
+		    pos + mid - 1)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* MPSC: claim up to n consecutive positions (Vyukov). Returns how many (0:
+ * full), *ret_pos the first; -EPROTO when the ring cannot be right. */
+static int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
+{
+	struct chan_shm *s = p->g.shm;
+	uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed), seq, np, k;
+
+	for (unsigned i = 0; i < CHAN_CLAIM_TRIES; i++) {
+		seq = atomic_load_explicit(seq_at(&p->g, pos), memory_order_acquire);
+		if ((int64_t)(seq - pos) < 0)
+			return 0; /* the slot still holds the previous lap */
+		if (seq != pos) {
+			/* Claimed by someone else: the tail moved past pos (the
+			 * acquire above makes that store visible), or the ring lies. */
+			np = atomic_load_explicit(&s->tail, memory_order_relaxed);
+			if (np == pos)
+				return -EPROTO;
+			pos = np;
+			continue;
+		}
+		k = mpsc_run(&p->g, pos, n);
+		if (atomic_compare_exchange_weak_explicit(
+		        &s->tail, &pos, pos + k, memory_order_relaxed, memory_order_relaxed)) {
+			*ret_pos = pos;
+			return (int64_t)k;
+		}
+	}
+	return 0;
+}
+
+/* Claim up to n slots; *ret_pos is the first. 0 when full, or -errno. */
+static int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
+{
+	int64_t k;
+
+	if (ptx_closed(p))
+		return -EPIPE;
+	if (p->g.mpsc) {
+		k = mpsc_claim(p, n, ret_pos);
+	} else {
+		k = spsc_space(p, n);
+		if (k > (int64_t)n)
+			k = (int64_t)n;
+		*ret_pos = p->tail;
+	}
+	return k;
+}
+
+/* Publish k written slots from pos and announce them (one notify). */
+static int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
+{
+	if (p->g.mpsc) {
+		for (uint64_t i = 0; i < k; i++)
+			atomic_store_explicit(seq_at(&p->g, pos + i), pos + i + 1,
+			                      memory_order_release);
+	} else {
+		p->tail = pos + k;
+		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
+	}
+	/* The core's post fences (seq_cst) before it looks at pir. */
+	return uipc_tx_notify(p->tx);
+}
+
+static int ptx_send(uipc_chan_tx *p, const void *msg, size_t size)
+{
+	unsigned char *dst;
+	uint64_t pos;
+	int64_t k;
+
+	k = ptx_claim(p, 1, &pos);
+	if (k <= 0)
+		return k < 0 ? (int)k : ptx_full(p);
+	dst = msg_at(&p->g, pos);
+	memcpy(dst, msg, size);
+	if (size < p->g.msg_size)
+		memset(dst + size, 0, p->g.msg_size - size);
+	return ptx_publish(p, pos, 1);
+}
+
+UIPC_API int uipc_chan_send(uipc_chan_tx *p, const void *msg, size_t size)
+{
+	uipc_return_if(!ptx_valid(p) || !msg || size == 0 || size > p->g.msg_size, -EINVAL);
+	uipc_return_if(p->reserved, -EBUSY);
+	return ptx_send(p, msg, size);
+}
+
+UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
+{
+	const unsigned char *src = msgs;
+	uint64_t pos;
+	int64_t k;
+	int r;
+
+	uipc_return_if(!ptx_valid(p) || !msgs || n == 0, -EINVAL);
+	uipc_return_if(p->reserved, -EBUSY);
+	if (n > p->g.cap)
+		n = (size_t)p->g.cap;
+	k = ptx_claim(p, n, &pos);
+	if (k <= 0)
+		return k < 0 ? (int)k : ptx_full(p);
+	for (int64_t i = 0; i < k; i++)
+		memcpy(msg_at(&p->g, pos + (uint64_t)i), src + (size_t)i * p->g.msg_size,
+		       p->g.msg_size);
+	r = ptx_publish(p, pos, (uint64_t)k);
+	return r < 0 ? r : (int)k;
+}
+
+UIPC_API int uipc_chan_reserve(uipc_chan_tx *p, void **ret_slot)
+{
+	uint64_t pos;
+	int64_t k;
+
+	uipc_return_if(!ptx_valid(p) || !ret_slot, -EINVAL);
+	uipc_return_if(p->reserved, -EBUSY);
+	k = ptx_claim(p, 1, &pos);
+	if (k <= 0)
+		return k < 0 ? (int)k : ptx_full(p);
+	p->reserved = true;
+	p->rpos = pos;
+	*ret_slot = msg_at(&p->g, pos);
+	return 0;
+}
+
+UIPC_API int uipc_chan_commit(uipc_chan_tx *p)
+{
+	uipc_return_if(!ptx_valid(p) || !p->reserved, -EINVAL);
+	p->reserved = false;
+	return ptx_publish(p, p->rpos, 1);
+}
+
+/* Producer: waiting for space --------------------------------------------- */
+
+/* Is there space, as the consumer's published head says? (The fast paths
+ * may see it earlier; a sleeper only needs what the consumer publishes.) */
+static bool ptx_has_space(uipc_chan_tx *p)
+{
+	struct chan_shm *s = p->g.shm;
+	uint64_t t, h;
+
+	h = atomic_load_explicit(&s->head, memory_order_seq_cst);
+	t = p->g.mpsc ? atomic_load_explicit(&s->tail, memory_order_seq_cst) : p->tail;
+	/* A corrupt head says "space": the send that follows reports it. */
+	return t - h < p->g.cap || t - h > p->g.cap;
+}
+
+/* Sleep until the consumer frees space, closes, or the slice ends. */
+static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
+{
+	struct chan_shm *s = p->g.shm;
+	uint64_t now = uipc__now_ns(), slice;
+	struct timespec ts;
+	uint32_t seq;
+	long r = 0;
+
+	if (now >= deadline)
+		return uipc_chan_tx_check(p) < 0 ? -EPIPE : -ETIMEDOUT;
+	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
+	ts = uipc__ns_to_ts(slice);
+	seq = atomic_load_explicit(&s->space_seq, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&s->space_waiters, 1, memory_order_seq_cst);
+	if (!ptx_has_space(p) && !ptx_closed(p))
+		r = futex(&s->space_seq, FUTEX_WAIT, seq, &ts);
+	atomic_fetch_sub_explicit(&s->space_waiters, 1, memory_order_relaxed);
+	if (r < 0 && errno == EINTR)
+		return -EINTR;
+	if (r < 0 && errno == ETIMEDOUT)
+		return uipc_chan_tx_check(p) < 0 ? -EPIPE : 0;
+	return 0;
+}
+
+UIPC_API int uipc_chan_send_wait(uipc_chan_tx *p, const void *msg, size_t size, int64_t timeout_ns)
+{
+	uint64_t deadline;
+	int r;
+
+	uipc_return_if(!ptx_valid(p) || !msg || size == 0 || size > p->g.msg_size, -EINVAL);
+	uipc_return_if(p->reserved, -EBUSY);
+	r = ptx_send(p, msg, size);
+	if (r != -EAGAIN || timeout_ns == 0)
+		return r;
+	deadline = timeout_ns < 0 ? UINT64_MAX : uipc__now_ns() + (uint64_t)timeout_ns;
+	for (;;) {
+		r = ptx_space_wait(p, deadline);
+		if (r < 0)
+			return r;
+		r = ptx_send(p, msg, size);
+		if (r != -EAGAIN)
+			return r;
+	}
+}
+
+/* Tests and the fuzzer ---------------------------------------------------- */
+
+void uipc__chan_layout(uipc_chan *c, struct uipc__chan_layout *ret)
+{
+	ret->map = c->g.shm;
+	ret->size = c->g.size;
+	ret->tail_off = offsetof(struct chan_shm, tail);
+	ret->head_off = offsetof(struct chan_shm, head);
+	ret->slots_off = sizeof(struct chan_shm);
+	ret->stride = c->g.stride;
+	ret->capacity = c->g.cap;
+	ret->mpsc = c->g.mpsc;
+}
