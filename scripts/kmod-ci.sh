@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# CI for the /dev/uintr kernel shim without UINTR hardware:
+#  1. install Debian's kernel headers and image, busybox, qemu (apt-get);
+#  2. build backends/uintr/kmod against the installed headers' version (never
+#     the running kernel's, which may be anything), with W=1, warning-free;
+#  3. boot that kernel under qemu-system-x86_64 -accel tcg with a busybox
+#     initramfs that loads the module, runs tests/kmod/uintr-kmod-test (and
+#     the library checks, when the library builds), unloads it twice over;
+#  4. check the console log: every step passed, no kernel warning.
+#
+# Usage: scripts/kmod-ci.sh [--no-install]     (run as root for apt-get)
+# Env:   KMOD_CI_WORK (scratch dir, default: a fresh mktemp -d),
+#        KMOD_CI_TIMEOUT (seconds for qemu, default 170).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=${KMOD_CI_WORK:-$(mktemp -d /tmp/uipc-kmod-ci.XXXXXX)}
+qemu_timeout=${KMOD_CI_TIMEOUT:-170}
+start=$SECONDS
+
+log() { printf 'kmod-ci: %s\n' "$*"; }
+die() { printf 'kmod-ci: FAIL: %s\n' "$*" >&2; exit 1; }
+
+# ---- 1. packages ---------------------------------------------------------
+pkgs=(linux-headers-amd64 linux-image-amd64 busybox-static qemu-system-x86 cpio kmod gcc make)
+if [ "${1:-}" != "--no-install" ]; then
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >/dev/null
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$work/apt.log" 2>&1 ||
+			{ tail -20 "$work/apt.log"; die "apt-get install failed"; }
+	fi
+fi
+
+# The kernel the metapackages point at, e.g. 6.1.0-56-amd64.
+kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
+	sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p')
+[ -n "$kver" ] || die "cannot tell the version of linux-headers-amd64"
+kdir=/lib/modules/$kver/build
+vmlinuz=/boot/vmlinuz-$kver
+[ -d "$kdir" ] || die "no $kdir"
+[ -r "$vmlinuz" ] || die "no $vmlinuz (linux-image-$kver not installed?)"
+log "kernel $kver (host runs $(uname -r), not used)"
+
+# ---- 2. module build -----------------------------------------------------
+mod=$work/kmod
+rm -rf "$mod" && mkdir -p "$mod"
+cp "$here"/backends/uintr/kmod/{Kbuild,uipc_uintr.c,uipc_uintr.h} "$here"/backends/uintr/uintr-abi.h "$mod"/
+make -s -C "$kdir" M="$mod" W=1 modules >"$work/kbuild.log" 2>&1 ||
+	{ cat "$work/kbuild.log"; die "module build failed"; }
+if grep -Ei 'warning|error' "$work/kbuild.log" | grep -v 'Skipping BTF generation'; then
+	die "module build is not warning-free"
+fi
+[ "$(modinfo -F vermagic "$mod/uipc_uintr.ko" | cut -d' ' -f1)" = "$kver" ] ||
+	die "vermagic of uipc_uintr.ko is not $kver"
+log "module built warning-free (W=1) against $kdir"
+
+# ---- test programs (static: the initramfs has no libc) -------------------
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -I"$here/backends/uintr" \
+	"$here/tests/kmod/uintr-kmod-test.c" -o "$work/uintr-kmod-test"
+
+# The library side, if it builds here: a static test program and uipc-info.
+have_lib=0
+have_info=0
+lb=$work/lib-build
+if meson setup "$lb" "$here" -Ddefault_library=static -Dtests=disabled -Dexamples=disabled \
+	-Dbench=disabled -Dkmod=disabled -Dhwloc=disabled -Dnuma=disabled -Dbuildtype=release >"$work/meson.log" 2>&1 &&
+	ninja -C "$lb" -j2 src/libuipc.a >>"$work/meson.log" 2>&1; then
+	if gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -I"$here/include" \
+		-I"$lb/include" "$here/tests/kmod/uintr-kmod-lib.c" "$lb/src/libuipc.a" -lpthread -lm \
+		-o "$work/uintr-kmod-lib" >>"$work/meson.log" 2>&1; then
+		have_lib=1
+	else
+		cat "$work/meson.log"
+		die "the library test program does not link statically"
+	fi
+	if [ -f "$here/tools/meson.build" ] && ninja -C "$lb" -j2 tools/uipc-info >>"$work/meson.log" 2>&1 &&
+		ldd "$lb/tools/uipc-info" 2>&1 | grep -q 'not a dynamic executable'; then
+		cp "$lb/tools/uipc-info" "$work/uipc-info" && have_info=1
+	fi
+else
+	cat "$work/meson.log"
+	die "the library does not build"
+fi
+log "library test program: $([ $have_lib = 1 ] && echo yes || echo no); static uipc-info: $([ $have_info = 1 ] && echo yes || echo no)"
+
+# ---- 3. initramfs and boot -----------------------------------------------
+root=$work/initramfs
+rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp}
+cp /bin/busybox "$root/bin/busybox"
+cp "$mod/uipc_uintr.ko" "$work/uintr-kmod-test" "$root/"
+[ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
+[ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
+cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "== uipc kmod test in $(uname -r), cpu: $(grep -m1 'model name' /proc/cpuinfo)"
+fails=0
+step() { # name command...
+	n=$1; shift
+	if "$@"; then echo "STEP ok: $n"; else echo "STEP FAIL: $n"; fails=$((fails + 1)); fi
+}
+no_dev() { [ ! -e /dev/uintr ]; }
+is_dev() { [ -c /dev/uintr ]; }
+no_uintr_cpu() { ! grep -qw uintr /proc/cpuinfo; }
+info_says() { # pattern
+	/uipc-info >/tmp/info.txt 2>&1; cat /tmp/info.txt; grep -qi "$1" /tmp/info.txt
+}
+step "no /dev/uintr before insmod" no_dev
+step "CPU without UINTR" no_uintr_cpu
+[ -x /uipc-info ] && step "uipc-info without the module" info_says "no.*module\|not loaded\|/dev/uintr"
+for round in 1 2; do
+	step "insmod ($round)" insmod /uipc_uintr.ko
+	step "/dev/uintr appears ($round)" is_dev
+	step "ioctl test ($round)" /uintr-kmod-test
+	if [ -x /uintr-kmod-lib ]; then step "library test ($round)" /uintr-kmod-lib; fi
+	if [ -x /uipc-info ]; then step "uipc-info: module present, no hardware ($round)" info_says "no UINTR hardware\|no hardware"; fi
+	step "rmmod ($round)" rmmod uipc_uintr
+	step "/dev/uintr gone ($round)" no_dev
+done
+echo "== dmesg"
+dmesg
+echo "== end dmesg"
+echo "UIPC-KMOD-RESULT fails=$fails"
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+
+log "booting $vmlinuz under qemu -accel tcg (timeout ${qemu_timeout}s)"
+boot_start=$SECONDS
+set +e
+timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -nographic -no-reboot \
+	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$work/console.log" 2>&1
+qrc=$?
+set -e
+tr -d '\r' <"$work/console.log" >"$work/console.txt"
+log "qemu exited with $qrc after $((SECONDS - boot_start))s"
+
+# ---- 4. verdict ----------------------------------------------------------
+sed -n '/== uipc kmod test/,/^== dmesg/p' "$work/console.txt" | sed 's/.*\(== uipc kmod test\)/\1/'
+passed=$(grep -c '^STEP ok' "$work/console.txt" || true)
+failed=$(grep -c '^STEP FAIL' "$work/console.txt" || true)
+problems=()
+grep -q '^UIPC-KMOD-RESULT fails=0$' "$work/console.txt" || problems+=("the VM did not finish with fails=0")
+[ "$qrc" = 124 ] && problems+=("qemu timed out")
+grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware absent)' "$work/console.txt" ||
+	problems+=("the module did not report 'hardware absent'")
+# Kernel trouble anywhere in the log (boot, load, test, unload).
+if grep -nE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN|refcount_t|kernel panic|unknown symbol|Unknown symbol' \
+	"$work/console.txt"; then
+	problems+=("kernel log has warnings")
+fi
+sed -n '/^== dmesg/,/^== end dmesg/p' "$work/console.txt" | grep -i 'uipc\|uintr' || true
+total=$((SECONDS - start))
+log "stage took ${total}s; console log: $work/console.txt"
+if [ ${#problems[@]} -gt 0 ]; then
+	printf 'kmod-ci: FAIL: %s\n' "${problems[@]}" >&2
+	[ "$failed" -gt 0 ] || failed=1
+fi
+echo "kmod: $passed passed, $failed failed"
+[ ${#problems[@]} -eq 0 ] && [ "$failed" -eq 0 ]
