@@ -15,17 +15,21 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 	uint32_t s;
 
 	/*
-	 * Still pending from an earlier notify: that notify owns the kick, and
-	 * the receiver has not taken the bit yet, so it will see this one too.
-	 * Only a load, so the line stays shared. The fence orders the caller's
-	 * earlier stores (the message being announced) before that load; without
-	 * it TSO lets the load pass them and the receiver could take the bit,
-	 * miss the message and sleep.
+	 * Still pending from an earlier notify? Then that notify owns the kick
+	 * and the receiver, which has not taken the bit yet, will see ours too:
+	 * a load, no shared write, the line stays shared. The fence orders the
+	 * caller's earlier stores (the message being announced) before the
+	 * deciding load; without it TSO lets the load pass them, and the
+	 * receiver could take the bit, miss the message and sleep. A first
+	 * relaxed look keeps the fence off the path that ORs, where the locked
+	 * OR is the full barrier.
 	 */
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
-		s = atomic_load_explicit(&d->status, memory_order_relaxed);
-		return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
+			s = atomic_load_explicit(&d->status, memory_order_relaxed);
+			return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
+		}
 	}
 
 	atomic_fetch_or_explicit(&d->pir, bit, memory_order_seq_cst);
