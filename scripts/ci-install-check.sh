@@ -39,6 +39,16 @@ if command -v g++ >/dev/null; then
   # shellcheck disable=SC2046
   g++ -Wall -Werror -fsyntax-only "$prefix/outside.cc" $(pkg-config --cflags uipc)
 fi
+# Each installed public header compiles alone, as strict C11 and as C++.
+for h in "$root"/include/uipc.h "$root"/include/uipc/*.h; do
+  inc="${h#"$root"/include/}"
+  printf '#include <%s>\nint uipc_header_check;\n' "$inc" > "$prefix/h.c"
+  cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$root/include" "$prefix/h.c"
+  if command -v g++ >/dev/null; then
+    g++ -x c++ -Wall -Wextra -Werror -fsyntax-only -I"$root/include" "$prefix/h.c"
+  fi
+done
+echo "headers: each compiles alone (C11 -pedantic, C++)"
 # Every exported symbol is in the version script, and nothing else is exported.
 nm -D --defined-only "$(find "$root" -name 'libuipc.so' | head -n1)" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort > "$prefix/exported"
 grep -oE '^\s*uipc_[a-z0-9_]+;' src/libuipc.sym | tr -d ' \t;' | sort > "$prefix/listed"
