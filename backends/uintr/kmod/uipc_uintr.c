@@ -45,6 +45,7 @@
 
 #include <asm/apic.h>
 #include <asm/cpufeature.h>
+#include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/smp.h>
@@ -66,6 +67,40 @@ static enum cpuhp_state uintr_cpuhp_state;
 static struct kmem_cache *upid_cache;
 static struct preempt_ops uintr_pn_ops;
 static const struct file_operations uintr_vec_fops;
+
+/* ---- UIF (no intrinsics in kernel builds: raw encodings) --------------- */
+
+static __always_inline bool uif_test(void)
+{
+	bool uif;
+
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xed" /* testui */ : "=@ccc"(uif));
+	return uif;
+}
+
+static __always_inline void uif_clear(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xee" /* clui */ ::: "memory");
+}
+
+static __always_inline void uif_set(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xef" /* stui */ ::: "memory");
+}
+
+/* ---- MSR helpers (IRQs off) ------------------------------------------ */
+
+static void uintr_clear_msrs(void)
+{
+	/* UINV first: from here a notification IPI is an ordinary, acknowledged interrupt. */
+	wrmsrl(MSR_UINTR_MISC, 0);
+	wrmsrl(MSR_UINTR_TT, 0);
+	wrmsrl(MSR_UINTR_HANDLER, 0);
+	wrmsrl(MSR_UINTR_STACKADJUST, 0);
+	wrmsrl(MSR_UINTR_PD, 0);
+	wrmsrl(MSR_UINTR_RR, 0);
+	uif_clear();
+}
 
 /* ---- CPU enablement ---------------------------------------------------- */
 
@@ -90,6 +125,8 @@ static int uintr_cpu_online(unsigned int cpu)
 	}
 	local_irq_save(flags);
 	cr4_set_bits_irqsoff(UINTR_CR4_BIT);
+	/* Known state: whatever firmware left, no thread's state is loaded here. */
+	uintr_clear_msrs();
 	local_irq_restore(flags);
 	return 0;
 }
@@ -105,26 +142,6 @@ static int uintr_cpu_offline(unsigned int cpu)
 	return 0;
 }
 
-/* ---- UIF (no intrinsics in kernel builds: raw encodings) --------------- */
-
-static __always_inline bool uif_test(void)
-{
-	bool uif;
-
-	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xed" /* testui */ : "=@ccc"(uif));
-	return uif;
-}
-
-static __always_inline void uif_clear(void)
-{
-	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xee" /* clui */ ::: "memory");
-}
-
-static __always_inline void uif_set(void)
-{
-	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xef" /* stui */ ::: "memory");
-}
-
 /* ---- MSR switching (IRQs off, current == the owner of @st) ------------- */
 
 static u64 apic_ndst(int cpu)
@@ -135,25 +152,38 @@ static u64 apic_ndst(int cpu)
 	return x2apic_mode ? id : (u64)(id & 0xff) << 8;
 }
 
+static u64 misc_value(const struct uintr_task *st)
+{
+	u64 misc = 0;
+
+	if (st->uitt)
+		misc |= UINTR_UITT_SIZE - 1;	/* UITTSZ is the highest valid index */
+	if (st->recv)
+		misc |= (u64)uinv << UINTR_MISC_UINV_SHIFT;
+	return misc;
+}
+
+/*
+ * Load the whole state of @st: at switch-in, and at registration of a
+ * receiver (when the live UIRR and UIF belong to no receiver yet). Loading
+ * only the sender role is load_sender().
+ */
 static void uintr_load(struct uintr_task *st, int cpu)
 {
-	u64 misc = 0, old, new, pending;
+	u64 old, new, pending;
 
 	lockdep_assert_irqs_disabled();
-	if (st->uitt) {
+	if (st->uitt)
 		wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt | 1);
-		misc |= UINTR_UITT_SIZE - 1;	/* UITTSZ is the highest valid index */
-	}
 	if (!st->recv) {
-		wrmsrl(MSR_UINTR_MISC, misc);
+		wrmsrl(MSR_UINTR_MISC, misc_value(st));
 		return;
 	}
 	wrmsrl(MSR_UINTR_HANDLER, st->handler);
 	wrmsrl(MSR_UINTR_STACKADJUST, st->stack_adjust);
 	wrmsrl(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
-	misc |= (u64)uinv << UINTR_MISC_UINV_SHIFT;
 	/* UINV live before SN clears: a notification from now on is consumed by the CPU. */
-	wrmsrl(MSR_UINTR_MISC, misc);
+	wrmsrl(MSR_UINTR_MISC, misc_value(st));
 
 	/*
 	 * Point NDST here and clear ON and SN in one locked update: while SN
@@ -178,11 +208,22 @@ static void uintr_load(struct uintr_task *st, int cpu)
 		uif_set();
 }
 
-static void uintr_clear_msrs(void)
+/* Add the sender role to a running thread without touching its receiver state. */
+static void load_sender(struct uintr_task *st)
 {
-	/* UINV first: from here a notification IPI is an ordinary, acknowledged interrupt. */
-	wrmsrl(MSR_UINTR_MISC, 0);
-	wrmsrl(MSR_UINTR_TT, 0);
+	lockdep_assert_irqs_disabled();
+	wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt | 1);
+	wrmsrl(MSR_UINTR_MISC, misc_value(st));
+}
+
+/* Drop the receiver role of a running thread, keeping its sender role. */
+static void unload_receiver(struct uintr_task *st)
+{
+	lockdep_assert_irqs_disabled();
+	/* Suppress, then UINV off: a late IPI becomes an acknowledged spurious one. */
+	set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
+	st->recv = NULL;
+	wrmsrl(MSR_UINTR_MISC, misc_value(st));
 	wrmsrl(MSR_UINTR_HANDLER, 0);
 	wrmsrl(MSR_UINTR_STACKADJUST, 0);
 	wrmsrl(MSR_UINTR_PD, 0);
@@ -352,6 +393,8 @@ static void task_teardown(struct uintr_task *st)
 {
 	preempt_disable();
 	local_irq_disable();
+	if (st->recv)
+		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN first */
 	uintr_clear_msrs();
 	local_irq_enable();
 	preempt_notifier_unregister(&st->pn);
@@ -472,12 +515,10 @@ static long ioc_unregister_handler(void __user *arg)
 	st = task_get();
 	if (!st || !st->recv)
 		return -EINVAL;
+	r = st->recv;
 	preempt_disable();
 	local_irq_disable();
-	uintr_clear_msrs();
-	r = st->recv;
-	st->recv = NULL;
-	uintr_load(st, smp_processor_id());	/* sender role, if any, stays */
+	unload_receiver(st);	/* the sender role, if any, stays */
 	local_irq_enable();
 	preempt_enable();
 	receiver_kill(r);
@@ -591,7 +632,7 @@ static long sender_add(struct uintr_task *st, struct uintr_vector *v)
 	if (fresh) {
 		preempt_disable();
 		local_irq_disable();
-		uintr_load(st, smp_processor_id());
+		load_sender(st);
 		local_irq_enable();
 		preempt_enable();
 	}
@@ -785,10 +826,17 @@ static bool uintr_hw_usable(void)
 		pr_warn("page-table isolation is on (boot with pti=off); UINTR stays off\n");
 		return false;
 	}
-	if (uinv != 0xf0 && uinv != 0xf2) {
-		pr_warn("uinv=%#x is not an acknowledge-only vector; UINTR stays off\n", uinv);
+#ifdef CONFIG_HAVE_KVM
+	/* Both handlers only acknowledge (arch/x86/kernel/irq.c, 6.1). */
+	if (uinv != POSTED_INTR_NESTED_VECTOR && uinv != POSTED_INTR_VECTOR) {
+		pr_warn("uinv=%#x is not %#x or %#x; UINTR stays off\n", uinv,
+			POSTED_INTR_NESTED_VECTOR, POSTED_INTR_VECTOR);
 		return false;
 	}
+#else
+	pr_warn("kernel without CONFIG_HAVE_KVM: no acknowledge-only vector to borrow\n");
+	return false;
+#endif
 	return true;
 }
 
@@ -828,6 +876,10 @@ static int __init uintr_init(void)
 
 	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
 	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
+#ifdef CONFIG_HAVE_KVM
+	/* The default of the uinv parameter; re-check the handlers if this moves. */
+	BUILD_BUG_ON(POSTED_INTR_NESTED_VECTOR != 0xf0);
+#endif
 	if (uintr_hw_usable()) {
 		ret = uintr_hw_init();
 		if (ret)
