@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* Results: a table (default), one JSON document (--json) or CSV (--csv). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uipc.h>
+
+#include "bench.h"
+
+static struct result *results;
+static unsigned nresults, capresults;
+
+void results_add(const struct result *r)
+{
+	if (nresults == capresults) {
+		unsigned cap = capresults ? 2 * capresults : 64;
+		struct result *p = realloc(results, cap * sizeof(*p));
+		if (!p)
+			return;
+		results = p;
+		capresults = cap;
+	}
+	results[nresults++] = *r;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_kv_str(FILE *f, const char *k, const char *v, bool comma)
+{
+	fprintf(f, "%s\"%s\": ", comma ? ", " : "", k);
+	json_str(f, v);
+}
+
+static void json_kv_num(FILE *f, const char *k, double v, bool comma)
+{
+	fprintf(f, "%s\"%s\": %.6g", comma ? ", " : "", k, v);
+}
+
+static const char *default_backend(void)
+{
+	static char name[16];
+	uipc_ctx *ctx;
+	if (name[0])
+		return name;
+	if (uipc_ctx_new(NULL, &ctx) < 0)
+		return "none";
+	snprintf(name, sizeof(name), "%s", uipc_ctx_backend_name(ctx));
+	uipc_ctx_free(ctx);
+	return name;
+}
+
+static void backends_list(char *buf, size_t len)
+{
+	const struct mech *t;
+	unsigned n = mech_table(&t);
+	buf[0] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!(t[i].flags & MECH_UIPC))
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", used ? " " : "", t[i].uipc_name);
+	}
+}
+
+static void json_machine(FILE *f, const struct machine *m)
+{
+	char backends[128];
+	backends_list(backends, sizeof(backends));
+	fprintf(f, "  \"machine\": {");
+	json_kv_str(f, "cpu_model", m->cpu_model, false);
+	json_kv_str(f, "kernel", m->kernel, true);
+	json_kv_str(f, "virtualization", m->virt, true);
+	json_kv_str(f, "hostname", m->hostname, true);
+	json_kv_num(f, "cpus_online", m->ncpus_online, true);
+	json_kv_num(f, "cpus_allowed", m->ncpus_allowed, true);
+	json_kv_num(f, "cpu_rx", opts.cpu_a, true);
+	json_kv_num(f, "cpu_tx", opts.cpu_b, true);
+	json_kv_str(f, "clock", bench_clock.tsc ? "tsc" : "clock_monotonic", true);
+	fprintf(f, ", \"tsc_invariant\": %s", bench_clock.tsc_invariant ? "true" : "false");
+	json_kv_num(f, "tsc_ghz", bench_clock.tsc_ghz, true);
+	json_kv_num(f, "tsc_read_ns", bench_clock.tsc_cost_ns, true);
+	json_kv_num(f, "clock_gettime_ns", bench_clock.mono_cost_ns, true);
+	json_kv_str(f, "uipc_version", UIPC_VERSION_STRING, true);
+	json_kv_str(f, "uipc_backends", backends, true);
+	json_kv_str(f, "uipc_default_backend", default_backend(), true);
+	json_kv_str(f, "date", m->date, true);
+	json_kv_num(f, "repetitions", opts.reps, true);
+	json_kv_num(f, "run_ms", opts.run_ms, true);
+	fprintf(f, ", \"quick\": %s},\n", opts.quick ? "true" : "false");
+}
+
+static void json_print(FILE *f, const struct machine *m)
+{
+	const char **names, **why;
+	unsigned nm = mech_missing(&names, &why);
+	fprintf(f, "{\n");
+	json_machine(f, m);
+	fprintf(f, "  \"missing\": [");
+	for (unsigned i = 0; i < nm; i++) {
+		fprintf(f, "%s\n    {", i ? "," : "");
+		json_kv_str(f, "mechanism", names[i], false);
+		json_kv_str(f, "reason", why[i], true);
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s],\n  \"results\": [", nm ? "\n  " : "");
+	for (unsigned i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+		fprintf(f, "%s\n    {", i ? "," : "");
+		json_kv_str(f, "scenario", r->scenario, false);
+		json_kv_str(f, "mechanism", r->mechanism, true);
+		if (r->backend[0])
+			json_kv_str(f, "backend", r->backend, true);
+		json_kv_str(f, "measures", r->unit, true);
+		json_kv_num(f, "repetitions", r->reps, true);
+		json_kv_num(f, "samples", (double)r->samples, true);
+		json_kv_num(f, "p50_ns", r->p50, true);
+		json_kv_num(f, "p50_min_ns", r->p50_min, true);
+		json_kv_num(f, "p50_max_ns", r->p50_max, true);
+		json_kv_num(f, "p90_ns", r->p90, true);
+		json_kv_num(f, "p99_ns", r->p99, true);
+		json_kv_num(f, "p999_ns", r->p999, true);
+		json_kv_num(f, "max_ns", r->max, true);
+		json_kv_num(f, "mean_ns", r->mean, true);
+		json_kv_num(f, "ops_per_s", r->ops_per_s, true);
+		if (r->wakeups_per_s > 0)
+			json_kv_num(f, "wakeups_per_s", r->wakeups_per_s, true);
+		if (r->msg_bytes > 0) {
+			json_kv_num(f, "msg_bytes", r->msg_bytes, true);
+			json_kv_num(f, "batch", r->batch, true);
+		}
+		json_kv_num(f, "cpu_rx", r->cpu_rx, true);
+		json_kv_num(f, "cpu_tx", r->cpu_tx, true);
+		if (strcmp(r->scenario, "matrix") == 0) {
+			json_kv_num(f, "distance", r->distance, true);
+#if __has_include(<uipc/topo.h>)
+			const char *dn = r->distance >= 0
+			                     ? uipc_topo_dist_name((enum uipc_topo_dist)r->distance)
+			                     : NULL;
+			json_kv_str(f, "distance_name", dn ? dn : "unknown", true);
+#endif
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n  ]\n}\n");
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void csv_print(FILE *f, const struct machine *m)
+{
+	char backends[128];
+	backends_list(backends, sizeof(backends));
+	fprintf(f, "# cpu_model: %s\n# kernel: %s\n# virtualization: %s\n", m->cpu_model, m->kernel,
+	        m->virt);
+	fprintf(f, "# clock: %s, tsc %.3f GHz, invariant %d\n# uipc backends: %s (default %s)\n",
+	        bench_clock.tsc ? "tsc" : "clock_monotonic", bench_clock.tsc_ghz,
+	        bench_clock.tsc_invariant, backends, default_backend());
+	fprintf(f, "scenario,mechanism,backend,measures,repetitions,samples,p50_ns,p50_min_ns,"
+	           "p50_max_ns,p90_ns,p99_ns,p999_ns,max_ns,mean_ns,ops_per_s,wakeups_per_s,"
+	           "msg_bytes,batch,cpu_rx,cpu_tx,distance\n");
+	for (unsigned i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+		fprintf(f,
+		        "%s,%s,%s,%s,%u,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
+		        "%.6g,%.6g,%d,%d,%d\n",
+		        r->scenario, r->mechanism, r->backend, r->unit, r->reps,
+		        (unsigned long long)r->samples, r->p50, r->p50_min, r->p50_max, r->p90,
+		        r->p99, r->p999, r->max, r->mean, r->ops_per_s, r->wakeups_per_s,
+		        r->msg_bytes, r->batch, r->cpu_rx, r->cpu_tx, r->distance);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const char *fmt_ns(char *buf, size_t len, double v)
+{
+	if (v >= 1e6)
+		snprintf(buf, len, "%.2fms", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, len, "%.1fus", v / 1e3);
+	else if (v >= 100)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.1f", v);
+	return buf;
+}
+
+static const char *fmt_rate(char *buf, size_t len, double v)
+{
+	if (v >= 1e6)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
+static void table_print(FILE *f, const struct machine *m)
+{
+	char backends[128], a[32], b[32], c[32], d[32], e[32], g[32], h[32], k[32], l[32];
+	const char **names, **why;
+	unsigned nm = mech_missing(&names, &why);
+	backends_list(backends, sizeof(backends));
+	fprintf(f,
+	        "uipc-bench %s%s: %u repetitions x %u ms per mechanism and scenario, "
+	        "mechanisms alternating\n",
+	        UIPC_VERSION_STRING, opts.quick ? " --quick" : "", opts.reps, opts.run_ms);
+	fprintf(f, "cpu:     %s (%u online, %u allowed)\nkernel:  %s\nvirt:    %s\n", m->cpu_model,
+	        m->ncpus_online, m->ncpus_allowed, m->kernel, m->virt);
+	if (bench_clock.tsc)
+		fprintf(f,
+		        "clock:   TSC %.3f GHz (invariant), read %.1f ns; "
+		        "clock_gettime %.1f ns\n",
+		        bench_clock.tsc_ghz, bench_clock.tsc_cost_ns, bench_clock.mono_cost_ns);
+	else
+		fprintf(f, "clock:   CLOCK_MONOTONIC, read %.1f ns (TSC %s)\n",
+		        bench_clock.mono_cost_ns,
+		        bench_clock.tsc_invariant ? "not used" : "not invariant");
+	fprintf(f, "pinning: receiver/pong on CPU %d, sender/ping on CPU %d\n", opts.cpu_a,
+	        opts.cpu_b);
+	fprintf(f, "uipc:    backends %s; default %s\n", backends, default_backend());
+	for (unsigned i = 0; i < nm; i++)
+		fprintf(f, "missing: %s: %s\n", names[i], why[i]);
+	fprintf(f, "times in ns unless marked; p50 = median of the repetitions' p50 "
+	           "[min..max]; other percentiles over all samples\n");
+	const char *cur = "";
+	for (unsigned i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+		bool matrix = strcmp(r->scenario, "matrix") == 0;
+		if (strcmp(cur, r->scenario) != 0) {
+			cur = r->scenario;
+			fprintf(f, "\n%s (%s)\n", r->scenario, r->unit);
+			fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8s\n", "mechanism",
+			        matrix ? "rx-tx  " : "", "p50", " [min..max]", "p90", "p99",
+			        "p99.9", "max", "mean", "ops/s", "samples");
+		}
+		char pair[16] = "";
+		if (matrix)
+			snprintf(pair, sizeof(pair), "%3d-%-3d", r->cpu_rx, r->cpu_tx);
+		char spread[80];
+		snprintf(spread, sizeof(spread), " [%s..%s]", fmt_ns(a, sizeof(a), r->p50_min),
+		         fmt_ns(b, sizeof(b), r->p50_max));
+		char label[64];
+		if (r->msg_bytes > 0)
+			snprintf(label, sizeof(label), "%s %gB x%g", r->mechanism, r->msg_bytes,
+			         r->batch);
+		else
+			snprintf(label, sizeof(label), "%s", r->mechanism);
+		fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8llu", label, pair,
+		        fmt_ns(c, sizeof(c), r->p50), spread, fmt_ns(d, sizeof(d), r->p90),
+		        fmt_ns(e, sizeof(e), r->p99), fmt_ns(g, sizeof(g), r->p999),
+		        fmt_ns(h, sizeof(h), r->max), fmt_ns(k, sizeof(k), r->mean),
+		        fmt_rate(l, sizeof(l), r->ops_per_s), (unsigned long long)r->samples);
+		if (r->wakeups_per_s > 0)
+			fprintf(f, "  wakeups/s %s", fmt_rate(a, sizeof(a), r->wakeups_per_s));
+		fputc('\n', f);
+	}
+}
+
+void output_print(const struct machine *m)
+{
+	if (opts.json)
+		json_print(stdout, m);
+	else if (opts.csv)
+		csv_print(stdout, m);
+	else
+		table_print(stdout, m);
+	fflush(stdout);
+}
