@@ -1013,3 +1013,8 @@ void uipc__chan_layout(uipc_chan *c, struct uipc__chan_layout *ret)
 	ret->capacity = c->g.cap;
 	ret->mpsc = c->g.mpsc;
 }
+
+uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *p)
+{
+	return p->tx;
+}

@@ -337,5 +337,7 @@ struct uipc__chan_layout {
 	bool mpsc;
 };
 UIPC_INTERNAL void uipc__chan_layout(uipc_chan *chan, struct uipc__chan_layout *ret);
+/* The sender a producer end notifies with (tests count its kicks). */
+UIPC_INTERNAL uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *tx);
 
 #endif
