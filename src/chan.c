@@ -127,7 +127,8 @@ struct uipc_chan_tx {
 	uint64_t tail;       /* SPSC: next position to write: ours alone */
 	uint64_t head_cache; /* SPSC: the consumer's head when last read */
 	uint64_t rpos;       /* reserved position */
-	unsigned fulls;      /* full rings seen: rate-limits the liveness check */
+	uint64_t checked_ns; /* last liveness check from a full ring */
+	bool dead;           /* the consumer is gone: -EPIPE from now on */
 };
 
 /* Geometry ----------------------------------------------------------------- */
@@ -749,28 +750,39 @@ UIPC_API size_t uipc_chan_tx_msg_size(const uipc_chan_tx *p)
 	return ptx_valid(p) ? p->g.msg_size : 0;
 }
 
+/* Consumer closed (flag in the ring) or dead (capability hung up). Sticky. */
+static int ptx_alive(uipc_chan_tx *p)
+{
+	if (!p->dead && (atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) ||
+	                 uipc__cap_alive(p->cap_fd) < 0))
+		p->dead = true;
+	return p->dead ? -EPIPE : 0;
+}
+
 UIPC_API int uipc_chan_tx_check(uipc_chan_tx *p)
 {
 	uipc_return_if(!ptx_valid(p), -EINVAL);
-	if (atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed))
-		return -EPIPE;
-	return uipc__cap_alive(p->cap_fd);
+	return ptx_alive(p);
 }
 
 /* Producer: claiming slots ------------------------------------------------- */
 
 static bool ptx_closed(const uipc_chan_tx *p)
 {
-	return atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) != 0;
+	return p->dead || atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) != 0;
 }
 
 /* A full ring: -EAGAIN, or -EPIPE when the consumer is gone. Its liveness
- * costs a syscall, so a producer spinning on a full ring checks it on the
- * first and every 256th attempt only. */
+ * costs a syscall, so a producer spinning on a full ring checks it at most
+ * once a millisecond (the clock is a vDSO read). */
 static int ptx_full(uipc_chan_tx *p)
 {
-	if ((p->fulls++ & 255) == 0 && uipc_chan_tx_check(p) < 0)
-		return -EPIPE;
+	uint64_t now = uipc__now_ns();
+
+	if (now - p->checked_ns >= 1000000) {
+		p->checked_ns = now;
+		return ptx_alive(p) < 0 ? -EPIPE : -EAGAIN;
+	}
 	return -EAGAIN;
 }
 
@@ -964,7 +976,7 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 	long r = 0;
 
 	if (now >= deadline)
-		return uipc_chan_tx_check(p) < 0 ? -EPIPE : -ETIMEDOUT;
+		return ptx_alive(p) < 0 ? -EPIPE : -ETIMEDOUT;
 	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
 	ts = uipc__ns_to_ts(slice);
 	seq = atomic_load_explicit(&s->space_seq, memory_order_seq_cst);
@@ -975,7 +987,7 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 	if (r < 0 && errno == EINTR)
 		return -EINTR;
 	if (r < 0 && errno == ETIMEDOUT)
-		return uipc_chan_tx_check(p) < 0 ? -EPIPE : 0;
+		return ptx_alive(p) < 0 ? -EPIPE : 0;
 	return 0;
 }
 
