@@ -614,8 +614,13 @@ int uipc_topo_new(uipc_topo **ret_topo)
 	uipc_return_if(!ret_topo, -EINVAL);
 	if (xml && *xml)
 		return uipc_topo_new_from_xml(xml, ret_topo);
-	if (UIPC_HAVE_HWLOC)
-		return topo_load_hwloc(UIPC_TOPO_SOURCE_HWLOC, NULL, ret_topo);
+	if (UIPC_HAVE_HWLOC) {
+		int r = topo_load_hwloc(UIPC_TOPO_SOURCE_HWLOC, NULL, ret_topo);
+
+		/* hwloc can fail where sysfs still answers (odd containers). */
+		if (r != -EINVAL)
+			return r;
+	}
 	return uipc__topo_new_sysfs(NULL, ret_topo);
 }
 

@@ -66,7 +66,8 @@ enum uipc_topo_dist {
 
 /** Sender placement policy for uipc_topo_rank(). */
 enum uipc_topo_policy {
-	/** Closest distance class first; within a class, one CPU per core before SMT siblings. */
+	/** Closest first (class, then NUMA distance); within that, one CPU per core before SMT
+	    siblings. */
 	UIPC_TOPO_NEAREST = 0,
 	/** One CPU per core everywhere (closest first) before any SMT sibling. */
 	UIPC_TOPO_SPREAD,
@@ -109,7 +110,7 @@ struct uipc_topo_info {
  * pinning the creating thread.
  *
  * @return 0; -ENOMEM; -ENOENT/-EIO when neither hwloc nor sysfs describe
- *         the machine; -EINVAL when UIPC_TOPOLOGY_XML is not a valid topology.
+ *         the machine; with UIPC_TOPOLOGY_XML set, as uipc_topo_new_from_xml().
  */
 UIPC_API int uipc_topo_new(uipc_topo **ret_topo);
 
@@ -117,8 +118,9 @@ UIPC_API int uipc_topo_new(uipc_topo **ret_topo);
  * Load an hwloc XML topology (as written by `lstopo file.xml`). CPUs outside
  * the XML's allowed cpuset are described but never ranked.
  *
- * @return 0; -EOPNOTSUPP without hwloc; -EINVAL for a NULL path or a file
- *         hwloc cannot load; -ENOMEM.
+ * @return 0; -EOPNOTSUPP without hwloc; -ENOENT/-EACCES when the file
+ *         cannot be read; -EINVAL for a NULL path or a file hwloc cannot
+ *         load; -ENOMEM.
  */
 UIPC_API int uipc_topo_new_from_xml(const char *path, uipc_topo **ret_topo);
 
@@ -194,9 +196,12 @@ UIPC_API int uipc_topo_node_distance(const uipc_topo *topo, int node_a, int node
  * Rank the CPUs where senders for a receiver on `cpu` should run.
  *
  * Only allowed CPUs are ranked, and never the reference CPU's core unless
- * ::UIPC_TOPO_RANK_OWN_CORE is given. Order (see ::uipc_topo_policy): by
- * distance class, cores before SMT siblings, then smaller NUMA distance, then
- * CPU id. Sender thread i takes ret_cpus[i % count].
+ * ::UIPC_TOPO_RANK_OWN_CORE is given. Order: NEAREST and SAME_NODE sort by
+ * distance class, then NUMA distance, then cores before SMT siblings (a CPU
+ * whose core already has an earlier candidate comes after the single ones),
+ * then CPU id; SPREAD sorts cores before SMT siblings first, then the same.
+ * The reference CPU itself, when allowed by the flag, is always last.
+ * Sender thread i takes ret_cpus[i % min(count, n)].
  *
  * @param cpu the receiver's CPU (see uipc_topo_rx_cpu()).
  * @param flags ::uipc_topo_rank_flags.
