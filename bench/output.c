@@ -270,6 +270,12 @@ static void table_print(FILE *f, const struct machine *m)
 		        fmt_rate(l, sizeof(l), r->ops_per_s), (unsigned long long)r->samples);
 		if (r->wakeups_per_s > 0)
 			fprintf(f, "  wakeups/s %s", fmt_rate(a, sizeof(a), r->wakeups_per_s));
+#if __has_include(<uipc/topo.h>)
+		if (matrix && r->distance >= 0) {
+			const char *dn = uipc_topo_dist_name((enum uipc_topo_dist)r->distance);
+			fprintf(f, "  %s", dn ? dn : "?");
+		}
+#endif
 		fputc('\n', f);
 	}
 }
