@@ -185,35 +185,23 @@ static int node_dist(const uipc_topo *t, int a, int b)
 /* ------------------------------------------------------------------------ */
 /* The process's allowed CPUs                                               */
 
-static cpu_set_t *affinity_get(size_t *ret_size)
-{
-	cpu_set_t *set = CPU_ALLOC(TOPO_MAX_CPUS);
-	size_t size = CPU_ALLOC_SIZE(TOPO_MAX_CPUS);
-
-	if (!set)
-		return NULL;
-	if (sched_getaffinity(0, size, set) < 0) {
-		CPU_FREE(set);
-		return NULL;
-	}
-	*ret_size = size;
-	return set;
-}
-
 /* Limit t's allowed CPUs to the calling thread's affinity (which the kernel
  * keeps inside the cgroup cpuset). */
 static int topo_apply_affinity(uipc_topo *t)
 {
-	size_t size;
-	cpu_set_t *set = affinity_get(&size);
+	size_t size = CPU_ALLOC_SIZE(TOPO_MAX_CPUS);
+	cpu_set_t *set = CPU_ALLOC(TOPO_MAX_CPUS);
+	int r = 0;
 
 	if (!set)
 		return -ENOMEM;
-	for (size_t i = 0; i < t->ncpus; i++)
+	if (sched_getaffinity(0, size, set) < 0)
+		r = -errno;
+	for (size_t i = 0; r == 0 && i < t->ncpus; i++)
 		if (!CPU_ISSET_S((size_t)t->cpu[i].id, size, set))
 			t->cpu[i].allowed = false;
 	CPU_FREE(set);
-	return 0;
+	return r;
 }
 
 /* ------------------------------------------------------------------------ */
