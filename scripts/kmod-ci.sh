@@ -117,6 +117,7 @@ step() { # name command...
 no_dev() { [ ! -e /dev/uintr ]; }
 is_dev() { [ -c /dev/uintr ]; }
 no_uintr_cpu() { ! grep -qw uintr /proc/cpuinfo; }
+busy_rmmod() { ! rmmod uipc_uintr 2>/dev/null && [ -c /dev/uintr ]; }
 info_says() { # pattern
 	/uipc-info >/tmp/info.txt 2>&1; cat /tmp/info.txt; grep -qi "$1" /tmp/info.txt
 }
@@ -129,6 +130,9 @@ for round in 1 2; do
 	step "ioctl test ($round)" /uintr-kmod-test --expect-no-hw
 	if [ -x /uintr-kmod-lib ]; then step "library test ($round)" /uintr-kmod-lib; fi
 	if [ -x /uipc-info ]; then step "uipc-info: module present, no hardware ($round)" info_says "no UINTR hardware\|no hardware"; fi
+	exec 3</dev/uintr
+	step "rmmod refused while /dev/uintr is open ($round)" busy_rmmod
+	exec 3<&-
 	step "rmmod ($round)" rmmod uipc_uintr
 	step "/dev/uintr gone ($round)" no_dev
 done
