@@ -298,9 +298,13 @@ void run_pingpong(const struct mech *const *mechs, unsigned n, bool blocked, boo
 	         process ? "-process" : "");
 	if (!scenario_selected(name))
 		return;
-	for (unsigned i = 0; i < n && k < 64; i++)
+	for (unsigned i = 0; i < n && k < 64; i++) {
 		if (!process || (mechs[i]->flags & MECH_PROCESS))
 			sel[k++] = mechs[i];
+		else if (!blocked)
+			mech_missing_add(mechs[i]->name,
+			                 "measured between threads only (pingpong-*-process)");
+	}
 	struct round_cfg rc = {name, "round trip", 1, opts.cpu_a, opts.cpu_b, -1};
 	rounds(&rc, sel, k, pp_run, &c);
 }
