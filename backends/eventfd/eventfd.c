@@ -4,6 +4,7 @@
  * its pollable fd for epoll loops; the sender that set ON writes 1 to it.
  * The eventfd travels to senders inside the vector capability.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -67,8 +68,16 @@ static int efd_rx_fd(uipc_rx *rx)
 
 static int efd_tx_init(uipc_tx *tx)
 {
-	/* The receiver must have sent its eventfd along with the capability. */
-	return tx->backend_fd >= 0 ? 0 : -EINVAL;
+	int fl;
+
+	/* The receiver must have sent its eventfd along with the capability.
+	 * The fd comes from the peer: a blocking one (a pipe nobody reads)
+	 * would let it hang every kick in write(). Ours are non-blocking, and
+	 * a kick that finds the fd full counts as delivered. */
+	if (tx->backend_fd < 0)
+		return -EINVAL;
+	fl = fcntl(tx->backend_fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK) ? 0 : -EINVAL;
 }
 
 static int efd_tx_kick(uipc_tx *tx)
