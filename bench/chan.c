@@ -2,7 +2,8 @@
 /*
  * Channel scenarios: SPSC throughput over message and batch sizes, and a
  * ping-pong over two channels. The comparison is Concurrency Kit's SPSC
- * ck_ring (pointers to slots of a side array, consumer polling: no wakeup).
+ * ck_ring with typed slots (messages copied into the ring, as in a channel),
+ * whose consumer polls: it has no wakeup at all.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,6 +15,20 @@
 
 #ifdef BENCH_HAVE_LIBCK
 #include <ck_ring.h>
+
+/* Typed rings: ck copies each message into its ring slot, as a channel does. */
+struct m8 {
+	char b[8];
+};
+struct m64 {
+	char b[64];
+};
+struct m256 {
+	char b[256];
+};
+CK_RING_PROTOTYPE(m8, m8)
+CK_RING_PROTOTYPE(m64, m64)
+CK_RING_PROTOTYPE(m256, m256)
 #endif
 
 #include "bench.h"
@@ -38,10 +53,7 @@ struct q {
 	_Atomic int ready;
 #ifdef BENCH_HAVE_LIBCK
 	_Alignas(BENCH_CACHELINE) struct ck_ring ring;
-	struct ck_ring_buffer *buf;
-	char *slab; /* 2 * capacity slots: a slot is rewritten only long after it was read */
-	_Alignas(BENCH_CACHELINE) uint64_t prod_n; /* producer's own line */
-	char pad[BENCH_CACHELINE - sizeof(uint64_t)];
+	void *buf; /* capacity slots of msg bytes */
 #endif
 };
 
@@ -58,13 +70,10 @@ static int q_init(struct q *q, const struct chan_mech *cm, size_t msg, unsigned 
 	q->batch = batch;
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
-		q->buf = calloc(CHAN_CAPACITY, sizeof(*q->buf));
-		q->slab = calloc(2 * CHAN_CAPACITY, CHAN_MAX_MSG);
-		if (!q->buf || !q->slab) {
-			free(q->buf);
-			free(q->slab);
+		if (msg != 8 && msg != 64 && msg != 256)
+			return -EINVAL;
+		if (posix_memalign(&q->buf, BENCH_CACHELINE, CHAN_CAPACITY * msg))
 			return -ENOMEM;
-		}
 		ck_ring_init(&q->ring, CHAN_CAPACITY);
 		return 0;
 	}
@@ -80,7 +89,6 @@ static void q_fini(struct q *q)
 {
 #ifdef BENCH_HAVE_LIBCK
 	free(q->buf);
-	free(q->slab);
 #endif
 	uipc_ctx_free(q->ctx);
 }
@@ -147,18 +155,40 @@ static void q_tx_close(struct q *q)
 #endif
 }
 
+#ifdef BENCH_HAVE_LIBCK
+static bool ck_enqueue(struct q *q, const char *msg)
+{
+	switch (q->msg) {
+	case 8:
+		return ck_ring_enqueue_spsc_m8(&q->ring, q->buf, (struct m8 *)(uintptr_t)msg);
+	case 64:
+		return ck_ring_enqueue_spsc_m64(&q->ring, q->buf, (struct m64 *)(uintptr_t)msg);
+	default:
+		return ck_ring_enqueue_spsc_m256(&q->ring, q->buf, (struct m256 *)(uintptr_t)msg);
+	}
+}
+
+static bool ck_dequeue(struct q *q, char *msg)
+{
+	switch (q->msg) {
+	case 8:
+		return ck_ring_dequeue_spsc_m8(&q->ring, q->buf, (struct m8 *)(void *)msg);
+	case 64:
+		return ck_ring_dequeue_spsc_m64(&q->ring, q->buf, (struct m64 *)(void *)msg);
+	default:
+		return ck_ring_dequeue_spsc_m256(&q->ring, q->buf, (struct m256 *)(void *)msg);
+	}
+}
+#endif
+
 /* Send n (<= batch) messages from msgs, all of them: spins while full. */
 static int q_send(struct q *q, const char *msgs, unsigned n)
 {
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
-		for (unsigned k = 0; k < n; k++) {
-			char *slot = q->slab + (q->prod_n % (2 * CHAN_CAPACITY)) * CHAN_MAX_MSG;
-			memcpy(slot, msgs + k * q->msg, q->msg);
-			while (!ck_ring_enqueue_spsc(&q->ring, q->buf, slot))
+		for (unsigned k = 0; k < n; k++)
+			while (!ck_enqueue(q, msgs + k * q->msg))
 				cpu_relax();
-			q->prod_n++;
-		}
 		return 0;
 	}
 #endif
@@ -188,11 +218,8 @@ static int q_recv(struct q *q, char *buf)
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
 		unsigned got = 0;
-		void *p;
-		while (got < q->batch && ck_ring_dequeue_spsc(&q->ring, q->buf, &p)) {
-			memcpy(buf + got * q->msg, p, q->msg);
+		while (got < q->batch && ck_dequeue(q, buf + got * q->msg))
 			got++;
-		}
 		if (!got)
 			cpu_relax();
 		return (int)got;
