@@ -1,0 +1,173 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Model-check the notify/wait protocol and the channel with spin.
+#
+#   run-spin.sh SUITE     SUITE: notify | notify-broken | chan | chan-broken | all
+#
+# Each check generates the verifier with `spin -a`, compiles it with gcc and
+# runs it. Safety checks (assertions, invalid end states) are built with
+# -DSAFETY -DNOCLAIM; liveness checks verify the model's ltl property with
+# acceptance cycles under weak fairness (-a -f). A check passes when pan
+# reports "errors: 0" on a full (not truncated) search. The broken suites
+# run variants with one barrier removed and pass only when every check finds
+# the error; the counterexample (the model's printf lines) is printed.
+#
+# Exit: 0 all passed, 1 a check failed, 77 spin or gcc missing (skip).
+# Environment: SPIN, CC (default spin, gcc), SPIN_KEEP=1 keeps the work dir.
+
+set -u
+
+SPIN=${SPIN:-spin}
+CC=${CC:-gcc}
+here=$(cd "$(dirname "$0")" && pwd)
+
+if ! command -v "$SPIN" >/dev/null 2>&1; then
+	echo "SKIP: spin not found (Debian: apt-get install spin)"
+	exit 77
+fi
+if ! command -v "$CC" >/dev/null 2>&1; then
+	echo "SKIP: $CC not found"
+	exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/uipc-spin.XXXXXX") || exit 1
+if [ "${SPIN_KEEP:-0}" = 1 ]; then
+	echo "work dir: $work"
+else
+	trap 'rm -rf "$work"' EXIT
+fi
+cp "$here"/*.pml "$work"/ || exit 1
+cd "$work" || exit 1
+
+failed=0
+n=0
+
+# check NAME KIND EXPECT MODEL [spin -D options...]
+#   KIND: safety | liveness; EXPECT: pass | fail
+check() {
+	name=$1 kind=$2 expect=$3 model=$4
+	shift 4
+	n=$((n + 1))
+	rm -f pan pan.* "$model.trail" _spin_nvr.tmp
+	if ! "$SPIN" "$@" -a "$model" >spin.log 2>&1 || [ ! -f pan.c ]; then
+		cat spin.log
+		echo "FAIL $name: spin -a failed"
+		failed=1
+		return
+	fi
+	if [ "$kind" = safety ]; then
+		cflags="-DSAFETY -DNOCLAIM"
+		rflags=""
+	else
+		cflags="-DNFAIR=4"
+		rflags="-a -f"
+	fi
+	# -DMEMLIM: stop rather than swap; -m: search depth bound (checked below)
+	# shellcheck disable=SC2086
+	if ! "$CC" -O2 -w $cflags -DMEMLIM=2048 -o pan pan.c >cc.log 2>&1; then
+		cat cc.log
+		echo "FAIL $name: $CC failed"
+		failed=1
+		return
+	fi
+	# shellcheck disable=SC2086
+	./pan $rflags -m200000 >pan.log 2>&1
+	errors=$(sed -n 's/.*errors: \([0-9][0-9]*\).*/\1/p' pan.log | tail -n 1)
+	states=$(sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' pan.log | head -n 1)
+	depth=$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' pan.log | head -n 1)
+	mem=$(sed -n 's/^ *\([0-9.]*\).*total actual memory usage.*/\1/p' pan.log | head -n 1)
+	secs=$(sed -n 's/^pan: elapsed time \([0-9.e+-]*\) seconds.*/\1/p' pan.log | head -n 1)
+	what=$(grep -E '^pan:[0-9]+: |^pan: (error|out of memory)' pan.log | head -n 1)
+	echo "$name ($kind, $model $*): errors=${errors:-?} states=${states:-?}" \
+		"depth=${depth:-?} memory=${mem:-?}MB time=${secs:-?}s"
+	# a search that stops at the first error is "not completed": fine then
+	if [ -z "$errors" ] || grep -qE 'search depth too small|out of memory' pan.log ||
+		{ [ "$errors" = 0 ] && grep -q 'Search not completed' pan.log; }; then
+		cat pan.log
+		echo "FAIL $name: incomplete search"
+		failed=1
+		return
+	fi
+	if [ "$expect" = pass ]; then
+		if [ "$errors" != 0 ]; then
+			echo "FAIL $name: $what"
+			trail "$model" "$@"
+			failed=1
+		else
+			echo "ok   $name"
+		fi
+	else
+		if [ "$errors" = 0 ]; then
+			echo "FAIL $name: the checker accepted a broken variant"
+			failed=1
+		else
+			echo "ok   $name rejected as expected: $what"
+			trail "$model" "$@"
+		fi
+	fi
+}
+
+# trail MODEL [spin -D options...]: print the counterexample's printf lines
+trail() {
+	model=$1
+	shift
+	[ -f "$model.trail" ] || return
+	echo "  counterexample (printf lines of the trail):"
+	"$SPIN" "$@" -t "$model" 2>&1 | grep -vE '^ltl |^spin: trail|^ *$|^#processes|^[0-9]+ process|^ *[0-9]+: *proc ' |
+		sed -e 's/^ */    /' | head -n 60
+}
+
+suite_notify() {
+	check notify-wait-safety safety pass notify.pml -DRXMODE=0
+	check notify-wait-liveness liveness pass notify.pml -DRXMODE=0
+	check notify-handler-safety safety pass notify.pml -DRXMODE=1
+	check notify-handler-liveness liveness pass notify.pml -DRXMODE=1
+	check notify-epoll-safety safety pass notify.pml -DRXMODE=2
+	check notify-epoll-liveness liveness pass notify.pml -DRXMODE=2
+}
+
+suite_notify_broken() {
+	check notify-broken-arm-safety safety fail notify.pml -DBROKEN=1
+	check notify-broken-arm-liveness liveness fail notify.pml -DBROKEN=1
+	check notify-broken-or-safety safety fail notify.pml -DBROKEN=2
+	check notify-broken-or-liveness liveness fail notify.pml -DBROKEN=2
+	check notify-broken-handler-safety safety fail notify.pml -DRXMODE=1 -DBROKEN=3
+	check notify-broken-epoll-safety safety fail notify.pml -DRXMODE=2 -DBROKEN=1
+}
+
+suite_chan() {
+	check chan-safety safety pass chan.pml
+	check chan-liveness liveness pass chan.pml
+}
+
+suite_chan_broken() {
+	check chan-broken-tail-safety safety fail chan.pml -DBROKEN=1
+	check chan-broken-tail-liveness liveness fail chan.pml -DBROKEN=1
+	check chan-broken-head-safety safety fail chan.pml -DBROKEN=2
+	check chan-broken-head-liveness liveness fail chan.pml -DBROKEN=2
+}
+
+case "${1:-all}" in
+notify) suite_notify ;;
+notify-broken) suite_notify_broken ;;
+chan) suite_chan ;;
+chan-broken) suite_chan_broken ;;
+all)
+	suite_notify
+	suite_notify_broken
+	suite_chan
+	suite_chan_broken
+	;;
+*)
+	echo "usage: $0 notify|notify-broken|chan|chan-broken|all" >&2
+	exit 2
+	;;
+esac
+
+if [ "$failed" != 0 ]; then
+	echo "FAILED ($n checks)"
+	exit 1
+fi
+echo "PASSED ($n checks)"
+exit 0
