@@ -55,7 +55,10 @@ struct uintr_vector_args {
 	__u32 flags;
 };
 
-/* uintr_register_sender(fd, flags): returns the UITT index. */
+/* uintr_register_sender(fd, flags): returns the UITT index. The sender table
+ * belongs to the open file of /dev/uintr the ioctl is issued on (one per
+ * process when the process opens the device once); the calling thread gets
+ * that table loaded. -EBUSY: the thread already has another file's table. */
 struct uintr_sender_args {
 	__s32 fd;     /* -EBADF, -EOPNOTSUPP (not a uintr fd), -EISCONN, -ESHUTDOWN, -ENOSPC */
 	__u32 flags;
@@ -84,5 +87,11 @@ struct uintr_wait_args {
 #define UINTR_IOC_REGISTER_SENDER     _IOW(UINTR_IOC_MAGIC, 0x04, struct uintr_sender_args)
 #define UINTR_IOC_UNREGISTER_SENDER   _IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_unsender_args)
 #define UINTR_IOC_WAIT                _IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
+
+/* Added in ABI 1 (additive): load this file's sender table into the calling
+ * thread, so it can SENDUIPI with indices another thread registered. Arg:
+ * __u32 flags (must be 0). 0; -EBUSY if the thread has another file's table.
+ * SENDUIPI in a thread that has no table loaded raises #UD (SIGILL). */
+#define UINTR_IOC_ATTACH_SENDER       _IOW(UINTR_IOC_MAGIC, 0x07, __u32)
 
 #endif

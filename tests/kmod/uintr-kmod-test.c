@@ -103,6 +103,7 @@ static void check_no_hw(int fd)
 	check_errno(fd, UINTR_IOC_WAIT, &w, EOPNOTSUPP, "WAIT");
 	check_errno(fd, UINTR_IOC_WAIT, &wbad, EOPNOTSUPP, "WAIT, usec > 1e9");
 	check_errno(fd, UINTR_IOC_WAIT, NULL, EOPNOTSUPP, "WAIT, NULL pointer");
+	check_errno(fd, UINTR_IOC_ATTACH_SENDER, &flags, EOPNOTSUPP, "ATTACH_SENDER");
 }
 
 /* With the hardware: argument checks that fail before anything is registered. */
@@ -143,13 +144,16 @@ static void check_args(int fd)
 	check_errno(fd, UINTR_IOC_WAIT, &wbig, EINVAL, "WAIT, usec > 1e9");
 	check_errno(fd, UINTR_IOC_WAIT, &w, EINVAL, "WAIT, not a receiver");
 	check_errno(fd, UINTR_IOC_WAIT, NULL, EFAULT, "WAIT, NULL pointer");
+	flags = 1;
+	check_errno(fd, UINTR_IOC_ATTACH_SENDER, &flags, EINVAL, "ATTACH_SENDER, flags 1");
+	check_errno(fd, UINTR_IOC_ATTACH_SENDER, NULL, EFAULT, "ATTACH_SENDER, NULL pointer");
 }
 
 static void check_unknown(int fd)
 {
 	__u32 x = 0;
 
-	check_errno(fd, _IO(UINTR_IOC_MAGIC, 0x07), NULL, ENOTTY, "unknown nr 0x07");
+	check_errno(fd, _IO(UINTR_IOC_MAGIC, 0x08), NULL, ENOTTY, "unknown nr 0x08");
 	check_errno(fd, _IOW(UINTR_IOC_MAGIC, 0x7f, __u32), &x, ENOTTY, "unknown nr 0x7f");
 	check_errno(fd, _IOR(UINTR_IOC_MAGIC, 0x00, __u32), &x, ENOTTY,
 	            "INFO encoded with a wrong size");

@@ -17,6 +17,10 @@
  *   vector, which only acknowledges it), saves UIRR and UIF and zeroes the
  *   MSRs. Switch-in reloads them, points NDST at the new CPU, clears ON and
  *   SN, and folds whatever was posted in PIR meanwhile into UIRR.
+ * - A sender table (UITT) belongs to an open file of /dev/uintr and is
+ *   loaded into each thread that registers a sender through it or attaches
+ *   to it (UINTR_IOC_ATTACH_SENDER); a thread's TT MSR follows it like the
+ *   receiver MSRs.
  * - UPIDs and UITTs are kernel memory that SENDUIPI and the notification
  *   microcode access with supervisor rights from user mode; this is why
  *   page-table isolation (which unmaps the kernel in user mode) must be off.
@@ -174,7 +178,7 @@ static void uintr_load(struct uintr_task *st, int cpu)
 
 	lockdep_assert_irqs_disabled();
 	if (st->uitt)
-		wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt | 1);
+		wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
 	if (!st->recv) {
 		wrmsrl(MSR_UINTR_MISC, misc_value(st));
 		return;
@@ -212,7 +216,7 @@ static void uintr_load(struct uintr_task *st, int cpu)
 static void load_sender(struct uintr_task *st)
 {
 	lockdep_assert_irqs_disabled();
-	wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt | 1);
+	wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
 	wrmsrl(MSR_UINTR_MISC, misc_value(st));
 }
 
@@ -291,22 +295,51 @@ static struct uintr_receiver *receiver_new(void)
 	return r;
 }
 
+static void uitt_free(struct kref *ref)
+{
+	struct uintr_uitt *t = container_of(ref, struct uintr_uitt, ref);
+	unsigned int i;
+
+	/* No thread has it loaded any more (each held a reference): no SENDUIPI can read it. */
+	for (i = 0; i < UINTR_UITT_SIZE; i++)
+		if (t->recv[i])
+			receiver_put(t->recv[i]);
+	mutex_destroy(&t->lock);
+	kfree(t->entries);
+	kfree(t);
+}
+
+static void uitt_put(struct uintr_uitt *t)
+{
+	kref_put(&t->ref, uitt_free);
+}
+
+static struct uintr_uitt *uitt_new(void)
+{
+	struct uintr_uitt *t = kzalloc(struct_size(t, recv, UINTR_UITT_SIZE), GFP_KERNEL);
+
+	if (!t)
+		return NULL;
+	/* 4 KiB from kmalloc is page-aligned, so the 16-byte entries are aligned too. */
+	t->entries = kzalloc(UINTR_UITT_SIZE * sizeof(*t->entries), GFP_KERNEL);
+	if (!t->entries) {
+		kfree(t);
+		return NULL;
+	}
+	kref_init(&t->ref);
+	mutex_init(&t->lock);
+	return t;
+}
+
 /* ---- per-thread state -------------------------------------------------- */
 
 /* Drops what @st holds. Any context; @st is off every CPU already. */
 static void task_release(struct uintr_task *st)
 {
-	unsigned int i;
-
 	if (st->recv)
 		receiver_kill(st->recv);
-	if (st->uitt) {
-		for (i = 0; i < UINTR_UITT_SIZE; i++)
-			if (st->uitt_recv[i])
-				receiver_put(st->uitt_recv[i]);
-		kfree(st->uitt_recv);
-		kfree(st->uitt);
-	}
+	if (st->uitt)
+		uitt_put(st->uitt);
 	kfree(st);
 	module_put(THIS_MODULE);
 }
@@ -588,65 +621,120 @@ static long ioc_vector_fd(void __user *arg)
 	return fd;
 }
 
-static int uitt_alloc(struct uintr_task *st)
+/* ---- sender tables ----------------------------------------------------- */
+
+/* The table of an open /dev/uintr, created on first use; the file keeps it alive. */
+static struct uintr_uitt *file_uitt(struct uintr_file *uf, bool create)
 {
-	/* 4 KiB: page-aligned from kmalloc, so the 16-byte entries are aligned too. */
-	st->uitt = kzalloc(UINTR_UITT_SIZE * sizeof(*st->uitt), GFP_KERNEL);
-	st->uitt_recv = kcalloc(UINTR_UITT_SIZE, sizeof(*st->uitt_recv), GFP_KERNEL);
-	if (st->uitt && st->uitt_recv)
-		return 0;
-	kfree(st->uitt);
-	kfree(st->uitt_recv);
-	st->uitt = NULL;
-	st->uitt_recv = NULL;
-	return -ENOMEM;
+	struct uintr_uitt *t;
+
+	mutex_lock(&uf->lock);
+	if (!uf->uitt && create)
+		uf->uitt = uitt_new();
+	t = uf->uitt;
+	mutex_unlock(&uf->lock);
+	return t;
 }
 
-static long sender_add(struct uintr_task *st, struct uintr_vector *v)
+/* Load @t into the calling thread: from now on its SENDUIPI uses these indices. */
+static int uitt_attach(struct uintr_task *st, struct uintr_uitt *t)
 {
-	struct uintr_receiver *r = v->recv;
-	unsigned int i, slot = UINTR_UITT_SIZE;
-	u64 ctl = UITT_VALID | (u64)v->vector << UITT_VECTOR_SHIFT;
-	bool fresh = false;
+	if (st->uitt)
+		return st->uitt == t ? 0 : -EBUSY;
+	kref_get(&t->ref);
+	preempt_disable();
+	local_irq_disable();
+	st->uitt = t;
+	load_sender(st);
+	local_irq_enable();
+	preempt_enable();
+	return 0;
+}
 
-	if (!st->uitt) {
-		if (uitt_alloc(st))
-			return -ENOMEM;
-		fresh = true;
-	}
+static long uitt_add(struct uintr_uitt *t, struct uintr_vector *v)
+{
+	u64 ctl = UITT_VALID | (u64)v->vector << UITT_VECTOR_SHIFT;
+	unsigned int i, slot = UINTR_UITT_SIZE;
+	struct uintr_receiver *r = v->recv;
+
+	mutex_lock(&t->lock);
 	for (i = 0; i < UINTR_UITT_SIZE; i++) {
-		if (st->uitt_recv[i] == r && st->uitt[i].ctl == ctl)
+		if (t->recv[i] == r && t->entries[i].ctl == ctl) {
+			mutex_unlock(&t->lock);
 			return -EISCONN;
-		if (!st->uitt_recv[i] && slot == UINTR_UITT_SIZE)
+		}
+		if (!t->recv[i] && slot == UINTR_UITT_SIZE)
 			slot = i;
 	}
-	if (slot == UINTR_UITT_SIZE)
+	if (slot == UINTR_UITT_SIZE) {
+		mutex_unlock(&t->lock);
 		return -ENOSPC;
-	kref_get(&r->ref);
-	st->uitt_recv[slot] = r;
-	st->uitt_used++;
-	/* Only this thread runs SENDUIPI on this table, and it is in here. */
-	WRITE_ONCE(st->uitt[slot].upid, (u64)(unsigned long)r->upid);
-	smp_wmb();
-	WRITE_ONCE(st->uitt[slot].ctl, ctl);
-	if (fresh) {
-		preempt_disable();
-		local_irq_disable();
-		load_sender(st);
-		local_irq_enable();
-		preempt_enable();
 	}
+	kref_get(&r->ref);
+	t->recv[slot] = r;
+	/* Other threads may run SENDUIPI on this table: the UPID before the valid bit. */
+	WRITE_ONCE(t->entries[slot].upid, (u64)(unsigned long)r->upid);
+	smp_wmb();
+	WRITE_ONCE(t->entries[slot].ctl, ctl);
+	mutex_unlock(&t->lock);
 	return slot;
 }
 
-static long ioc_register_sender(void __user *arg)
+struct deferred_put {
+	struct rcu_head rcu;
+	struct uintr_receiver *r;
+};
+
+static void deferred_put_fn(struct rcu_head *rcu)
+{
+	struct deferred_put *d = container_of(rcu, struct deferred_put, rcu);
+
+	receiver_put(d->r);
+	kfree(d);
+}
+
+/*
+ * Drop an entry's receiver reference once no SENDUIPI can still be using
+ * the old entry: another thread may have read it just before it was
+ * cleared. An instruction completes before its CPU passes a quiescent
+ * state, so one RCU grace period is enough.
+ */
+static void receiver_put_after_gp(struct uintr_receiver *r)
+{
+	struct deferred_put *d = kmalloc(sizeof(*d), GFP_KERNEL);
+
+	if (!d) {
+		synchronize_rcu();
+		receiver_put(r);
+		return;
+	}
+	d->r = r;
+	call_rcu(&d->rcu, deferred_put_fn);
+}
+
+static struct uintr_vector *vector_of(struct file *file)
+{
+	return file->f_op == &uintr_vec_fops ? file->private_data : NULL;
+}
+
+static bool receiver_dead(struct uintr_receiver *r)
+{
+	unsigned long flags;
+	bool dead;
+
+	spin_lock_irqsave(&r->lock, flags);
+	dead = r->dead;
+	spin_unlock_irqrestore(&r->lock, flags);
+	return dead;
+}
+
+static long ioc_register_sender(struct uintr_file *uf, void __user *arg)
 {
 	struct uintr_sender_args a;
 	struct uintr_vector *v;
 	struct uintr_task *st;
-	unsigned long flags;
+	struct uintr_uitt *t;
 	struct fd f;
-	bool dead;
 	long ret;
 
 	if (copy_from_user(&a, arg, sizeof(a)))
@@ -656,50 +744,80 @@ static long ioc_register_sender(void __user *arg)
 	f = fdget(a.fd);
 	if (!f.file)
 		return -EBADF;
-	if (f.file->f_op != &uintr_vec_fops) {
-		ret = -EOPNOTSUPP;
+	ret = -EOPNOTSUPP;
+	v = vector_of(f.file);
+	if (!v)
 		goto out;
-	}
-	v = f.file->private_data;
-	spin_lock_irqsave(&v->recv->lock, flags);
-	dead = v->recv->dead;
-	spin_unlock_irqrestore(&v->recv->lock, flags);
-	if (dead) {
-		ret = -ESHUTDOWN;
+	ret = -ESHUTDOWN;
+	if (receiver_dead(v->recv))
 		goto out;
-	}
+	ret = -ENOMEM;
+	t = file_uitt(uf, true);
+	if (!t)
+		goto out;
 	st = task_get_or_create();
 	if (IS_ERR(st)) {
 		ret = PTR_ERR(st);
 		goto out;
 	}
-	ret = sender_add(st, v);
-	if (ret < 0)
+	ret = st->uitt && st->uitt != t ? -EBUSY : uitt_add(t, v);
+	if (ret >= 0) {
+		uitt_attach(st, t);	/* cannot fail: same table or none */
+	} else {
 		task_maybe_free(st);
+	}
 out:
 	fdput(f);
 	return ret;
 }
 
-static long ioc_unregister_sender(void __user *arg)
+static long ioc_attach_sender(struct uintr_file *uf, void __user *arg)
+{
+	struct uintr_task *st;
+	struct uintr_uitt *t;
+	u32 flags;
+	int ret;
+
+	if (get_user(flags, (u32 __user *)arg))
+		return -EFAULT;
+	if (flags)
+		return -EINVAL;
+	t = file_uitt(uf, true);
+	if (!t)
+		return -ENOMEM;
+	st = task_get_or_create();
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	ret = uitt_attach(st, t);
+	if (ret)
+		task_maybe_free(st);
+	return ret;
+}
+
+static long ioc_unregister_sender(struct uintr_file *uf, void __user *arg)
 {
 	struct uintr_unsender_args a;
 	struct uintr_receiver *r;
-	struct uintr_task *st;
+	struct uintr_uitt *t;
 
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.index >= UINTR_UITT_SIZE)
 		return -EINVAL;
-	st = task_get();
-	if (!st || !st->uitt || !st->uitt_recv[a.index])
+	t = file_uitt(uf, false);
+	if (!t)
 		return -EINVAL;
-	WRITE_ONCE(st->uitt[a.index].ctl, 0);
-	WRITE_ONCE(st->uitt[a.index].upid, 0);
-	r = st->uitt_recv[a.index];
-	st->uitt_recv[a.index] = NULL;
-	st->uitt_used--;
-	receiver_put(r);
+	mutex_lock(&t->lock);
+	r = t->recv[a.index];
+	if (r) {
+		WRITE_ONCE(t->entries[a.index].ctl, 0);
+		WRITE_ONCE(t->entries[a.index].upid, 0);
+		t->recv[a.index] = NULL;
+	}
+	mutex_unlock(&t->lock);
+	if (!r)
+		return -EINVAL;
+	receiver_put_after_gp(r);
 	return 0;
 }
 
@@ -749,6 +867,7 @@ static long ioc_wait(void __user *arg)
 
 static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct uintr_file *uf = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
@@ -760,6 +879,7 @@ static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case UINTR_IOC_REGISTER_SENDER:
 	case UINTR_IOC_UNREGISTER_SENDER:
 	case UINTR_IOC_WAIT:
+	case UINTR_IOC_ATTACH_SENDER:
 		break;
 	default:
 		return -ENOTTY;
@@ -774,9 +894,11 @@ static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case UINTR_IOC_VECTOR_FD:
 		return ioc_vector_fd(uarg);
 	case UINTR_IOC_REGISTER_SENDER:
-		return ioc_register_sender(uarg);
+		return ioc_register_sender(uf, uarg);
 	case UINTR_IOC_UNREGISTER_SENDER:
-		return ioc_unregister_sender(uarg);
+		return ioc_unregister_sender(uf, uarg);
+	case UINTR_IOC_ATTACH_SENDER:
+		return ioc_attach_sender(uf, uarg);
 	default:
 		return ioc_wait(uarg);
 	}
@@ -800,8 +922,33 @@ static int uintr_flush(struct file *file, fl_owner_t id)
 	return 0;
 }
 
+static int uintr_open(struct inode *inode, struct file *file)
+{
+	struct uintr_file *uf = kzalloc(sizeof(*uf), GFP_KERNEL);
+
+	if (!uf)
+		return -ENOMEM;
+	mutex_init(&uf->lock);
+	file->private_data = uf;
+	return 0;
+}
+
+/* Threads that have the table loaded keep it alive past the last close. */
+static int uintr_release(struct inode *inode, struct file *file)
+{
+	struct uintr_file *uf = file->private_data;
+
+	if (uf->uitt)
+		uitt_put(uf->uitt);
+	mutex_destroy(&uf->lock);
+	kfree(uf);
+	return 0;
+}
+
 static const struct file_operations uintr_fops = {
 	.owner = THIS_MODULE,
+	.open = uintr_open,
+	.release = uintr_release,
 	.unlocked_ioctl = uintr_ioctl,
 	.flush = uintr_flush,
 	.llseek = noop_llseek,
@@ -865,6 +1012,7 @@ static void uintr_hw_exit(void)
 	/* No thread holds state any more (each held a module reference); let the reaper finish. */
 	irq_work_sync(&reap_irq_work);
 	flush_work(&reap_work);
+	rcu_barrier();		/* deferred receiver puts run module code */
 	preempt_notifier_dec();
 	cpuhp_remove_state(uintr_cpuhp_state);
 	kmem_cache_destroy(upid_cache);

@@ -12,6 +12,7 @@
 #include <linux/kref.h>
 #include <linux/preempt.h>
 #include <linux/llist.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 
 #define UINTR_CPUID_EDX_BIT	5	/* CPUID.(EAX=7,ECX=0):EDX[5] */
@@ -63,6 +64,24 @@ struct uintr_receiver {
 	bool dead;		/* receiver unregistered or gone */
 };
 
+/*
+ * A sender table (UITT), one per open file of /dev/uintr, so every thread of
+ * a process that shares the fd sends through the same indices. References:
+ * the open file, and every thread that has it loaded in its TT MSR.
+ */
+struct uintr_uitt {
+	struct kref ref;
+	struct mutex lock;			/* entries and recv */
+	struct uintr_uitt_entry *entries;	/* UINTR_UITT_SIZE, page-aligned */
+	struct uintr_receiver *recv[];		/* reference held per valid entry */
+};
+
+/* An open file of /dev/uintr. */
+struct uintr_file {
+	struct mutex lock;		/* uitt creation */
+	struct uintr_uitt *uitt;	/* NULL until the first sender */
+};
+
 /* The anon-inode file behind a vector fd. */
 struct uintr_vector {
 	struct uintr_receiver *recv;	/* one reference */
@@ -86,10 +105,8 @@ struct uintr_task {
 	u64 uirr;			/* saved UIRR while switched out */
 	bool uif;			/* saved UIF while switched out */
 
-	/* sender role: a per-thread table */
-	struct uintr_uitt_entry *uitt;	/* NULL: not a sender */
-	struct uintr_receiver **uitt_recv; /* references held by entries */
-	unsigned int uitt_used;
+	/* sender role */
+	struct uintr_uitt *uitt;	/* one reference; NULL: not a sender */
 
 	struct llist_node dead;		/* on the reap list after the thread died */
 };
