@@ -120,26 +120,24 @@ static int xsave_alloc(struct uipc__uintr_hw_thread *t)
 	return 0;
 }
 
-static int hw_register_handler(_Atomic uint64_t *pending, unsigned flags)
+static int hw_register_handler(unsigned flags)
 {
 	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
 	long r;
 
 	if (flags)
 		return -EINVAL;
-	if (!pending)
-		return -EFAULT;
+	if (t->receiver)
+		return -EBUSY;
 	if (!t->xsave) {
 		r = xsave_alloc(t);
 		if (r < 0)
 			return (int)r;
 	}
-	t->pending = (uint64_t *)(uintptr_t)pending;
 	r = k_call(K_REGISTER_HANDLER, (unsigned long)(uintptr_t)uipc__uintr_hw_entry, 0);
-	if (r < 0) {
-		t->pending = NULL;
+	if (r < 0)
 		return (int)r;
-	}
+	t->receiver = true;
 	return 0;
 }
 
@@ -152,25 +150,19 @@ static int hw_unregister_handler(unsigned flags)
 		return -EINVAL;
 	r = k_call(K_UNREGISTER_HANDLER, 0, 0);
 	if (r == 0) {
-		t->pending = NULL;
-		t->cb = NULL;
+		t->receiver = false;
+		memset(&t->routes, 0, sizeof(t->routes));
 		free(t->xsave);
 		t->xsave = NULL;
 	}
 	return (int)r;
 }
 
-static void hw_set_callback(uipc__uintr_callback fn, void *arg)
+static struct uipc__uintr_routes *hw_routes(void)
 {
 	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
-	bool uif = _testui();
 
-	/* No delivery may see a half-written pair. */
-	_clui();
-	t->cb = fn;
-	t->arg = arg;
-	if (uif)
-		_stui();
+	return t->receiver ? &t->routes : NULL;
 }
 
 static int hw_vector_fd(unsigned vector, unsigned flags)
@@ -231,7 +223,7 @@ const struct uipc__uintr_platform uipc__uintr_hw = {
     .probe = hw_probe,
     .register_handler = hw_register_handler,
     .unregister_handler = hw_unregister_handler,
-    .set_callback = hw_set_callback,
+    .routes = hw_routes,
     .vector_fd = hw_vector_fd,
     .register_sender = hw_register_sender,
     .unregister_sender = hw_unregister_sender,

@@ -9,12 +9,10 @@
 
 /* Per receiver thread. The entry reads it with general registers only. */
 struct uipc__uintr_hw_thread {
-	uint64_t *pending;       /* desc->pir of the thread's receiver */
-	uipc__uintr_callback cb; /* handler mode, or NULL */
-	void *arg;
-	void *xsave;    /* 64-byte aligned XSAVE area for the callback */
-	uint64_t xmask; /* components saved around it (XCR0 without AMX tiles) */
-	unsigned depth; /* a callback is running */
+	struct uipc__uintr_routes routes;
+	void *xsave;    /* 64-byte aligned XSAVE area for callbacks */
+	uint64_t xmask; /* components saved around them (XCR0 without AMX tiles) */
+	bool receiver;  /* registered with the kernel */
 };
 
 extern __thread struct uipc__uintr_hw_thread uipc__uintr_hw_thr

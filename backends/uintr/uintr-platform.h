@@ -11,13 +11,12 @@
  * The calls mirror the Intel-tree syscalls (UINTR.md), with their errors:
  * every flags argument must be 0 (-EINVAL).
  *
- * Delivery contract (what the hardware's user-interrupt handler does here):
- * a user interrupt for vector v on a receiver thread ORs (1 << v) into the
- * `pending` word given at registration, then, if a callback is set on that
- * thread and none is running already, calls it. UIF is 0 while it runs, as
- * in a real handler; the return (UIRET) sets UIF again. The callback of the
- * hardware implementation runs inside the interrupt trampoline with the
- * extended (FP/SIMD) state saved around it, so it may be ordinary C.
+ * Delivery contract (what the user-interrupt handler does): a user interrupt
+ * for kernel vector k on a receiver thread follows that thread's route k
+ * (uintr-route.h): one bit ORed into a receiver's pending word, then, in
+ * handler mode, its callback, with UIF clear as in a real handler; the
+ * return (UIRET) sets UIF again. The hardware entry saves the extended
+ * (FP/SIMD) state around the callback, so callbacks are ordinary C.
  */
 #ifndef UIPC_UINTR_PLATFORM_H
 #define UIPC_UINTR_PLATFORM_H
@@ -28,6 +27,7 @@
 
 #include "uipc-config.h"
 #include "uipc-private.h"
+#include "uintr-route.h"
 
 /* The model turns SENDUIPI's faults into errors: #GP (index beyond the
  * table, invalid or reserved entry) is -EINVAL, #UD (no UITT: the process
@@ -40,8 +40,6 @@
 /* uintr_wait's upper bound, in microseconds (Intel tree). */
 #define UIPC_UINTR_WAIT_MAX_USEC 1000000000u
 
-typedef void (*uipc__uintr_callback)(void *arg);
-
 struct uipc__uintr_platform {
 	const char *name;
 
@@ -50,13 +48,13 @@ struct uipc__uintr_platform {
 	int (*probe)(char *why, size_t len);
 
 	/* The calling thread becomes a receiver (uintr_register_handler).
-	 * -EBUSY if it is one already, -EFAULT for a NULL pending word. UIF is
-	 * 0 afterwards: stui() enables delivery. */
-	int (*register_handler)(_Atomic uint64_t *pending, unsigned flags);
+	 * -EBUSY if it is one already. UIF is 0 afterwards: stui() enables
+	 * delivery. */
+	int (*register_handler)(unsigned flags);
 	/* -EINVAL when the thread is not a receiver. */
 	int (*unregister_handler)(unsigned flags);
-	/* Callback for the calling receiver thread (NULL: only record). */
-	void (*set_callback)(uipc__uintr_callback fn, void *arg);
+	/* The calling receiver thread's routes (NULL when not a receiver). */
+	struct uipc__uintr_routes *(*routes)(void);
 
 	/* uintr_vector_fd: an O_CLOEXEC fd naming (this thread, vector).
 	 * -ENOSPC for vector >= 64, -EBUSY when in use, -EINVAL when the
@@ -85,6 +83,7 @@ struct uipc__uintr_platform {
 struct uipc__uintr_tx {
 	const struct uipc__uintr_platform *plat;
 	uint64_t index;
+	struct uitt_ref *ref; /* the process's shared UITT entry (uintr.c) */
 };
 
 #if UIPC_HAVE_BACKEND_UINTR

@@ -73,13 +73,11 @@ struct sim_thread {
 	bool registered;
 	struct sim_upid *upid;
 	int memfd;
-	_Atomic(_Atomic uint64_t *) pending;
-	_Atomic(uipc__uintr_callback) cb;
-	void *_Atomic cb_arg;
+	struct uipc__uintr_routes routes;
 	_Atomic uint64_t uirr;
 	_Atomic bool uif;
 	_Atomic bool in_wait;
-	_Atomic bool in_callback;
+	_Atomic unsigned ipis;   /* notification signals taken: tells them from other signals */
 	int peers[UIPC_VECTORS]; /* creator end of each vector fd, -1 */
 };
 static __thread struct sim_thread sim_thr __attribute__((tls_model("initial-exec")));
@@ -106,30 +104,23 @@ static int sim_signo(void)
 	return SIGRTMAX - 2;
 }
 
-/* UIRET: UIF back to 1. The model follows the original specification. */
+/* Delivery of the highest pending vector while UIF is set, as the CPU does;
+ * UIRET sets UIF back to 1 (the model follows the original specification). */
 static void deliver_pending(struct sim_thread *t)
 {
 	while (atomic_load(&t->uif)) {
 		uint64_t r = atomic_load(&t->uirr), bit;
-		_Atomic uint64_t *pending;
-		uipc__uintr_callback cb;
+		unsigned v;
 
 		if (!r)
 			return;
-		bit = UINT64_C(1) << (63 - __builtin_clzll(r));
+		v = 63u - (unsigned)__builtin_clzll(r);
+		bit = UINT64_C(1) << v;
 		if (!atomic_compare_exchange_strong(&t->uirr, &r, r & ~bit))
 			continue;
-		/* Delivery: UIF cleared, the handler runs with the vector. */
 		atomic_store(&t->uif, false);
-		pending = atomic_load(&t->pending);
-		if (pending)
-			atomic_fetch_or(pending, bit);
-		cb = atomic_load(&t->cb);
-		if (cb && !atomic_load(&t->in_callback)) {
-			atomic_store(&t->in_callback, true);
-			cb(atomic_load(&t->cb_arg));
-			atomic_store(&t->in_callback, false);
-		}
+		if (uipc__uintr_record(&t->routes, v))
+			uipc__uintr_run(&t->routes, v);
 		atomic_store(&t->uif, true);
 	}
 }
@@ -155,6 +146,7 @@ static void on_ipi(int signo, siginfo_t *si, void *uc)
 	(void)si;
 	(void)uc;
 	if (t->registered && t->upid) {
+		atomic_fetch_add(&t->ipis, 1);
 		/* A wait about to sleep must not: its futex word moves. */
 		if (atomic_load(&t->in_wait))
 			atomic_fetch_add(&t->upid->wake, 1);
@@ -162,6 +154,39 @@ static void on_ipi(int signo, siginfo_t *si, void *uc)
 		deliver_pending(t);
 	}
 	errno = saved;
+}
+
+/*
+ * fork(): like the kernel, the child is neither a receiver nor a sender. Its
+ * copies of the forking thread's state and of the UITT are dropped (the
+ * parent's mappings and fds are unaffected).
+ */
+static void at_fork_child(void)
+{
+	struct sim_thread *t = &sim_thr;
+
+	for (unsigned i = 0; i < UITT_SIZE; i++) {
+		atomic_store(&uitt[i].w0, 0);
+		atomic_store(&uitt[i].w1, 0);
+		atomic_store(&uitt[i].busy, 0);
+		if (uitt[i].map)
+			munmap(uitt[i].map, UPID_BYTES);
+		uitt[i].map = NULL;
+	}
+	atomic_store(&uitt_valid, false);
+	pthread_mutex_init(&uitt_lock, NULL);
+	if (!t->registered)
+		return;
+	t->registered = false;
+	atomic_store(&t->uif, false);
+	memset(&t->routes, 0, sizeof(t->routes));
+	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
+		uipc__close(t->peers[i]);
+		t->peers[i] = -1;
+	}
+	munmap(t->upid, UPID_BYTES);
+	t->upid = NULL;
+	uipc__close(t->memfd);
 }
 
 static void sig_install(void)
@@ -174,6 +199,8 @@ static void sig_install(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sim_signo(), &sa, NULL) < 0)
 		sig_err = -errno;
+	else
+		sig_err = -pthread_atfork(NULL, NULL, at_fork_child);
 }
 
 static int sim_probe(char *why, size_t len)
@@ -182,7 +209,7 @@ static int sim_probe(char *why, size_t len)
 	return 0;
 }
 
-static int sim_register_handler(_Atomic uint64_t *pending, unsigned flags)
+static int sim_register_handler(unsigned flags)
 {
 	struct sim_thread *t = &sim_thr;
 	void *map;
@@ -190,8 +217,6 @@ static int sim_register_handler(_Atomic uint64_t *pending, unsigned flags)
 
 	if (flags)
 		return -EINVAL;
-	if (!pending)
-		return -EFAULT;
 	if (t->registered)
 		return -EBUSY;
 	pthread_once(&sig_once, sig_install);
@@ -210,8 +235,7 @@ static int sim_register_handler(_Atomic uint64_t *pending, unsigned flags)
 	                 ((uint64_t)(uint32_t)uipc__gettid() << UIPC_UPID_NDST_SHIFT));
 	for (unsigned i = 0; i < UIPC_VECTORS; i++)
 		t->peers[i] = -1;
-	atomic_store(&t->pending, pending);
-	atomic_store(&t->cb, NULL);
+	memset(&t->routes, 0, sizeof(t->routes));
 	atomic_store(&t->uirr, 0);
 	atomic_store(&t->uif, false);
 	t->registered = true;
@@ -231,8 +255,7 @@ static int sim_unregister_handler(unsigned flags)
 	atomic_fetch_or(&t->upid->ctl, UIPC_UPID_SN);
 	t->registered = false;
 	atomic_store(&t->uif, false);
-	atomic_store(&t->cb, NULL);
-	atomic_store(&t->pending, NULL);
+	memset(&t->routes, 0, sizeof(t->routes));
 	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
 		uipc__close(t->peers[i]);
 		t->peers[i] = -1;
@@ -243,13 +266,11 @@ static int sim_unregister_handler(unsigned flags)
 	return 0;
 }
 
-static void sim_set_callback(uipc__uintr_callback fn, void *arg)
+static struct uipc__uintr_routes *sim_routes(void)
 {
 	struct sim_thread *t = &sim_thr;
 
-	atomic_store(&t->cb, NULL);
-	atomic_store(&t->cb_arg, arg);
-	atomic_store(&t->cb, fn);
+	return t->registered ? &t->routes : NULL;
 }
 
 /* Still in use: some holder of the vector fd has not closed it. */
@@ -285,6 +306,23 @@ static int sim_vector_fd(unsigned vector, unsigned flags)
 	return fd;
 }
 
+/* Errors of opening a vector fd, as uintr_register_sender reports them:
+ * resource shortage as is, anything else about the fd is "not a uintr fd". */
+static int open_err(int r)
+{
+	switch (r) {
+	case -EPIPE:
+		return -ESHUTDOWN;
+	case -EBADF:
+	case -EMFILE:
+	case -ENFILE:
+	case -ENOMEM:
+		return r;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
 static int sim_register_sender(int fd, unsigned flags)
 {
 	struct sim_vec v;
@@ -298,15 +336,16 @@ static int sim_register_sender(int fd, unsigned flags)
 		return -EINVAL;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
+	pthread_once(&sig_once, sig_install);
+	if (sig_err)
+		return sig_err;
 	r = uipc__cap_open(fd, SIM_KIND, &v, sizeof(v), &memfd, 1, 1, &nfds);
-	if (r == -EPIPE)
-		return -ESHUTDOWN;
 	if (r < 0)
-		return r == -EBADF ? r : -EOPNOTSUPP;
+		return open_err(r);
 	r = uipc__shm_map(memfd, UPID_BYTES, &map);
 	uipc__close(memfd);
 	if (r < 0)
-		return -EOPNOTSUPP;
+		return open_err(r);
 	u = map;
 	if (u->magic != SIM_MAGIC || v.vector >= UIPC_VECTORS) {
 		munmap(map, UPID_BYTES);
@@ -433,6 +472,7 @@ static int sim_wait(uint64_t usec, unsigned flags)
 	uint64_t end, now;
 	struct timespec ts;
 	uint32_t seq;
+	unsigned ipis;
 	long r;
 	int err;
 
@@ -450,6 +490,7 @@ static int sim_wait(uint64_t usec, unsigned flags)
 		/* Block like the Intel tree: notifications now wake the futex
 		 * (NV = SIM_WAITV); re-check PIR after switching, Dekker-style. */
 		seq = atomic_load(&t->upid->wake);
+		ipis = atomic_load(&t->ipis);
 		atomic_store(&t->in_wait, true);
 		set_nv(t->upid, SIM_WAITV);
 		if (atomic_load(&t->upid->pir) || (atomic_load(&t->upid->ctl) & UIPC_UPID_ON)) {
@@ -464,7 +505,10 @@ static int sim_wait(uint64_t usec, unsigned flags)
 		atomic_store(&t->in_wait, false);
 		if (atomic_load(&t->uirr) || fold_pir(t))
 			return -EINTR;
-		if (err == EINTR)
+		/* Only another signal is an EINTR of its own; a late
+		 * notification signal whose vector was taken already is a
+		 * spurious wakeup. */
+		if (err == EINTR && atomic_load(&t->ipis) == ipis)
 			return -EINTR;
 		if (err == ETIMEDOUT)
 			return -ETIMEDOUT;
@@ -540,7 +584,7 @@ const struct uipc__uintr_platform uipc__uintr_sim = {
     .probe = sim_probe,
     .register_handler = sim_register_handler,
     .unregister_handler = sim_unregister_handler,
-    .set_callback = sim_set_callback,
+    .routes = sim_routes,
     .vector_fd = sim_vector_fd,
     .register_sender = sim_register_sender,
     .unregister_sender = sim_unregister_sender,

@@ -21,18 +21,64 @@
  *   backend). mask/unmask are clui/stui, plus a flag so a mask taken inside
  *   the handler survives UIRET (which sets UIF again).
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "uintr-platform.h"
 
 struct uintr_rx {
 	const struct uipc__uintr_platform *plat;
-	int vfd[UIPC_VECTORS]; /* kernel vector fd per vector, -1 until asked */
-	bool registered;
+	int vfd[UIPC_VECTORS];      /* kernel vector fd per vector, -1 until asked */
+	uint8_t kvec[UIPC_VECTORS]; /* the thread's kernel vector serving it */
 	_Atomic bool masked;
-	_Atomic bool delivering;
 };
+
+void uipc__uintr_route_set(struct uipc__uintr_routes *t, unsigned kvec, _Atomic uint64_t *pir,
+                           uint64_t bit, uipc__uintr_callback cb, void *arg)
+{
+	struct uipc__uintr_route *r = &t->route[kvec];
+
+	atomic_store_explicit(&r->pir, NULL, memory_order_seq_cst);
+	atomic_store_explicit(&r->cb, NULL, memory_order_seq_cst);
+	atomic_store_explicit(&r->bit, bit, memory_order_relaxed);
+	atomic_store_explicit(&r->arg, arg, memory_order_relaxed);
+	atomic_store_explicit(&r->cb, cb, memory_order_release);
+	atomic_store_explicit(&r->pir, pir, memory_order_release);
+}
+
+static void run_one(struct uipc__uintr_routes *t, unsigned kvec)
+{
+	struct uipc__uintr_route *r = &t->route[kvec];
+	uipc__uintr_callback cb = atomic_load_explicit(&r->cb, memory_order_acquire);
+
+	if (cb)
+		cb(atomic_load_explicit(&r->arg, memory_order_relaxed));
+}
+
+void uipc__uintr_run(struct uipc__uintr_routes *t, unsigned kvec)
+{
+	uint64_t m;
+
+	atomic_store_explicit(&t->depth, 1, memory_order_relaxed);
+	run_one(t, kvec);
+	for (;;) {
+		/* Owed callbacks: deliveries recorded while one ran. Re-check
+		 * after dropping depth: a delivery in between runs itself. */
+		atomic_store_explicit(&t->depth, 0, memory_order_seq_cst);
+		if (!atomic_load_explicit(&t->missed, memory_order_seq_cst))
+			return;
+		atomic_store_explicit(&t->depth, 1, memory_order_seq_cst);
+		m = atomic_exchange_explicit(&t->missed, 0, memory_order_seq_cst);
+		while (m) {
+			unsigned k = (unsigned)__builtin_ctzll(m);
+
+			m &= m - 1;
+			run_one(t, k);
+		}
+	}
+}
 
 static int u_probe(const struct uipc__uintr_platform *p, char *why, size_t len)
 {
@@ -45,15 +91,19 @@ static void u_deliver(void *arg)
 	uipc_rx *rx = arg;
 	struct uintr_rx *u = rx->backend;
 
-	atomic_store_explicit(&u->delivering, true, memory_order_relaxed);
 	while (!atomic_load_explicit(&u->masked, memory_order_relaxed) &&
 	       atomic_load_explicit(&rx->desc->pir, memory_order_relaxed))
 		uipc__rx_dispatch(rx);
-	atomic_store_explicit(&u->delivering, false, memory_order_relaxed);
+}
+
+static bool on_owner(const uipc_rx *rx)
+{
+	return uipc__gettid() == rx->owner_tid;
 }
 
 static int u_rx_init(const struct uipc__uintr_platform *p, uipc_rx *rx)
 {
+	struct uipc__uintr_routes *rt;
 	struct uintr_rx *u;
 	int r;
 
@@ -63,35 +113,49 @@ static int u_rx_init(const struct uipc__uintr_platform *p, uipc_rx *rx)
 	u->plat = p;
 	for (unsigned i = 0; i < UIPC_VECTORS; i++)
 		u->vfd[i] = -1;
-	r = p->register_handler(&rx->desc->pir, 0);
-	if (r < 0) {
-		free(u);
-		return r;
+	/* The thread stays a UINTR receiver while it has a uipc receiver. */
+	rt = p->routes();
+	if (!rt) {
+		r = p->register_handler(0);
+		rt = r < 0 ? NULL : p->routes();
+		if (!rt) {
+			free(u);
+			return r < 0 ? r : -EIO;
+		}
+		/* Deliveries follow the routes from now on. */
+		p->stui();
 	}
-	u->registered = true;
+	rt->nrx++;
 	rx->backend = u;
-	/* Deliveries record into desc->pir from now on. */
-	p->stui();
 	return 0;
-}
-
-static bool on_owner(const uipc_rx *rx)
-{
-	return uipc__gettid() == rx->owner_tid;
 }
 
 static void u_rx_fini(uipc_rx *rx)
 {
 	struct uintr_rx *u = rx->backend;
+	const struct uipc__uintr_platform *p;
+	struct uipc__uintr_routes *rt;
 
 	if (!u)
 		return;
-	/* The registration is per thread: only the owner can drop it. On any
-	 * other thread the kernel drops it when the owner thread exits. */
-	if (on_owner(rx) && u->registered) {
-		u->plat->clui();
-		u->plat->set_callback(NULL, NULL);
-		u->plat->unregister_handler(0);
+	p = u->plat;
+	/* Routes and the registration are per thread: only the owner can drop
+	 * them. On any other thread the kernel drops them when the owner
+	 * thread exits (documented: free receivers on their thread). */
+	rt = on_owner(rx) ? p->routes() : NULL;
+	if (rt) {
+		for (unsigned i = 0; i < UIPC_VECTORS; i++) {
+			if (u->vfd[i] < 0)
+				continue;
+			uipc__uintr_route_set(rt, u->kvec[i], NULL, 0, NULL, NULL);
+			rt->used &= ~(UINT64_C(1) << u->kvec[i]);
+		}
+		if (atomic_load_explicit(&u->masked, memory_order_relaxed))
+			p->stui();
+		if (--rt->nrx == 0) {
+			p->clui();
+			p->unregister_handler(0);
+		}
 	}
 	for (unsigned i = 0; i < UIPC_VECTORS; i++)
 		uipc__close(u->vfd[i]);
@@ -102,17 +166,37 @@ static void u_rx_fini(uipc_rx *rx)
 static int u_rx_vector_fd(uipc_rx *rx, unsigned vector, int *ret_fd)
 {
 	struct uintr_rx *u = rx->backend;
-	int fd;
+	struct uipc__uintr_routes *rt;
+	int fd = -ENOSPC;
 
-	if (u->vfd[vector] < 0) {
-		/* uintr_vector_fd names the calling thread's UPID. */
-		if (!on_owner(rx))
-			return -EPERM;
-		fd = u->plat->vector_fd(vector, 0);
-		if (fd < 0)
+	if (u->vfd[vector] >= 0)
+		goto done;
+	/* uintr_vector_fd names the calling thread's UPID. */
+	if (!on_owner(rx))
+		return -EPERM;
+	rt = u->plat->routes();
+	if (!rt)
+		return -EINVAL;
+	/* A free kernel vector; one the kernel still calls busy (a sender of
+	 * a freed receiver still holds its fd) is skipped. */
+	for (unsigned k = 0; k < UIPC_VECTORS; k++) {
+		if (rt->used & (UINT64_C(1) << k))
+			continue;
+		uipc__uintr_route_set(rt, k, &rx->desc->pir, UINT64_C(1) << vector,
+		                      rx->handler ? u_deliver : NULL, rx);
+		fd = u->plat->vector_fd(k, 0);
+		if (fd >= 0) {
+			rt->used |= UINT64_C(1) << k;
+			u->kvec[vector] = (uint8_t)k;
+			u->vfd[vector] = fd;
+			goto done;
+		}
+		uipc__uintr_route_set(rt, k, NULL, 0, NULL, NULL);
+		if (fd != -EBUSY)
 			return fd;
-		u->vfd[vector] = fd;
 	}
+	return fd;
+done:
 	*ret_fd = u->vfd[vector];
 	return 0;
 }
@@ -120,10 +204,16 @@ static int u_rx_vector_fd(uipc_rx *rx, unsigned vector, int *ret_fd)
 static int u_rx_handler(uipc_rx *rx, bool on)
 {
 	struct uintr_rx *u = rx->backend;
+	struct uipc__uintr_routes *rt;
 
 	if (!on_owner(rx))
 		return on ? -EPERM : 0;
-	u->plat->set_callback(on ? u_deliver : NULL, on ? rx : NULL);
+	rt = u->plat->routes();
+	for (unsigned i = 0; rt && i < UIPC_VECTORS; i++) {
+		if (u->vfd[i] >= 0)
+			uipc__uintr_route_set(rt, u->kvec[i], &rx->desc->pir, UINT64_C(1) << i,
+			                      on ? u_deliver : NULL, rx);
+	}
 	if (!on && atomic_load_explicit(&u->masked, memory_order_relaxed)) {
 		atomic_store_explicit(&u->masked, false, memory_order_relaxed);
 		u->plat->stui();
@@ -134,6 +224,7 @@ static int u_rx_handler(uipc_rx *rx, bool on)
 static int u_rx_mask(uipc_rx *rx, bool masked)
 {
 	struct uintr_rx *u = rx->backend;
+	struct uipc__uintr_routes *rt;
 
 	if (!on_owner(rx))
 		return -EPERM;
@@ -145,9 +236,10 @@ static int u_rx_mask(uipc_rx *rx, bool masked)
 	atomic_store_explicit(&u->masked, false, memory_order_relaxed);
 	u->plat->stui();
 	/* What arrived while masked was recorded, not dispatched: dispatch it
-	 * now, as STUI delivers pending interrupts at once. Inside a delivery
-	 * the running loop picks it up. */
-	if (rx->handler && !atomic_load_explicit(&u->delivering, memory_order_relaxed))
+	 * now, as STUI delivers pending interrupts at once. Inside a callback
+	 * the running loop does it. */
+	rt = u->plat->routes();
+	if (rx->handler && rt && !atomic_load_explicit(&rt->depth, memory_order_relaxed))
 		u_deliver(rx);
 	return 0;
 }
@@ -186,7 +278,8 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
 	const struct uipc__uintr_platform *p = ((struct uintr_rx *)rx->backend)->plat;
 	struct uipc__desc *d = rx->desc;
-	uint64_t start, now, deadline = UINT64_MAX, budget, m;
+	uint64_t start, now, deadline = UINT64_MAX, budget, m, seen;
+	struct uipc__uintr_routes *rt;
 	int r;
 
 	m = uipc__desc_take(d);
@@ -196,6 +289,7 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 		return -ETIMEDOUT;
 	if (!on_owner(rx))
 		return -EPERM;
+	rt = p->routes();
 	start = uipc__now_ns();
 	if (timeout_ns > 0)
 		deadline = start + (uint64_t)timeout_ns;
@@ -215,13 +309,20 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 			goto done;
 		}
 		now = uipc__now_ns();
+		seen = rt ? atomic_load(&rt->deliveries) : 0;
+		/* SN mirrors the state in the uipc descriptor for observers
+		 * (senders never read it here: SENDUIPI has its own). */
+		atomic_fetch_and(&d->status, ~UIPC_DESC_SN);
 		r = now >= deadline ? -ETIMEDOUT : p->wait(usec_left(now, deadline), 0);
+		atomic_fetch_or(&d->status, UIPC_DESC_SN);
 		p->stui();
 		m = uipc__desc_take(d);
 		if (m)
 			goto done;
-		if (r == -EINTR)
-			return -EINTR; /* a signal, not a user interrupt */
+		/* A user interrupt for another receiver of this thread is not an
+		 * EINTR of ours: only a signal is. */
+		if (r == -EINTR && (!rt || atomic_load(&rt->deliveries) == seen))
+			return -EINTR;
 		if (r < 0 && r != -ETIMEDOUT)
 			return r;
 		if (uipc__now_ns() >= deadline)
@@ -232,17 +333,71 @@ done:
 	return 0;
 }
 
+/*
+ * UITT entries are per process and per vector fd (uintr_register_sender says
+ * -EISCONN to a second registration of one fd), while uipc makes one sender
+ * per connect: senders of one process that target the same vector fd share
+ * the entry, counted here. Entries of a parent process are void in a forked
+ * child (the kernel does not inherit the UITT), hence the pid.
+ */
+struct uitt_ref {
+	const struct uipc__uintr_platform *plat;
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+	int index;
+	unsigned refs;
+};
+static struct uitt_ref uitt_refs[256];
+static pthread_mutex_t uitt_refs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct uitt_ref *ref_find(const struct uipc__uintr_platform *p, const struct stat *st,
+                                 pid_t pid)
+{
+	struct uitt_ref *free_slot = NULL;
+
+	for (unsigned i = 0; i < 256; i++) {
+		struct uitt_ref *e = &uitt_refs[i];
+
+		if (e->refs && e->pid != pid)
+			e->refs = 0; /* inherited from the parent: void here */
+		if (e->refs && e->plat == p && e->dev == st->st_dev && e->ino == st->st_ino)
+			return e;
+		if (!e->refs && !free_slot)
+			free_slot = e;
+	}
+	if (free_slot) {
+		free_slot->plat = p;
+		free_slot->dev = st->st_dev;
+		free_slot->ino = st->st_ino;
+		free_slot->pid = pid;
+		free_slot->index = -1;
+	}
+	return free_slot;
+}
+
 static int u_tx_init(const struct uipc__uintr_platform *p, uipc_tx *tx)
 {
 	struct uipc__uintr_tx *t;
+	struct uitt_ref *e;
+	struct stat st;
 	int idx;
 
-	if (tx->backend_fd < 0)
+	if (tx->backend_fd < 0 || fstat(tx->backend_fd, &st) < 0)
 		return -EINVAL;
 	t = uipc__calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	idx = p->register_sender(tx->backend_fd, 0);
+	pthread_mutex_lock(&uitt_refs_lock);
+	e = ref_find(p, &st, getpid());
+	idx = e ? e->index : -ENOSPC;
+	if (e && !e->refs)
+		idx = p->register_sender(tx->backend_fd, 0);
+	if (idx >= 0) {
+		e->index = idx;
+		e->refs++;
+	}
+	pthread_mutex_unlock(&uitt_refs_lock);
 	if (idx < 0) {
 		free(t);
 		/* The receiver left between connect and registration. */
@@ -253,6 +408,7 @@ static int u_tx_init(const struct uipc__uintr_platform *p, uipc_tx *tx)
 	}
 	t->plat = p;
 	t->index = (uint64_t)idx;
+	t->ref = e;
 	tx->backend = t;
 	return 0;
 }
@@ -260,10 +416,15 @@ static int u_tx_init(const struct uipc__uintr_platform *p, uipc_tx *tx)
 static void u_tx_fini(uipc_tx *tx)
 {
 	struct uipc__uintr_tx *t = tx->backend;
+	struct uitt_ref *e;
 
 	if (!t)
 		return;
-	t->plat->unregister_sender((int)t->index, 0);
+	e = t->ref;
+	pthread_mutex_lock(&uitt_refs_lock);
+	if (e->refs && e->pid == getpid() && --e->refs == 0)
+		t->plat->unregister_sender(e->index, 0);
+	pthread_mutex_unlock(&uitt_refs_lock);
 	free(t);
 	tx->backend = NULL;
 }
