@@ -18,6 +18,9 @@
  * functions, uipc_tx_notify(), uipc_rx_mask()/uipc_rx_unmask() of its own
  * receiver). Masking is per thread underneath: while any handler receiver of
  * a thread is masked, the signal is blocked in that thread.
+ *
+ * A handler-mode receiver may be freed from any thread (not from its own
+ * handler): removal waits until no signal handler still uses it.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -29,44 +32,81 @@
 
 #include "uipc-private.h"
 
-#define SIG_DEFAULT_OFFSET 4 /* SIGRTMIN+4: clear of the low RT signals libraries like */
-#define SIG_MAX_HANDLERS   8 /* handler-mode receivers per thread */
+#define SIG_DEFAULT_OFFSET 4  /* SIGRTMIN+4: clear of the low RT signals libraries like */
+#define SIG_MAX_HANDLERS   64 /* handler-mode receivers per process */
 
 struct sig_rx {
 	int signo;
-	_Atomic bool masked;      /* read by the signal handler on the same thread */
-	_Atomic(uipc_rx *) *slot; /* in the owner thread's table while in handler mode */
+	_Atomic bool masked; /* read by the signal handler on the owner thread */
+	int slot;            /* index in handlers[] while in handler mode, else -1 */
 };
 
 /*
- * Per-thread table of handler-mode receivers, read by the signal handler.
- * Only the owner thread writes it, so an atomic store per slot is enough
- * against its own signal handler. initial-exec: no lazy TLS allocation (not
- * async-signal-safe) on the first access from the handler.
+ * Handler-mode receivers of the process, read by the signal handler of
+ * whichever thread the signal hits: it dispatches the entries of its own
+ * thread. `busy` counts handlers inside an entry, so removal (from any
+ * thread, rx_free) can wait until no handler still uses the receiver.
  */
-struct sig_thread {
-	_Atomic(uipc_rx *) rx[SIG_MAX_HANDLERS];
-	unsigned masked; /* handler receivers of this thread currently masked */
+struct sig_slot {
+	_Atomic int tid;
+	_Atomic(uipc_rx *) rx;
+	_Atomic unsigned busy;
 };
-static __thread struct sig_thread sig_thr __attribute__((tls_model("initial-exec")));
+static struct sig_slot handlers[SIG_MAX_HANDLERS];
+
+/* Per thread: own tid (cached: one syscall less per signal) and how many of
+ * its handler receivers are masked. initial-exec: no lazy TLS allocation
+ * (not async-signal-safe) on the first access from the handler. */
+static __thread int thr_tid __attribute__((tls_model("initial-exec")));
+static __thread unsigned thr_masked __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t installed; /* bit (signo - SIGRTMIN): our handler is in place */
 
+static int my_tid(void)
+{
+	if (!thr_tid)
+		thr_tid = uipc__gettid();
+	return thr_tid;
+}
+
 static void dispatch_thread(int signo)
 {
-	struct sig_thread *t = &sig_thr;
+	int tid = my_tid();
 
 	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
-		uipc_rx *rx = atomic_load_explicit(&t->rx[i], memory_order_acquire);
+		struct sig_slot *e = &handlers[i];
 		struct sig_rx *s;
+		uipc_rx *rx;
 
-		if (!rx)
+		if (atomic_load_explicit(&e->tid, memory_order_relaxed) != tid)
 			continue;
-		s = rx->backend;
-		if (s->signo == signo && !atomic_load_explicit(&s->masked, memory_order_relaxed))
-			uipc__rx_dispatch(rx);
+		atomic_fetch_add_explicit(&e->busy, 1, memory_order_seq_cst);
+		rx = atomic_load_explicit(&e->rx, memory_order_seq_cst);
+		if (rx && atomic_load_explicit(&e->tid, memory_order_relaxed) == tid) {
+			s = rx->backend;
+			if (s->signo == signo &&
+			    !atomic_load_explicit(&s->masked, memory_order_relaxed))
+				uipc__rx_dispatch(rx);
+		}
+		atomic_fetch_sub_explicit(&e->busy, 1, memory_order_release);
 	}
+}
+
+/* Remove rx from the table; safe from any thread except its own handler. */
+static void slot_clear(struct sig_rx *s)
+{
+	struct sig_slot *e;
+
+	if (s->slot < 0)
+		return;
+	e = &handlers[s->slot];
+	atomic_store_explicit(&e->rx, NULL, memory_order_seq_cst);
+	/* Dekker with the handler's busy/rx: after this, none uses rx. */
+	while (atomic_load_explicit(&e->busy, memory_order_seq_cst))
+		uipc__cpu_relax();
+	atomic_store_explicit(&e->tid, 0, memory_order_release);
+	s->slot = -1;
 }
 
 static void on_signal(int signo, siginfo_t *si, void *uc)
@@ -94,13 +134,32 @@ static int pick_signo(void)
 	return (int)v;
 }
 
+/* A forked child has only the forking thread, with a new tid; the table's
+ * receivers are the parent's. */
+static void at_fork_child(void)
+{
+	thr_tid = 0;
+	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
+		atomic_store(&handlers[i].rx, NULL);
+		atomic_store(&handlers[i].busy, 0);
+		atomic_store(&handlers[i].tid, 0);
+	}
+}
+
 static int install(int signo)
 {
+	static bool atfork;
 	uint64_t bit = UINT64_C(1) << (unsigned)(signo - SIGRTMIN);
 	struct sigaction sa, old;
 	int r = 0;
 
 	pthread_mutex_lock(&install_lock);
+	if (!atfork) {
+		r = -pthread_atfork(NULL, NULL, at_fork_child);
+		if (r < 0)
+			goto out;
+		atfork = true;
+	}
 	if (installed & bit)
 		goto out;
 	if (sigaction(signo, NULL, &old) < 0) {
@@ -154,6 +213,7 @@ static int sig_rx_init(uipc_rx *rx)
 	if (!s)
 		return -ENOMEM;
 	s->signo = signo;
+	s->slot = -1;
 	rx->desc->backend_data[0] = (uint32_t)signo;
 	rx->backend = s;
 	return 0;
@@ -179,10 +239,10 @@ static int sig_mask(uipc_rx *rx, bool masked)
 		return 0;
 	/* The signal is per thread: blocked while any receiver of this thread
 	 * is masked. Unblocking delivers a pending kick before we return. */
-	if (masked && sig_thr.masked++ == 0)
+	if (masked && thr_masked++ == 0)
 		r = thread_block(s->signo, true);
 	atomic_store_explicit(&s->masked, masked, memory_order_relaxed);
-	if (!masked && --sig_thr.masked == 0)
+	if (!masked && --thr_masked == 0)
 		r = thread_block(s->signo, false);
 	return r;
 }
@@ -190,23 +250,24 @@ static int sig_mask(uipc_rx *rx, bool masked)
 static int sig_handler(uipc_rx *rx, bool on)
 {
 	struct sig_rx *s = rx->backend;
+	int tid = my_tid();
 
 	if (!on) {
-		if (s->slot) {
-			atomic_store_explicit(s->slot, NULL, memory_order_release);
-			s->slot = NULL;
-		}
-		if (atomic_load_explicit(&s->masked, memory_order_relaxed))
+		slot_clear(s);
+		if (atomic_load_explicit(&s->masked, memory_order_relaxed) && tid == rx->owner_tid)
 			sig_mask(rx, false);
 		return 0;
 	}
 	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
-		if (atomic_load_explicit(&sig_thr.rx[i], memory_order_relaxed))
+		int zero = 0;
+
+		/* Claim a free slot (tid 0), then publish the receiver. */
+		if (!atomic_compare_exchange_strong(&handlers[i].tid, &zero, tid))
 			continue;
 		/* Kicks go to this thread from now on. */
-		rx->desc->ndst = (uint32_t)rx->owner_tid;
-		s->slot = &sig_thr.rx[i];
-		atomic_store_explicit(s->slot, rx, memory_order_release);
+		rx->desc->ndst = (uint32_t)tid;
+		s->slot = (int)i;
+		atomic_store_explicit(&handlers[i].rx, rx, memory_order_release);
 		return 0;
 	}
 	return -ENOSPC;
@@ -218,8 +279,7 @@ static void sig_rx_fini(uipc_rx *rx)
 
 	if (!s)
 		return;
-	if (s->slot)
-		atomic_store_explicit(s->slot, NULL, memory_order_release);
+	slot_clear(s);
 	if (atomic_load_explicit(&s->masked, memory_order_relaxed) &&
 	    uipc__gettid() == rx->owner_tid)
 		sig_mask(rx, false);
