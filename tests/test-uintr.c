@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The uintr backend on the user-space UINTR model (uintr-sim), and the
+ * refusal of the real backend where there is no UINTR.
+ *
+ * Part one re-expresses the cases of the kernel's UINTR selftests against
+ * the platform interface the backend uses (register/unregister handler,
+ * vector fds, senders, the UITT, SENDUIPI's faults, uintr_wait). Part two
+ * runs the same situations through the public API with the "uintr-sim"
+ * backend: self, cross-thread and cross-process notifies, wait and handler
+ * mode. Nothing here executes a UINTR instruction.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-common.h"
+#include "backends/uintr/uintr-platform.h"
+
+static const struct uipc__uintr_platform *const P = &uipc__uintr_sim;
+
+#define BIT(v) (UINT64_C(1) << (v))
+
+/* Part one: the platform ------------------------------------------------ */
+
+/* A receiver thread with one route: kernel vector k lands in *pending. */
+static void become_receiver(_Atomic uint64_t *pending, unsigned k)
+{
+	struct uipc__uintr_routes *rt;
+
+	assert_int_equal(P->register_handler(0), 0);
+	rt = P->routes();
+	assert_non_null(rt);
+	uipc__uintr_route_set(rt, k, pending, BIT(k), NULL, NULL);
+	P->stui();
+}
+
+static void test_handler_register_twice(void **state)
+{
+	_Atomic uint64_t pending = 0;
+
+	(void)state;
+	assert_null(P->routes());
+	assert_int_equal(P->unregister_handler(0), -EINVAL); /* without a handler */
+	assert_int_equal(P->register_handler(1), -EINVAL);   /* non-zero flags */
+	assert_int_equal(P->register_handler(0), 0);
+	assert_int_equal(P->register_handler(0), -EBUSY);
+	assert_false(P->testui()); /* delivery off until stui */
+	assert_int_equal(P->unregister_handler(1), -EINVAL);
+	assert_int_equal(P->unregister_handler(0), 0);
+	assert_int_equal(P->unregister_handler(0), -EINVAL);
+	become_receiver(&pending, 0);
+	assert_true(P->testui());
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+static void test_vector_fd_limits(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	int fd, fd2;
+
+	(void)state;
+	assert_int_equal(P->vector_fd(0, 0), -EINVAL); /* not a receiver */
+	become_receiver(&pending, 0);
+	assert_int_equal(P->vector_fd((unsigned)-1, 0), -ENOSPC);
+	assert_int_equal(P->vector_fd(64, 0), -ENOSPC);
+	assert_int_equal(P->vector_fd(100, 0), -ENOSPC);
+	assert_int_equal(P->vector_fd(3, 1), -EINVAL);
+	fd = P->vector_fd(3, 0);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(P->vector_fd(3, 0), -EBUSY);
+	close(fd);
+	/* Closed everywhere: the vector is free again. */
+	fd2 = P->vector_fd(3, 0);
+	assert_true(fd2 >= 0);
+	close(fd2);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+static void test_sender_bad_fds(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	int efd, fd, idx, before = test_count_fds();
+
+	(void)state;
+	become_receiver(&pending, 1);
+	fd = P->vector_fd(1, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(P->register_sender(-1, 0), -EBADF);
+	assert_int_equal(P->register_sender(1000000, 0), -EBADF);
+	efd = eventfd(0, EFD_CLOEXEC);
+	assert_true(efd >= 0);
+	assert_int_equal(P->register_sender(efd, 0), -EOPNOTSUPP); /* not a uintr fd */
+	close(efd);
+	assert_int_equal(P->register_sender(fd, 1), -EINVAL);
+	idx = P->register_sender(fd, 0);
+	assert_true(idx >= 0 && idx < 256);
+	assert_int_equal(P->register_sender(fd, 0), -EISCONN);
+	assert_int_equal(P->unregister_sender(idx, 1), -EINVAL);
+	assert_int_equal(P->unregister_sender(idx, 0), 0);
+	assert_int_equal(P->unregister_sender(idx, 0), -EINVAL);
+	assert_int_equal(P->unregister_sender(-1, 0), -EINVAL);
+	assert_int_equal(P->unregister_sender(256, 0), -EINVAL);
+	/* The receiver goes away: its fds no longer register. */
+	assert_int_equal(P->unregister_handler(0), 0);
+	assert_int_equal(P->register_sender(fd, 0), -ESHUTDOWN);
+	close(fd);
+	assert_int_equal(test_count_fds(), before);
+}
+
+static void test_uitt_full(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	int idx[256], fd, r;
+	uint64_t w0;
+
+	(void)state;
+	become_receiver(&pending, 2);
+	/* 256 entries; each needs its own fd (one registration per fd). */
+	for (int i = 0; i < 256; i++) {
+		fd = P->vector_fd(2, 0);
+		assert_true(fd >= 0);
+		idx[i] = P->register_sender(fd, 0);
+		assert_true(idx[i] >= 0);
+		assert_int_equal(uipc__uintr_sim_uitt((unsigned)idx[i], &w0), 0);
+		assert_int_equal(w0, UIPC_UITT_VALID | (UINT64_C(2) << UIPC_UITT_UV_SHIFT));
+		close(fd);
+	}
+	fd = P->vector_fd(2, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(P->register_sender(fd, 0), -ENOSPC); /* entry 257 */
+	assert_int_equal(P->unregister_sender(idx[100], 0), 0);
+	r = P->register_sender(fd, 0);
+	assert_int_equal(r, idx[100]);
+	idx[100] = r;
+	close(fd);
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(P->unregister_sender(idx[i], 0), 0);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+static void test_flags_must_be_zero(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	int fd, idx;
+
+	(void)state;
+	become_receiver(&pending, 4);
+	fd = P->vector_fd(4, 0);
+	assert_true(fd >= 0);
+	idx = P->register_sender(fd, 0);
+	assert_true(idx >= 0);
+	for (unsigned f = 1; f; f <<= 1) {
+		assert_int_equal(P->register_handler(f), -EINVAL);
+		assert_int_equal(P->vector_fd(5, f), -EINVAL);
+		assert_int_equal(P->register_sender(fd, f), -EINVAL);
+		assert_int_equal(P->unregister_sender(idx, f), -EINVAL);
+		assert_int_equal(P->wait(0, f), -EINVAL);
+		assert_int_equal(P->unregister_handler(f), -EINVAL);
+	}
+	assert_int_equal(P->unregister_sender(idx, 0), 0);
+	close(fd);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+/* #UD needs a process without a UITT: a fresh fork is one. */
+static void test_senduipi_faults(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	int fd, idx, st;
+	uint64_t w0;
+	pid_t pid;
+
+	(void)state;
+	become_receiver(&pending, 6);
+	fd = P->vector_fd(6, 0);
+	idx = P->register_sender(fd, 0);
+	assert_true(idx >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(P->senduipi(0) == UIPC_UINTR_ERR_UD ? 0 : 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	assert_int_equal(P->senduipi(256), UIPC_UINTR_ERR_GP); /* beyond UITTSZ */
+	assert_int_equal(P->senduipi(UINT64_MAX), UIPC_UINTR_ERR_GP);
+	assert_int_equal(P->senduipi((uint64_t)(idx + 1)), UIPC_UINTR_ERR_GP); /* invalid entry */
+	/* Reserved bits in the entry fault; so does a vector >= 64. */
+	assert_int_equal(uipc__uintr_sim_uitt((unsigned)idx, &w0), 0);
+	assert_int_equal(uipc__uintr_sim_uitt_poke((unsigned)idx, w0 | 2), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
+	assert_int_equal(uipc__uintr_sim_uitt_poke((unsigned)idx, UIPC_UITT_VALID | (64u << 8)), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
+	assert_int_equal(uipc__uintr_sim_uitt_poke((unsigned)idx, w0), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(atomic_load(&pending), BIT(6));
+	/* Notify after unregister: the entry is invalid, #GP. */
+	assert_int_equal(P->unregister_sender(idx, 0), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
+	close(fd);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+/* Self-notify: the UPID's bits step by step, as SENDUIPI and delivery set
+ * and clear them. */
+static void test_self_notify_bits(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	uint64_t ctl, pir;
+	sigset_t set;
+	int fd, idx;
+
+	(void)state;
+	become_receiver(&pending, 7);
+	fd = P->vector_fd(7, 0);
+	idx = P->register_sender(fd, 0);
+	assert_true(idx >= 0);
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(ctl & (UIPC_UPID_ON | UIPC_UPID_SN), 0);
+	assert_int_equal((uint32_t)(ctl >> UIPC_UPID_NDST_SHIFT), (uint32_t)uipc__gettid());
+
+	/* Running, UIF set: delivered at once (the IPI interrupts us). */
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(7));
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(ctl & UIPC_UPID_ON, 0);
+	assert_int_equal(pir, 0);
+
+	/* UIF clear: recognized (UIRR) but not delivered until stui. */
+	P->clui();
+	assert_false(P->testui());
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(atomic_load(&pending), 0);
+	P->stui();
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(7));
+
+	/* The IPI held up: ON stays set and further SENDUIPIs only post. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMAX - 2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(ctl & UIPC_UPID_ON, UIPC_UPID_ON);
+	assert_int_equal(pir, BIT(7));
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(atomic_load(&pending), 0);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(7));
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(ctl & UIPC_UPID_ON, 0);
+
+	/* Scheduled out: SN set, SENDUIPI posts without notifying; back in,
+	 * the kernel delivers what was posted. */
+	assert_int_equal(uipc__uintr_sim_schedule(true), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(ctl & (UIPC_UPID_ON | UIPC_UPID_SN), UIPC_UPID_SN);
+	assert_int_equal(pir, BIT(7));
+	assert_int_equal(atomic_load(&pending), 0);
+	assert_int_equal(uipc__uintr_sim_schedule(false), 0);
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(7));
+	assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+	assert_int_equal(pir, 0);
+
+	assert_int_equal(P->unregister_sender(idx, 0), 0);
+	close(fd);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+static void test_wait_semantics(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	uint64_t t0;
+	int fd, idx;
+
+	(void)state;
+	assert_int_equal(P->wait(0, 0), -EOPNOTSUPP); /* not a receiver */
+	become_receiver(&pending, 8);
+	assert_int_equal(P->wait(UIPC_UINTR_WAIT_MAX_USEC + 1, 0), -EINVAL);
+	t0 = test_now_ns();
+	assert_int_equal(P->wait(0, 0), -ETIMEDOUT); /* at once */
+	assert_int_equal(P->wait(2000, 0), -ETIMEDOUT);
+	assert_true(test_now_ns() - t0 >= 2000000u); /* it did wait its 2 ms */
+	/* Something already pending (delivery held off): EINTR at once. */
+	fd = P->vector_fd(8, 0);
+	idx = P->register_sender(fd, 0);
+	assert_true(idx >= 0);
+	P->clui();
+	assert_int_equal(P->senduipi((uint64_t)idx), 0);
+	assert_int_equal(P->wait(UIPC_UINTR_WAIT_MAX_USEC, 0), -EINTR);
+	assert_int_equal(atomic_load(&pending), 0);
+	P->stui();
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(8));
+	assert_int_equal(P->unregister_sender(idx, 0), 0);
+	close(fd);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+/* A blocked uintr_wait is ended by another thread's SENDUIPI (the UPID's NV
+ * was switched to the wait vector, so the notification wakes the sleeper). */
+struct waker {
+	int fd;
+	uint64_t delay_ns;
+	int rc;
+};
+
+static void *waker_main(void *arg)
+{
+	struct waker *w = arg;
+	int idx = P->register_sender(w->fd, 0);
+
+	if (idx < 0) {
+		w->rc = idx;
+		return NULL;
+	}
+	test_sleep_ns(w->delay_ns);
+	w->rc = P->senduipi((uint64_t)idx);
+	P->unregister_sender(idx, 0);
+	return NULL;
+}
+
+static void test_wait_interrupted_by_notify(void **state)
+{
+	_Atomic uint64_t pending = 0;
+	struct waker w = {.delay_ns = 20000000};
+	pthread_t t;
+
+	(void)state;
+	become_receiver(&pending, 9);
+	w.fd = P->vector_fd(9, 0);
+	assert_true(w.fd >= 0);
+	assert_int_equal(pthread_create(&t, NULL, waker_main, &w), 0);
+	P->clui();
+	assert_int_equal(P->wait(UIPC_UINTR_WAIT_MAX_USEC, 0), -EINTR);
+	P->stui();
+	assert_int_equal(atomic_exchange(&pending, 0), BIT(9));
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.rc, 0);
+	close(w.fd);
+	assert_int_equal(P->unregister_handler(0), 0);
+}
+
+/* Part two: the backend through the API -------------------------------- */
+
+struct fx {
+	uipc_ctx *ctx;
+	uipc_rx *rx;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(uipc_ctx_new("uintr-sim", &f->ctx), 0);
+	assert_string_equal(uipc_ctx_backend_name(f->ctx), "uintr-sim");
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &f->rx), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	uipc_rx_free(f->rx);
+	uipc_ctx_free(f->ctx);
+	free(f);
+	/* The thread is no longer a UINTR receiver. */
+	assert_null(P->routes());
+	return 0;
+}
+
+static void test_api_self_notify(void **state)
+{
+	struct fx *f = *state;
+	uipc_tx *tx, *tx2;
+	uint64_t m;
+
+	assert_int_equal(uipc_tx_new(f->rx, 3, &tx), 0);
+	assert_int_equal(uipc_tx_new(f->rx, 3, &tx2), 0); /* shares the UITT entry */
+	assert_int_equal(uipc_rx_poll(f->rx, &m), -EAGAIN);
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	assert_int_equal(uipc_tx_notify(tx2), 0);
+	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), 0);
+	assert_int_equal(m, BIT(3));
+	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), -ETIMEDOUT);
+	uipc_tx_free(tx2);
+	assert_int_equal(uipc_tx_notify(tx), 0); /* the entry outlives tx2 */
+	assert_int_equal(uipc_rx_poll(f->rx, &m), 0);
+	assert_int_equal(m, BIT(3));
+	uipc_tx_free(tx);
+}
+
+static void test_api_two_receivers_one_thread(void **state)
+{
+	struct fx *f = *state;
+	uipc_rx *rx2;
+	uipc_tx *a, *b;
+	uint64_t m;
+
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &rx2), 0);
+	assert_int_equal(uipc_tx_new(f->rx, 10, &a), 0);
+	assert_int_equal(uipc_tx_new(rx2, 10, &b), 0);
+	assert_int_equal(uipc_tx_notify(b), 0);
+	assert_int_equal(uipc_rx_poll(f->rx, &m), -EAGAIN);
+	assert_int_equal(uipc_rx_poll(rx2, &m), 0);
+	assert_int_equal(m, BIT(10));
+	assert_int_equal(uipc_tx_notify(a), 0);
+	assert_int_equal(uipc_rx_poll(rx2, &m), -EAGAIN);
+	assert_int_equal(uipc_rx_poll(f->rx, &m), 0);
+	assert_int_equal(m, BIT(10));
+	uipc_tx_free(b);
+	uipc_rx_free(rx2);
+	/* The first receiver still works after the second left. */
+	assert_int_equal(uipc_tx_notify(a), 0);
+	assert_int_equal(uipc_rx_poll(f->rx, &m), 0);
+	uipc_tx_free(a);
+}
+
+static void test_api_notify_after_free(void **state)
+{
+	struct fx *f = *state;
+	uipc_rx *rx2;
+	uipc_tx *tx;
+
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &rx2), 0);
+	assert_int_equal(uipc_tx_new(rx2, 1, &tx), 0);
+	uipc_rx_free(rx2);
+	assert_int_equal(uipc_tx_notify(tx), -EPIPE);
+	assert_int_equal(uipc_tx_check(tx), -EPIPE);
+	uipc_tx_free(tx);
+}
+
+struct notifier {
+	uipc_tx *tx;
+	uint64_t delay_ns;
+	int n, rc;
+};
+
+static void *notifier_main(void *arg)
+{
+	struct notifier *n = arg;
+
+	test_sleep_ns(n->delay_ns);
+	for (int i = 0; i < n->n && n->rc == 0; i++)
+		n->rc = uipc_tx_notify(n->tx);
+	return NULL;
+}
+
+/* Cross-thread notify, and a blocking wait ended by it. */
+static void test_api_cross_thread_blocking(void **state)
+{
+	struct fx *f = *state;
+	struct notifier n = {.delay_ns = 20000000, .n = 1};
+	pthread_t t;
+	uint64_t m;
+
+	assert_int_equal(uipc_tx_new(f->rx, 12, &n.tx), 0);
+	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
+	assert_int_equal(pthread_create(&t, NULL, notifier_main, &n), 0);
+	assert_int_equal(uipc_rx_wait(f->rx, UIPC_TIMEOUT_INFINITE, &m), 0);
+	assert_int_equal(m, BIT(12));
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(n.rc, 0);
+	assert_int_equal(uipc_rx_wait(f->rx, 1000000, &m), -ETIMEDOUT);
+	uipc_tx_free(n.tx);
+}
+
+static _Atomic uint64_t handled;
+static _Atomic int handler_tid;
+
+static void on_vectors(uipc_rx *rx, uint64_t mask, void *data)
+{
+	(void)rx;
+	(void)data;
+	atomic_store(&handler_tid, uipc__gettid());
+	atomic_fetch_or(&handled, mask);
+}
+
+static void test_api_handler_mode(void **state)
+{
+	struct fx *f = *state;
+	struct notifier n = {.n = 1};
+	pthread_t t;
+	uint64_t m;
+
+	atomic_store(&handled, 0);
+	assert_int_equal(uipc_tx_new(f->rx, 20, &n.tx), 0);
+	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
+	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), -EBUSY);
+	/* Self: the handler runs before notify returns (the IPI hits us). */
+	assert_int_equal(uipc_tx_notify(n.tx), 0);
+	assert_int_equal(atomic_exchange(&handled, 0), BIT(20));
+	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
+	/* Another thread: the handler interrupts this one. */
+	assert_int_equal(pthread_create(&t, NULL, notifier_main, &n), 0);
+	while (!atomic_load(&handled))
+		uipc__cpu_relax();
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_exchange(&handled, 0), BIT(20));
+	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
+	/* Masked (clui): recorded, not run; unmask (stui) runs it. */
+	assert_int_equal(uipc_rx_mask(f->rx), 0);
+	assert_false(P->testui());
+	assert_int_equal(uipc_tx_notify(n.tx), 0);
+	test_sleep_ns(1000000);
+	assert_int_equal(atomic_load(&handled), 0);
+	assert_int_equal(uipc_rx_unmask(f->rx), 0);
+	assert_true(P->testui());
+	assert_int_equal(atomic_exchange(&handled, 0), BIT(20));
+	/* Back to wait mode. */
+	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
+	assert_int_equal(uipc_tx_notify(n.tx), 0);
+	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), 0);
+	assert_int_equal(m, BIT(20));
+	assert_int_equal(atomic_load(&handled), 0);
+	uipc_tx_free(n.tx);
+}
+
+/* Cross-process: a forked child connects with the capability and notifies;
+ * the parent receives in wait mode, then in handler mode. */
+static int child_notify(int sock, const char *backend)
+{
+	uipc_ctx *ctx;
+	uipc_tx *tx;
+	char c;
+	int cap;
+
+	if (uipc_ctx_new(backend, &ctx) < 0 || uipc_fd_recv(sock, &cap) < 0 ||
+	    uipc_tx_connect(ctx, cap, &tx) < 0)
+		return 10;
+	close(cap);
+	for (int round = 0; round < 2; round++) {
+		if (read(sock, &c, 1) != 1)
+			return 11;
+		if (uipc_tx_notify(tx) < 0)
+			return 12;
+	}
+	uipc_tx_free(tx);
+	uipc_ctx_free(ctx);
+	return 0;
+}
+
+static void test_api_cross_process(void **state)
+{
+	struct fx *f = *state;
+	int sv[2], cap, st;
+	uint64_t m;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(child_notify(sv[1], "uintr-sim"));
+	}
+	close(sv[1]);
+	cap = uipc_rx_vector_fd(f->rx, 30);
+	assert_true(cap >= 0);
+	assert_int_equal(uipc_fd_send(sv[0], cap), 0);
+	close(cap);
+	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
+	assert_int_equal(write(sv[0], "w", 1), 1);
+	assert_int_equal(uipc_rx_wait(f->rx, 10000000000, &m), 0);
+	assert_int_equal(m, BIT(30));
+	atomic_store(&handled, 0);
+	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
+	assert_int_equal(write(sv[0], "h", 1), 1);
+	for (uint64_t t0 = test_now_ns(); !atomic_load(&handled);) {
+		assert_true(test_now_ns() - t0 < 10000000000u);
+		test_sleep_ns(100000);
+	}
+	assert_int_equal(atomic_load(&handled), BIT(30));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
+	close(sv[0]);
+}
+
+/* Vector 63 of a second receiver: the highest user vector, routed through
+ * another kernel vector of the same thread. */
+static void test_api_vector_63(void **state)
+{
+	struct fx *f = *state;
+	uipc_rx *rx2;
+	uipc_tx *tx;
+	uint64_t m;
+
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &rx2), 0);
+	assert_int_equal(uipc_tx_new(rx2, 63, &tx), 0);
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	assert_int_equal(uipc_rx_poll(f->rx, &m), -EAGAIN);
+	assert_int_equal(uipc_rx_poll(rx2, &m), 0);
+	assert_int_equal(m, BIT(63));
+	uipc_tx_free(tx);
+	uipc_rx_free(rx2);
+}
+
+/* Part three: the real backend ------------------------------------------ */
+
+/* Forcing "uintr" where the machine has no UINTR fails cleanly with
+ * -EOPNOTSUPP and a reason; it never executes a UINTR instruction (this
+ * process would die of SIGILL). */
+static void test_forced_uintr(void **state)
+{
+	char why[256] = "";
+	uipc_ctx *ctx = NULL;
+	int r;
+
+	(void)state;
+	r = uipc_backend_probe(UIPC_BACKEND_UINTR, why, sizeof(why));
+	if (r == 0) {
+		print_message("this machine has UINTR (%s): nothing to refuse\n", why);
+		skip();
+	}
+	assert_int_equal(r, -EOPNOTSUPP);
+	assert_true(strlen(why) > 10);
+	assert_int_equal(uipc_ctx_new("uintr", &ctx), -EOPNOTSUPP);
+	assert_null(ctx);
+	/* auto never picks uintr here, nor ever the model. */
+	assert_int_equal(uipc_ctx_new("auto", &ctx), 0);
+	assert_string_not_equal(uipc_ctx_backend_name(ctx), "uintr");
+	assert_string_not_equal(uipc_ctx_backend_name(ctx), "uintr-sim");
+	uipc_ctx_free(ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_handler_register_twice),
+	    cmocka_unit_test(test_vector_fd_limits),
+	    cmocka_unit_test(test_sender_bad_fds),
+	    cmocka_unit_test(test_uitt_full),
+	    cmocka_unit_test(test_flags_must_be_zero),
+	    cmocka_unit_test(test_senduipi_faults),
+	    cmocka_unit_test(test_self_notify_bits),
+	    cmocka_unit_test(test_wait_semantics),
+	    cmocka_unit_test(test_wait_interrupted_by_notify),
+	    cmocka_unit_test_setup_teardown(test_api_self_notify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_two_receivers_one_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_notify_after_free, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_cross_thread_blocking, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_handler_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_cross_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_api_vector_63, setup, teardown),
+	    cmocka_unit_test(test_forced_uintr),
+	};
+
+	/* The environment must not pick the backend of the API tests. */
+	unsetenv("UIPC_BACKEND");
+	return cmocka_run_group_tests_name("uintr", tests, NULL, NULL);
+}
