@@ -57,6 +57,9 @@
 
 #include "uintr-abi.h"
 #include "uipc_uintr.h"
+#ifdef UIPC_UINTR_FAKE_HW
+#include "uintr-fake-abi.h"
+#endif
 
 static unsigned int uinv = 0xf0;
 module_param(uinv, uint, 0444);
@@ -67,12 +70,35 @@ module_param(poll_us, uint, 0444);
 MODULE_PARM_DESC(poll_us, "uintr_wait poll period in microseconds (10..10000)");
 
 static bool uintr_hw;			/* set once at init, read-only afterwards */
+static atomic_t live_objects;		/* receivers + tables: checked at unload */
 static enum cpuhp_state uintr_cpuhp_state;
 static struct kmem_cache *upid_cache;
 static struct preempt_ops uintr_pn_ops;
 static const struct file_operations uintr_vec_fops;
 
-/* ---- UIF (no intrinsics in kernel builds: raw encodings) --------------- */
+#ifndef UIPC_UINTR_FAKE_HW
+/* ---- the hardware: MSRs, CR4, UIF (raw encodings: no -muintr here) ----- */
+
+static __always_inline void uwrmsr(u32 msr, u64 val)
+{
+	wrmsrl(msr, val);
+}
+
+static __always_inline u64 urdmsr(u32 msr)
+{
+	u64 val;
+
+	rdmsrl(msr, val);
+	return val;
+}
+
+static __always_inline void ucr4(bool on)
+{
+	if (on)
+		cr4_set_bits_irqsoff(UINTR_CR4_BIT);
+	else
+		cr4_clear_bits_irqsoff(UINTR_CR4_BIT);
+}
 
 static __always_inline bool uif_test(void)
 {
@@ -92,22 +118,6 @@ static __always_inline void uif_set(void)
 	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xef" /* stui */ ::: "memory");
 }
 
-/* ---- MSR helpers (IRQs off) ------------------------------------------ */
-
-static void uintr_clear_msrs(void)
-{
-	/* UINV first: from here a notification IPI is an ordinary, acknowledged interrupt. */
-	wrmsrl(MSR_UINTR_MISC, 0);
-	wrmsrl(MSR_UINTR_TT, 0);
-	wrmsrl(MSR_UINTR_HANDLER, 0);
-	wrmsrl(MSR_UINTR_STACKADJUST, 0);
-	wrmsrl(MSR_UINTR_PD, 0);
-	wrmsrl(MSR_UINTR_RR, 0);
-	uif_clear();
-}
-
-/* ---- CPU enablement ---------------------------------------------------- */
-
 static bool cpu_has_uintr(void)
 {
 	unsigned int a, b, c, d;
@@ -117,6 +127,27 @@ static bool cpu_has_uintr(void)
 	cpuid_count(7, 0, &a, &b, &c, &d);
 	return d & BIT(UINTR_CPUID_EDX_BIT);
 }
+
+#define uintr_pti_on() boot_cpu_has(X86_FEATURE_PTI)
+#else
+#include "uipc_uintr_fake.h"
+#endif
+
+/* ---- MSR helpers (IRQs off) ------------------------------------------ */
+
+static void uintr_clear_msrs(void)
+{
+	/* UINV first: from here a notification IPI is an ordinary, acknowledged interrupt. */
+	uwrmsr(MSR_UINTR_MISC, 0);
+	uwrmsr(MSR_UINTR_TT, 0);
+	uwrmsr(MSR_UINTR_HANDLER, 0);
+	uwrmsr(MSR_UINTR_STACKADJUST, 0);
+	uwrmsr(MSR_UINTR_PD, 0);
+	uwrmsr(MSR_UINTR_RR, 0);
+	uif_clear();
+}
+
+/* ---- CPU enablement ---------------------------------------------------- */
 
 /* Runs on the CPU coming online, before it is active for user tasks. */
 static int uintr_cpu_online(unsigned int cpu)
@@ -128,7 +159,7 @@ static int uintr_cpu_online(unsigned int cpu)
 		return -EOPNOTSUPP;
 	}
 	local_irq_save(flags);
-	cr4_set_bits_irqsoff(UINTR_CR4_BIT);
+	ucr4(true);
 	/* Known state: whatever firmware left, no thread's state is loaded here. */
 	uintr_clear_msrs();
 	local_irq_restore(flags);
@@ -141,7 +172,7 @@ static int uintr_cpu_offline(unsigned int cpu)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	cr4_clear_bits_irqsoff(UINTR_CR4_BIT);
+	ucr4(false);
 	local_irq_restore(flags);
 	return 0;
 }
@@ -178,16 +209,16 @@ static void uintr_load(struct uintr_task *st, int cpu)
 
 	lockdep_assert_irqs_disabled();
 	if (st->uitt)
-		wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
+		uwrmsr(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
 	if (!st->recv) {
-		wrmsrl(MSR_UINTR_MISC, misc_value(st));
+		uwrmsr(MSR_UINTR_MISC, misc_value(st));
 		return;
 	}
-	wrmsrl(MSR_UINTR_HANDLER, st->handler);
-	wrmsrl(MSR_UINTR_STACKADJUST, st->stack_adjust);
-	wrmsrl(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
+	uwrmsr(MSR_UINTR_HANDLER, st->handler);
+	uwrmsr(MSR_UINTR_STACKADJUST, st->stack_adjust);
+	uwrmsr(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
 	/* UINV live before SN clears: a notification from now on is consumed by the CPU. */
-	wrmsrl(MSR_UINTR_MISC, misc_value(st));
+	uwrmsr(MSR_UINTR_MISC, misc_value(st));
 
 	/*
 	 * Point NDST here and clear ON and SN in one locked update: while SN
@@ -206,7 +237,7 @@ static void uintr_load(struct uintr_task *st, int cpu)
 	 * then consumed; a post that saw SN set is in PIR and taken here.
 	 */
 	pending = xchg(&st->recv->upid->pir, 0);
-	wrmsrl(MSR_UINTR_RR, st->uirr | pending);
+	uwrmsr(MSR_UINTR_RR, st->uirr | pending);
 	st->uirr = 0;
 	if (st->uif)
 		uif_set();
@@ -216,8 +247,8 @@ static void uintr_load(struct uintr_task *st, int cpu)
 static void load_sender(struct uintr_task *st)
 {
 	lockdep_assert_irqs_disabled();
-	wrmsrl(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
-	wrmsrl(MSR_UINTR_MISC, misc_value(st));
+	uwrmsr(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
+	uwrmsr(MSR_UINTR_MISC, misc_value(st));
 }
 
 /* Drop the receiver role of a running thread, keeping its sender role. */
@@ -227,11 +258,11 @@ static void unload_receiver(struct uintr_task *st)
 	/* Suppress, then UINV off: a late IPI becomes an acknowledged spurious one. */
 	set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
 	st->recv = NULL;
-	wrmsrl(MSR_UINTR_MISC, misc_value(st));
-	wrmsrl(MSR_UINTR_HANDLER, 0);
-	wrmsrl(MSR_UINTR_STACKADJUST, 0);
-	wrmsrl(MSR_UINTR_PD, 0);
-	wrmsrl(MSR_UINTR_RR, 0);
+	uwrmsr(MSR_UINTR_MISC, misc_value(st));
+	uwrmsr(MSR_UINTR_HANDLER, 0);
+	uwrmsr(MSR_UINTR_STACKADJUST, 0);
+	uwrmsr(MSR_UINTR_PD, 0);
+	uwrmsr(MSR_UINTR_RR, 0);
 	uif_clear();
 }
 
@@ -244,8 +275,8 @@ static void uintr_save(struct uintr_task *st)
 		/* Suppress first: senders stop sending IPIs and only post into PIR. */
 		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
 		st->uif = uif_test();
-		wrmsrl(MSR_UINTR_MISC, 0);
-		rdmsrl(MSR_UINTR_RR, uirr);
+		uwrmsr(MSR_UINTR_MISC, 0);
+		uirr = urdmsr(MSR_UINTR_RR);
 		st->uirr |= uirr;
 	}
 	uintr_clear_msrs();
@@ -259,6 +290,7 @@ static void receiver_free(struct kref *ref)
 
 	kmem_cache_free(upid_cache, r->upid);
 	kfree(r);
+	atomic_dec(&live_objects);
 }
 
 static void receiver_put(struct uintr_receiver *r)
@@ -290,6 +322,7 @@ static struct uintr_receiver *receiver_new(void)
 		return NULL;
 	}
 	r->upid->status = (u64)uinv << UPID_NV_SHIFT | UPID_SN;
+	atomic_inc(&live_objects);
 	kref_init(&r->ref);
 	spin_lock_init(&r->lock);
 	return r;
@@ -307,6 +340,7 @@ static void uitt_free(struct kref *ref)
 	mutex_destroy(&t->lock);
 	kfree(t->entries);
 	kfree(t);
+	atomic_dec(&live_objects);
 }
 
 static void uitt_put(struct uintr_uitt *t)
@@ -326,6 +360,7 @@ static struct uintr_uitt *uitt_new(void)
 		kfree(t);
 		return NULL;
 	}
+	atomic_inc(&live_objects);
 	kref_init(&t->ref);
 	mutex_init(&t->lock);
 	return t;
@@ -827,7 +862,7 @@ static bool recv_pending(struct uintr_task *st)
 	u64 uirr;
 
 	preempt_disable();
-	rdmsrl(MSR_UINTR_RR, uirr);
+	uirr = urdmsr(MSR_UINTR_RR);
 	uirr |= READ_ONCE(st->recv->upid->pir);
 	preempt_enable();
 	return uirr != 0;
@@ -865,6 +900,67 @@ static long ioc_wait(void __user *arg)
 	}
 }
 
+#ifdef UIPC_UINTR_FAKE_HW
+/* SENDUIPI as the CPU does it, on the calling thread's loaded table. */
+static long ioc_fake_send(void __user *arg)
+{
+	struct uintr_uitt_entry *entries, e;
+	struct uintr_upid *upid;
+	u64 tt, misc, old;
+	u32 index;
+	long ret = 0;
+
+	if (get_user(index, (u32 __user *)arg))
+		return -EFAULT;
+	/* Like one instruction: the table and UPID stay valid until this CPU is quiescent. */
+	preempt_disable();
+	tt = urdmsr(MSR_UINTR_TT);
+	misc = urdmsr(MSR_UINTR_MISC);
+	if (!(tt & 1)) {
+		ret = -ENXIO;				/* #UD */
+		goto out;
+	}
+	entries = (struct uintr_uitt_entry *)(unsigned long)(tt & ~1ULL);
+	if (index > (u32)misc) {
+		ret = -EINVAL;				/* #GP */
+		goto out;
+	}
+	e.ctl = READ_ONCE(entries[index].ctl);
+	smp_rmb();
+	e.upid = READ_ONCE(entries[index].upid);
+	if (!(e.ctl & UITT_VALID) || !e.upid) {
+		ret = -EINVAL;				/* #GP */
+		goto out;
+	}
+	upid = (struct uintr_upid *)(unsigned long)e.upid;
+	set_bit((e.ctl >> UITT_VECTOR_SHIFT) & 63, (unsigned long *)&upid->pir);
+	old = READ_ONCE(upid->status);
+	do {
+		if (old & (UPID_ON | UPID_SN))
+			goto out;	/* no IPI */
+	} while (!try_cmpxchg64(&upid->status, &old, old | UPID_ON));
+	/* The IPI: nothing to do here; the receiver finds the vector in PIR. */
+out:
+	preempt_enable();
+	return ret;
+}
+
+/* Delivery stand-in: take the calling receiver's pending vectors. */
+static long ioc_fake_take(void __user *arg)
+{
+	struct uintr_task *st = task_get();
+	u64 pending;
+
+	if (!st || !st->recv)
+		return -EINVAL;
+	preempt_disable();
+	pending = urdmsr(MSR_UINTR_RR) | xchg(&st->recv->upid->pir, 0);
+	uwrmsr(MSR_UINTR_RR, 0);
+	preempt_enable();
+	return put_user(pending, (u64 __user *)arg);
+}
+#endif
+
 static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct uintr_file *uf = file->private_data;
@@ -881,6 +977,12 @@ static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case UINTR_IOC_WAIT:
 	case UINTR_IOC_ATTACH_SENDER:
 		break;
+#ifdef UIPC_UINTR_FAKE_HW
+	case UINTR_IOC_FAKE_SEND:
+		return ioc_fake_send(uarg);
+	case UINTR_IOC_FAKE_TAKE:
+		return ioc_fake_take(uarg);
+#endif
 	default:
 		return -ENOTTY;
 	}
@@ -969,7 +1071,7 @@ static bool uintr_hw_usable(void)
 		pr_info("no UINTR in CPUID.(7,0):EDX[5]; ioctls return -EOPNOTSUPP\n");
 		return false;
 	}
-	if (boot_cpu_has(X86_FEATURE_PTI)) {
+	if (uintr_pti_on()) {
 		pr_warn("page-table isolation is on (boot with pti=off); UINTR stays off\n");
 		return false;
 	}
@@ -1013,6 +1115,8 @@ static void uintr_hw_exit(void)
 	irq_work_sync(&reap_irq_work);
 	flush_work(&reap_work);
 	rcu_barrier();		/* deferred receiver puts run module code */
+	if (atomic_read(&live_objects))
+		pr_err("leaked %d receivers/tables\n", atomic_read(&live_objects));
 	preempt_notifier_dec();
 	cpuhp_remove_state(uintr_cpuhp_state);
 	kmem_cache_destroy(upid_cache);
@@ -1040,6 +1144,9 @@ static int __init uintr_init(void)
 			uintr_hw_exit();
 		return ret;
 	}
+#ifdef UIPC_UINTR_FAKE_HW
+	pr_warn("TEST BUILD: UINTR hardware emulated by per-CPU variables; never use in production\n");
+#endif
 	pr_info("/dev/uintr ready (ABI %u, hardware %s)\n", UINTR_ABI_VERSION,
 		uintr_hw ? "enabled" : "absent");
 	return 0;
