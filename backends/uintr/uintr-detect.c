@@ -117,7 +117,7 @@ static void detect(void)
 		         "UINTR kernel, but UIPC_UINTR_SYSCALL_BASE is not a syscall number");
 	else
 		snprintf(kw, sizeof(kw),
-		         "none: no %s (%s) and the kernel does not list uintr in /proc/cpuinfo",
+		         "no %s (%s) and the kernel does not list uintr in /proc/cpuinfo",
 		         UINTR_DEVICE_PATH, strerror(-d->shim));
 
 	memcpy(d->kernel_why, kw, sizeof(kw));
