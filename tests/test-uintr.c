@@ -626,6 +626,31 @@ static void test_forced_uintr(void **state)
 	assert_true(strlen(why) > 10);
 	assert_int_equal(uipc_ctx_new("uintr", &ctx), -EOPNOTSUPP);
 	assert_null(ctx);
+	/* Forced through the environment: the same error, and a message. */
+	{
+		char msg[512] = "";
+		int pfd[2], st;
+		ssize_t n;
+		pid_t pid;
+
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			dup2(pfd[1], 2);
+			setenv("UIPC_BACKEND", "uintr", 1);
+			_exit(uipc_ctx_new(NULL, &ctx) == -EOPNOTSUPP ? 0 : 1);
+		}
+		close(pfd[1]);
+		n = read(pfd[0], msg, sizeof(msg) - 1);
+		close(pfd[0]);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+		assert_true(n > 0);
+		assert_non_null(strstr(msg, "uintr"));
+		assert_non_null(strstr(msg, why));
+	}
 	/* auto never picks uintr here, nor ever the model. */
 	assert_int_equal(uipc_ctx_new("auto", &ctx), 0);
 	assert_string_not_equal(uipc_ctx_backend_name(ctx), "uintr");
