@@ -24,7 +24,7 @@ log() { printf 'kmod-ci: %s\n' "$*"; }
 die() { printf 'kmod-ci: FAIL: %s\n' "$*" >&2; exit 1; }
 
 # ---- 1. packages ---------------------------------------------------------
-pkgs=(linux-headers-amd64 linux-image-amd64 busybox-static qemu-system-x86 cpio kmod gcc make)
+pkgs=(linux-headers-amd64 linux-image-amd64 busybox-static qemu-system-x86 cpio kmod gcc make meson ninja-build)
 if [ "${1:-}" != "--no-install" ]; then
 	missing=()
 	for p in "${pkgs[@]}"; do

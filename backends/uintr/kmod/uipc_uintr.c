@@ -1126,6 +1126,12 @@ static int __init uintr_init(void)
 {
 	int ret;
 
+#ifdef UIPC_UINTR_FAKE_HW
+	if (fake_refused()) {
+		pr_err("this CPU has UINTR: load uipc_uintr, not the fake-hardware test build\n");
+		return -ENODEV;
+	}
+#endif
 	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
 	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
 #ifdef CONFIG_HAVE_KVM

@@ -58,4 +58,18 @@ static bool cpu_has_uintr(void)
 	return true;
 }
 
+/*
+ * On a CPU that really has UINTR the library would trust this build and
+ * execute SENDUIPI with no table loaded: refuse to load there.
+ */
+static bool fake_refused(void)
+{
+	unsigned int a, b, c, d;
+
+	if (boot_cpu_data.cpuid_level < 7)
+		return false;
+	cpuid_count(7, 0, &a, &b, &c, &d);
+	return d & BIT(UINTR_CPUID_EDX_BIT);
+}
+
 #define uintr_pti_on() false
