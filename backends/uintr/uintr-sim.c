@@ -493,7 +493,10 @@ static int sim_wait(uint64_t usec, unsigned flags)
 		ipis = atomic_load(&t->ipis);
 		atomic_store(&t->in_wait, true);
 		set_nv(t->upid, SIM_WAITV);
-		if (atomic_load(&t->upid->pir) || (atomic_load(&t->upid->ctl) & UIPC_UPID_ON)) {
+		/* An IPI taken before in_wait was set moved PIR into UIRR
+		 * without bumping the futex word: check UIRR too. */
+		if (atomic_load(&t->uirr) || atomic_load(&t->upid->pir) ||
+		    (atomic_load(&t->upid->ctl) & UIPC_UPID_ON)) {
 			r = 0;
 			err = 0;
 		} else {
