@@ -56,9 +56,9 @@ struct uintr_vector_args {
 };
 
 /* uintr_register_sender(fd, flags): returns the UITT index. The sender table
- * belongs to the open file of /dev/uintr the ioctl is issued on (one per
- * process when the process opens the device once); the calling thread gets
- * that table loaded. -EBUSY: the thread already has another file's table. */
+ * belongs to the calling process and the open file of /dev/uintr the ioctl is
+ * issued on (a forked child sharing the file has a table of its own); the
+ * calling thread gets it loaded. -EBUSY: the thread has another table. */
 struct uintr_sender_args {
 	__s32 fd;     /* -EBADF, -EOPNOTSUPP (not a uintr fd), -EISCONN, -ESHUTDOWN, -ENOSPC */
 	__u32 flags;

@@ -165,6 +165,27 @@ static void *second_sender(void *unused)
 	return NULL; /* exits with its state loaded: torn down by the final switch */
 }
 
+/* A child shares the open file but not the table: its registration of vector
+ * 3 is its own (no -EISCONN), and its post reaches the parent's receiver. */
+static int fork_child_sender(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		long i = register_sender(vfd3);
+
+		if (i < 0)
+			_exit(1);
+		if (register_sender(vfd3) != -EISCONN)
+			_exit(2);
+		_exit(send_idx((__u32)i) == 0 ? 0 : 3);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 static void phase_threads(void)
 {
 	pthread_t r, s;
@@ -182,6 +203,7 @@ static void phase_threads(void)
 	check(register_sender(self) == -EOPNOTSUPP, "/dev/uintr is not a vector fd: -EOPNOTSUPP");
 	close(self);
 	check(register_sender(-1) == -EBADF, "fd -1: -EBADF");
+	check(fork_child_sender() == 0, "forked child sharing the fd: a table of its own");
 	check(send_idx((__u32)idx3) == 0, "send vector 3");
 	check(send_idx(255) == -EINVAL, "send on an empty entry: #GP");
 	check(send_idx(256) == -EINVAL, "send past the table: #GP");

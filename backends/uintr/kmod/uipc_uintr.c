@@ -17,10 +17,10 @@
  *   vector, which only acknowledges it), saves UIRR and UIF and zeroes the
  *   MSRs. Switch-in reloads them, points NDST at the new CPU, clears ON and
  *   SN, and folds whatever was posted in PIR meanwhile into UIRR.
- * - A sender table (UITT) belongs to an open file of /dev/uintr and is
- *   loaded into each thread that registers a sender through it or attaches
- *   to it (UINTR_IOC_ATTACH_SENDER); a thread's TT MSR follows it like the
- *   receiver MSRs.
+ * - A sender table (UITT) belongs to a process and an open file of
+ *   /dev/uintr (a forked child gets its own) and is loaded into each thread
+ *   that registers a sender through it or attaches to it
+ *   (UINTR_IOC_ATTACH_SENDER); the TT MSR is switched like the others.
  * - UPIDs and UITTs are kernel memory that SENDUIPI and the notification
  *   microcode access with supervisor rights from user mode; this is why
  *   page-table isolation (which unmaps the kernel in user mode) must be off.
@@ -41,6 +41,7 @@
 #include <linux/llist.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -338,6 +339,7 @@ static void uitt_free(struct kref *ref)
 		if (t->recv[i])
 			receiver_put(t->recv[i]);
 	mutex_destroy(&t->lock);
+	put_pid(t->owner);
 	kfree(t->entries);
 	kfree(t);
 	atomic_dec(&live_objects);
@@ -363,6 +365,7 @@ static struct uintr_uitt *uitt_new(void)
 	atomic_inc(&live_objects);
 	kref_init(&t->ref);
 	mutex_init(&t->lock);
+	t->owner = get_pid(task_tgid(current));
 	return t;
 }
 
@@ -658,17 +661,32 @@ static long ioc_vector_fd(void __user *arg)
 
 /* ---- sender tables ----------------------------------------------------- */
 
-/* The table of an open /dev/uintr, created on first use; the file keeps it alive. */
+/*
+ * The calling process's table of an open /dev/uintr, created on first use;
+ * the file keeps it alive. Tables of processes that are gone are dropped on
+ * the way (their threads, if any are left, hold their own references).
+ */
 static struct uintr_uitt *file_uitt(struct uintr_file *uf, bool create)
 {
-	struct uintr_uitt *t;
+	struct pid *me = task_tgid(current);
+	struct uintr_uitt *t, *tmp, *found = NULL;
 
 	mutex_lock(&uf->lock);
-	if (!uf->uitt && create)
-		uf->uitt = uitt_new();
-	t = uf->uitt;
+	list_for_each_entry_safe(t, tmp, &uf->tables, node) {
+		if (t->owner == me) {
+			found = t;
+		} else if (!pid_has_task(t->owner, PIDTYPE_TGID)) {
+			list_del(&t->node);
+			uitt_put(t);
+		}
+	}
+	if (!found && create) {
+		found = uitt_new();
+		if (found)
+			list_add(&found->node, &uf->tables);
+	}
 	mutex_unlock(&uf->lock);
-	return t;
+	return found;
 }
 
 /* Load @t into the calling thread: from now on its SENDUIPI uses these indices. */
@@ -1031,6 +1049,7 @@ static int uintr_open(struct inode *inode, struct file *file)
 	if (!uf)
 		return -ENOMEM;
 	mutex_init(&uf->lock);
+	INIT_LIST_HEAD(&uf->tables);
 	file->private_data = uf;
 	return 0;
 }
@@ -1039,9 +1058,12 @@ static int uintr_open(struct inode *inode, struct file *file)
 static int uintr_release(struct inode *inode, struct file *file)
 {
 	struct uintr_file *uf = file->private_data;
+	struct uintr_uitt *t, *tmp;
 
-	if (uf->uitt)
-		uitt_put(uf->uitt);
+	list_for_each_entry_safe(t, tmp, &uf->tables, node) {
+		list_del(&t->node);
+		uitt_put(t);
+	}
 	mutex_destroy(&uf->lock);
 	kfree(uf);
 	return 0;

@@ -65,12 +65,16 @@ struct uintr_receiver {
 };
 
 /*
- * A sender table (UITT), one per open file of /dev/uintr, so every thread of
- * a process that shares the fd sends through the same indices. References:
- * the open file, and every thread that has it loaded in its TT MSR.
+ * A sender table (UITT), one per process and open file of /dev/uintr, so
+ * every thread of a process that uses the fd sends through the same indices,
+ * and a forked child (sharing the open file) starts with a table of its own,
+ * as it would with the RFC's syscalls. References: the open file, and every
+ * thread that has it loaded in its TT MSR.
  */
 struct uintr_uitt {
 	struct kref ref;
+	struct list_head node;			/* in uintr_file.tables */
+	struct pid *owner;			/* thread group it belongs to */
 	struct mutex lock;			/* entries and recv */
 	struct uintr_uitt_entry *entries;	/* UINTR_UITT_SIZE, page-aligned */
 	struct uintr_receiver *recv[];		/* reference held per valid entry */
@@ -78,8 +82,8 @@ struct uintr_uitt {
 
 /* An open file of /dev/uintr. */
 struct uintr_file {
-	struct mutex lock;		/* uitt creation */
-	struct uintr_uitt *uitt;	/* NULL until the first sender */
+	struct mutex lock;		/* tables */
+	struct list_head tables;	/* one per process that registered senders */
 };
 
 /* The anon-inode file behind a vector fd. */
