@@ -190,6 +190,7 @@ static void test_errors(void **state)
 	struct fx *f = *state;
 	uipc_ctx *fctx;
 	uipc_rx *frx;
+	uipc_tx *tx;
 	pthread_t t;
 	void *ret;
 	uint64_t m;
@@ -209,6 +210,17 @@ static void test_errors(void **state)
 		uipc_rx_free(frx);
 		uipc_ctx_free(fctx);
 	}
+	/* A descriptor claiming another process than the capability's
+	 * creator (a peer rewrote it): refused, no signal goes there. */
+	f->rx->desc->pid = (int32_t)getppid();
+	assert_int_equal(uipc_tx_new(f->rx, 6, &tx), -EINVAL);
+	f->rx->desc->pid = (int32_t)getpid();
+	/* A signal number that is not a real-time one: refused too. */
+	f->rx->desc->backend_data[0] = SIGKILL;
+	assert_int_equal(uipc_tx_new(f->rx, 6, &tx), -EINVAL);
+	f->rx->desc->backend_data[0] = (uint32_t)(SIGRTMIN + 4);
+	assert_int_equal(uipc_tx_new(f->rx, 6, &tx), 0);
+	uipc_tx_free(tx);
 	/* UIPC_SIGNAL must name a real-time signal. */
 	setenv("UIPC_SIGNAL", "9", 1);
 	assert_int_equal(uipc_rx_new(f->ctx, 0, &frx), -EINVAL);

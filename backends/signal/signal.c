@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -342,6 +343,17 @@ static int sig_tx_init(uipc_tx *tx)
 	/* From the peer's memory: only a real-time signal is acceptable. */
 	if (signo < (uint32_t)SIGRTMIN || signo > (uint32_t)SIGRTMAX)
 		return -EINVAL;
+	/* The pid came from the peer's memory too: a receiver in another
+	 * process must be the one that created the capability (its socket's
+	 * peer), so our kicks can only reach that process's threads. */
+	if (tx->pid != getpid()) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (getsockopt(tx->cap_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    cred.pid != tx->pid)
+			return -EINVAL;
+	}
 	t = uipc__calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

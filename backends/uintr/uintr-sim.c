@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,6 +91,7 @@ struct sim_uitte {
 	_Atomic uint64_t w1;
 	_Atomic unsigned busy;
 	void *map;
+	pid_t pid; /* the receiver process, from the vector fd's creator */
 	dev_t dev;
 	ino_t ino; /* of the vector fd: -EISCONN on a second registration */
 };
@@ -325,6 +327,8 @@ static int open_err(int r)
 
 static int sim_register_sender(int fd, unsigned flags)
 {
+	socklen_t credlen = sizeof(struct ucred);
+	struct ucred cred;
 	struct sim_vec v;
 	struct sim_upid *u;
 	struct stat st;
@@ -347,7 +351,11 @@ static int sim_register_sender(int fd, unsigned flags)
 	if (r < 0)
 		return open_err(r);
 	u = map;
-	if (u->magic != SIM_MAGIC || v.vector >= UIPC_VECTORS) {
+	/* The UPID page is the receiver's to write: take the process to
+	 * signal from the vector fd's creator instead (SO_PEERCRED), so a
+	 * rewritten page can only point at that process's threads. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0 || cred.pid <= 0 ||
+	    u->magic != SIM_MAGIC || v.vector >= UIPC_VECTORS) {
 		munmap(map, UPID_BYTES);
 		return -EOPNOTSUPP;
 	}
@@ -369,6 +377,7 @@ static int sim_register_sender(int fd, unsigned flags)
 		goto out;
 	}
 	uitt[i].map = map;
+	uitt[i].pid = cred.pid;
 	uitt[i].dev = st.st_dev;
 	uitt[i].ino = st.st_ino;
 	atomic_store(&uitt[i].w1, (uint64_t)(uintptr_t)u);
@@ -408,13 +417,13 @@ static int sim_unregister_sender(int index, unsigned flags)
 	return 0;
 }
 
-static void send_ipi(const struct sim_upid *u, uint64_t ctl)
+static void send_ipi(pid_t pid, uint64_t ctl)
 {
 	unsigned nv = (unsigned)((ctl & UIPC_UPID_NV_MASK) >> UIPC_UPID_NV_SHIFT);
 	int tid = (int)(uint32_t)(ctl >> UIPC_UPID_NDST_SHIFT);
 
-	if (nv == SIM_UINV)
-		syscall(SYS_tgkill, u->pid, tid, sim_signo());
+	if (nv == SIM_UINV && tid > 0)
+		syscall(SYS_tgkill, pid, tid, sim_signo());
 	/* Any other vector is the kernel's business: SIM_WAITV is handled by
 	 * the caller, others are spurious interrupts. */
 }
@@ -448,7 +457,7 @@ static int sim_senduipi(uint64_t index)
 			atomic_fetch_add(&u->wake, 1);
 			syscall(SYS_futex, &u->wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 		} else {
-			send_ipi(u, ctl);
+			send_ipi(e->pid, ctl);
 		}
 		break;
 	}
