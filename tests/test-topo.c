@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test-common.h"
@@ -730,6 +731,45 @@ static void pin_and_locate(void **state)
 	assert_int_equal(cpu, -1);
 }
 
+/* Another process: a child pins itself, the parent finds it there. */
+static void other_process_cpu(void **state)
+{
+	int cpus[256], up[2], down[2], cpu = -1, n;
+	uipc_topo *t = NULL;
+	char c = 0;
+	pid_t pid;
+
+	assert_int_equal(uipc_topo_new(&t), 0);
+	n = uipc_topo_allowed_cpus(t, cpus, 256);
+	uipc_topo_free(t);
+	assert_true(n >= 1);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char go = uipc_topo_pin(0, cpus[n - 1]) == 0 ? 'y' : 'n';
+
+		/* Report, then block (off-CPU) until the parent has looked;
+		 * the parent closing its end also ends the wait. */
+		close(down[1]);
+		if (write(up[1], &go, 1) != 1 || read(down[0], &go, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	assert_int_equal(uipc_topo_thread_cpu(pid, pid, &cpu), 0);
+	assert_int_equal(cpu, cpus[n - 1]);
+	close(down[1]);
+	close(up[0]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	/* Reaped: no such thread any more. */
+	assert_int_equal(uipc_topo_thread_cpu(pid, pid, &cpu), -ESRCH);
+}
+
 static void receiver_cpu(void **state)
 {
 	uipc_ctx *ctx = NULL;
@@ -895,6 +935,7 @@ int main(int argc, char **argv)
 	};
 	const struct CMUnitTest machine[] = {
 	    cmocka_unit_test_setup_teardown(pin_and_locate, save_affinity, restore_affinity),
+	    cmocka_unit_test(other_process_cpu),
 	    cmocka_unit_test_setup_teardown(receiver_cpu, save_affinity, restore_affinity),
 	    cmocka_unit_test(numa_memory),
 	    cmocka_unit_test(names_and_args),
