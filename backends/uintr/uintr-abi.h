@@ -28,7 +28,7 @@
 #define UINTR_UITT_SIZE   256u /* UITT entries per process */
 
 /* uintr_info.flags */
-#define UINTR_INFO_HW      (1u << 0) /* CPUID.(7,0):EDX[5] set and enabled */
+#define UINTR_INFO_HW          (1u << 0) /* CPUID.(7,0):EDX[5] set and enabled */
 #define UINTR_INFO_WAIT_POLLED (1u << 1) /* wait is a timed PIR/ON poll, not an interrupt */
 
 struct uintr_info {
@@ -60,7 +60,7 @@ struct uintr_vector_args {
  * issued on (a forked child sharing the file has a table of its own); the
  * calling thread gets it loaded. -EBUSY: the thread has another table. */
 struct uintr_sender_args {
-	__s32 fd;     /* -EBADF, -EOPNOTSUPP (not a uintr fd), -EISCONN, -ESHUTDOWN, -ENOSPC */
+	__s32 fd; /* -EBADF, -EOPNOTSUPP (not a uintr fd), -EISCONN, -ESHUTDOWN, -ENOSPC */
 	__u32 flags;
 };
 
@@ -78,20 +78,20 @@ struct uintr_wait_args {
 	__u32 reserved;
 };
 
-#define UINTR_IOC_MAGIC 0xB9
+#define UINTR_IOC_MAGIC              0xB9
 
-#define UINTR_IOC_INFO                _IOR(UINTR_IOC_MAGIC, 0x00, struct uintr_info)
-#define UINTR_IOC_REGISTER_HANDLER    _IOW(UINTR_IOC_MAGIC, 0x01, struct uintr_handler_args)
-#define UINTR_IOC_UNREGISTER_HANDLER  _IOW(UINTR_IOC_MAGIC, 0x02, __u32)
-#define UINTR_IOC_VECTOR_FD           _IOW(UINTR_IOC_MAGIC, 0x03, struct uintr_vector_args)
-#define UINTR_IOC_REGISTER_SENDER     _IOW(UINTR_IOC_MAGIC, 0x04, struct uintr_sender_args)
-#define UINTR_IOC_UNREGISTER_SENDER   _IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_unsender_args)
-#define UINTR_IOC_WAIT                _IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
+#define UINTR_IOC_INFO               _IOR(UINTR_IOC_MAGIC, 0x00, struct uintr_info)
+#define UINTR_IOC_REGISTER_HANDLER   _IOW(UINTR_IOC_MAGIC, 0x01, struct uintr_handler_args)
+#define UINTR_IOC_UNREGISTER_HANDLER _IOW(UINTR_IOC_MAGIC, 0x02, __u32)
+#define UINTR_IOC_VECTOR_FD          _IOW(UINTR_IOC_MAGIC, 0x03, struct uintr_vector_args)
+#define UINTR_IOC_REGISTER_SENDER    _IOW(UINTR_IOC_MAGIC, 0x04, struct uintr_sender_args)
+#define UINTR_IOC_UNREGISTER_SENDER  _IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_unsender_args)
+#define UINTR_IOC_WAIT               _IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
 
 /* Added in ABI 1 (additive): load this file's sender table into the calling
  * thread, so it can SENDUIPI with indices another thread registered. Arg:
  * __u32 flags (must be 0). 0; -EBUSY if the thread has another file's table.
  * SENDUIPI in a thread that has no table loaded raises #UD (SIGILL). */
-#define UINTR_IOC_ATTACH_SENDER       _IOW(UINTR_IOC_MAGIC, 0x07, __u32)
+#define UINTR_IOC_ATTACH_SENDER _IOW(UINTR_IOC_MAGIC, 0x07, __u32)
 
 #endif

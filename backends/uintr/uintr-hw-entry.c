@@ -15,7 +15,8 @@
 
 #include "uintr-hw.h"
 
-__thread struct uipc__uintr_hw_thread uipc__uintr_hw_thr __attribute__((tls_model("initial-exec")));
+__thread struct uipc__uintr_hw_thread *uipc__uintr_hw_thr
+    __attribute__((tls_model("initial-exec")));
 
 #ifdef __clang__
 #pragma clang diagnostic ignored "-Winterrupt-service-routine"
@@ -24,11 +25,11 @@ __thread struct uipc__uintr_hw_thread uipc__uintr_hw_thr __attribute__((tls_mode
 __attribute__((interrupt)) void uipc__uintr_hw_entry(struct __uintr_frame *frame,
                                                      unsigned long long vector)
 {
-	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	struct uipc__uintr_hw_thread *t = uipc__uintr_hw_thr;
 	uint32_t lo, hi;
 
 	(void)frame;
-	if (!uipc__uintr_record(&t->routes, (unsigned)vector) || !t->xsave)
+	if (!t || !uipc__uintr_record(&t->routes, (unsigned)vector) || !t->xsave)
 		return;
 	lo = (uint32_t)t->xmask;
 	hi = (uint32_t)(t->xmask >> 32);

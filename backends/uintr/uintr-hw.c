@@ -122,47 +122,55 @@ static int xsave_alloc(struct uipc__uintr_hw_thread *t)
 
 static int hw_register_handler(unsigned flags)
 {
-	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	struct uipc__uintr_hw_thread *t;
 	long r;
 
 	if (flags)
 		return -EINVAL;
-	if (t->receiver)
+	if (uipc__uintr_hw_thr)
 		return -EBUSY;
-	if (!t->xsave) {
-		r = xsave_alloc(t);
-		if (r < 0)
-			return (int)r;
+	t = uipc__calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = xsave_alloc(t);
+	if (r == 0) {
+		/* Published first: an interrupt may come as soon as the kernel
+		 * has the handler (UIF is still clear until stui, though). */
+		uipc__uintr_hw_thr = t;
+		r = k_call(K_REGISTER_HANDLER, (unsigned long)(uintptr_t)uipc__uintr_hw_entry, 0);
 	}
-	r = k_call(K_REGISTER_HANDLER, (unsigned long)(uintptr_t)uipc__uintr_hw_entry, 0);
-	if (r < 0)
+	if (r < 0) {
+		uipc__uintr_hw_thr = NULL;
+		free(t->xsave);
+		free(t);
 		return (int)r;
-	t->receiver = true;
+	}
 	return 0;
 }
 
 static int hw_unregister_handler(unsigned flags)
 {
-	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	struct uipc__uintr_hw_thread *t = uipc__uintr_hw_thr;
 	long r;
 
 	if (flags)
 		return -EINVAL;
+	if (!t)
+		return -EINVAL;
 	r = k_call(K_UNREGISTER_HANDLER, 0, 0);
 	if (r == 0) {
-		t->receiver = false;
-		memset(&t->routes, 0, sizeof(t->routes));
+		uipc__uintr_hw_thr = NULL;
 		free(t->xsave);
-		t->xsave = NULL;
+		free(t);
 	}
 	return (int)r;
 }
 
 static struct uipc__uintr_routes *hw_routes(void)
 {
-	struct uipc__uintr_hw_thread *t = &uipc__uintr_hw_thr;
+	struct uipc__uintr_hw_thread *t = uipc__uintr_hw_thr;
 
-	return t->receiver ? &t->routes : NULL;
+	return t ? &t->routes : NULL;
 }
 
 static int hw_vector_fd(unsigned vector, unsigned flags)

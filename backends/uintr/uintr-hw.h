@@ -12,10 +12,11 @@ struct uipc__uintr_hw_thread {
 	struct uipc__uintr_routes routes;
 	void *xsave;    /* 64-byte aligned XSAVE area for callbacks */
 	uint64_t xmask; /* components saved around them (XCR0 without AMX tiles) */
-	bool receiver;  /* registered with the kernel */
 };
 
-extern __thread struct uipc__uintr_hw_thread uipc__uintr_hw_thr
+/* NULL unless the thread is a receiver; the state itself is on the heap
+ * (static TLS of a shared library is scarce). */
+extern __thread struct uipc__uintr_hw_thread *uipc__uintr_hw_thr
     __attribute__((tls_model("initial-exec"))) UIPC_INTERNAL;
 
 /* The user-interrupt handler whose address the kernel programs. */

@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -71,7 +72,6 @@ struct sim_vec {
  * architectural UIRR and UIF). Touched by the thread and by its own signal
  * handler only: lock-free atomics suffice. */
 struct sim_thread {
-	bool registered;
 	struct sim_upid *upid;
 	int memfd;
 	struct uipc__uintr_routes routes;
@@ -81,7 +81,9 @@ struct sim_thread {
 	_Atomic unsigned ipis;   /* notification signals taken: tells them from other signals */
 	int peers[UIPC_VECTORS]; /* creator end of each vector fd, -1 */
 };
-static __thread struct sim_thread sim_thr __attribute__((tls_model("initial-exec")));
+/* NULL unless the thread is a receiver. Only a pointer lives in TLS (the
+ * state is on the heap): static TLS of a shared library is scarce. */
+static __thread struct sim_thread *sim_thr __attribute__((tls_model("initial-exec")));
 
 /* The process's UITT. Word 0 and word 1 as the hardware reads them; `map`
  * is this process's mapping of the UPID page (word 1 points into it);
@@ -141,13 +143,13 @@ static bool fold_pir(struct sim_thread *t)
 
 static void on_ipi(int signo, siginfo_t *si, void *uc)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 	int saved = errno;
 
 	(void)signo;
 	(void)si;
 	(void)uc;
-	if (t->registered && t->upid) {
+	if (t && t->upid) {
 		atomic_fetch_add(&t->ipis, 1);
 		/* A wait about to sleep must not: its futex word moves. */
 		if (atomic_load(&t->in_wait))
@@ -158,6 +160,16 @@ static void on_ipi(int signo, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* Release a thread's receiver state (it is no longer reachable). */
+static void drop_thread(struct sim_thread *t)
+{
+	for (unsigned i = 0; i < UIPC_VECTORS; i++)
+		uipc__close(t->peers[i]);
+	munmap(t->upid, UPID_BYTES);
+	uipc__close(t->memfd);
+	free(t);
+}
+
 /*
  * fork(): like the kernel, the child is neither a receiver nor a sender. Its
  * copies of the forking thread's state and of the UITT are dropped (the
@@ -165,7 +177,7 @@ static void on_ipi(int signo, siginfo_t *si, void *uc)
  */
 static void at_fork_child(void)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
 	for (unsigned i = 0; i < UITT_SIZE; i++) {
 		atomic_store(&uitt[i].w0, 0);
@@ -177,18 +189,10 @@ static void at_fork_child(void)
 	}
 	atomic_store(&uitt_valid, false);
 	pthread_mutex_init(&uitt_lock, NULL);
-	if (!t->registered)
+	if (!t)
 		return;
-	t->registered = false;
-	atomic_store(&t->uif, false);
-	memset(&t->routes, 0, sizeof(t->routes));
-	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
-		uipc__close(t->peers[i]);
-		t->peers[i] = -1;
-	}
-	munmap(t->upid, UPID_BYTES);
-	t->upid = NULL;
-	uipc__close(t->memfd);
+	sim_thr = NULL;
+	drop_thread(t);
 }
 
 static void sig_install(void)
@@ -213,20 +217,25 @@ static int sim_probe(char *why, size_t len)
 
 static int sim_register_handler(unsigned flags)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t;
 	void *map;
 	int r, fd;
 
 	if (flags)
 		return -EINVAL;
-	if (t->registered)
+	if (sim_thr)
 		return -EBUSY;
 	pthread_once(&sig_once, sig_install);
 	if (sig_err)
 		return sig_err;
+	t = uipc__calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
 	r = uipc__shm_create("uipc-uintr-sim-upid", UPID_BYTES, &fd, &map);
-	if (r < 0)
+	if (r < 0) {
+		free(t);
 		return r;
+	}
 	t->upid = map;
 	t->memfd = fd;
 	t->upid->magic = SIM_MAGIC;
@@ -237,42 +246,34 @@ static int sim_register_handler(unsigned flags)
 	                 ((uint64_t)(uint32_t)uipc__gettid() << UIPC_UPID_NDST_SHIFT));
 	for (unsigned i = 0; i < UIPC_VECTORS; i++)
 		t->peers[i] = -1;
-	memset(&t->routes, 0, sizeof(t->routes));
-	atomic_store(&t->uirr, 0);
-	atomic_store(&t->uif, false);
-	t->registered = true;
+	/* Complete before our own signal handler can see it. */
+	atomic_signal_fence(memory_order_seq_cst);
+	sim_thr = t;
 	return 0;
 }
 
 static int sim_unregister_handler(unsigned flags)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
 	if (flags)
 		return -EINVAL;
-	if (!t->registered)
+	if (!t)
 		return -EINVAL;
 	/* Senders keep posting into their mapping of the page; with SN set
 	 * they never signal a thread that is no longer a receiver. */
 	atomic_fetch_or(&t->upid->ctl, UIPC_UPID_SN);
-	t->registered = false;
-	atomic_store(&t->uif, false);
-	memset(&t->routes, 0, sizeof(t->routes));
-	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
-		uipc__close(t->peers[i]);
-		t->peers[i] = -1;
-	}
-	munmap(t->upid, UPID_BYTES);
-	t->upid = NULL;
-	uipc__close(t->memfd);
+	sim_thr = NULL;
+	atomic_signal_fence(memory_order_seq_cst);
+	drop_thread(t);
 	return 0;
 }
 
 static struct uipc__uintr_routes *sim_routes(void)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
-	return t->registered ? &t->routes : NULL;
+	return t ? &t->routes : NULL;
 }
 
 /* Still in use: some holder of the vector fd has not closed it. */
@@ -285,7 +286,7 @@ static bool vec_in_use(int peer)
 
 static int sim_vector_fd(unsigned vector, unsigned flags)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 	struct sim_vec v = {.vector = vector};
 	int fd, peer;
 
@@ -293,7 +294,7 @@ static int sim_vector_fd(unsigned vector, unsigned flags)
 		return -EINVAL;
 	if (vector >= UIPC_VECTORS)
 		return -ENOSPC;
-	if (!t->registered)
+	if (!t)
 		return -EINVAL;
 	if (t->peers[vector] >= 0) {
 		if (vec_in_use(t->peers[vector]))
@@ -477,7 +478,7 @@ static void set_nv(struct sim_upid *u, unsigned nv)
 
 static int sim_wait(uint64_t usec, unsigned flags)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 	uint64_t end, now;
 	struct timespec ts;
 	uint32_t seq;
@@ -487,7 +488,7 @@ static int sim_wait(uint64_t usec, unsigned flags)
 
 	if (flags || usec > UIPC_UINTR_WAIT_MAX_USEC)
 		return -EINVAL;
-	if (!t->registered)
+	if (!t)
 		return -EOPNOTSUPP;
 	end = uipc__now_ns() + usec * 1000u;
 	for (;;) {
@@ -530,27 +531,34 @@ static int sim_wait(uint64_t usec, unsigned flags)
 
 static void sim_stui(void)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
+	if (!t)
+		return;
 	atomic_store(&t->uif, true);
 	deliver_pending(t);
 }
 
 static void sim_clui(void)
 {
-	atomic_store(&sim_thr.uif, false);
+	struct sim_thread *t = sim_thr;
+
+	if (t)
+		atomic_store(&t->uif, false);
 }
 
 static bool sim_testui(void)
 {
-	return atomic_load(&sim_thr.uif);
+	struct sim_thread *t = sim_thr;
+
+	return t && atomic_load(&t->uif);
 }
 
 int uipc__uintr_sim_schedule(bool out)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
-	if (!t->registered)
+	if (!t)
 		return -EINVAL;
 	if (out) {
 		atomic_fetch_or(&t->upid->ctl, UIPC_UPID_SN);
@@ -566,9 +574,9 @@ int uipc__uintr_sim_schedule(bool out)
 
 int uipc__uintr_sim_upid(uint64_t *ret_ctl, uint64_t *ret_pir)
 {
-	struct sim_thread *t = &sim_thr;
+	struct sim_thread *t = sim_thr;
 
-	if (!t->registered)
+	if (!t)
 		return -EINVAL;
 	*ret_ctl = atomic_load(&t->upid->ctl);
 	*ret_pir = atomic_load(&t->upid->pir);
