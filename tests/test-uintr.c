@@ -11,7 +11,11 @@
  * mode. Nothing here executes a UINTR instruction.
  */
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -658,6 +662,94 @@ static void test_forced_uintr(void **state)
 	uipc_ctx_free(ctx);
 }
 
+/*
+ * "Never call those numbers": in a child where the UINTR syscall numbers of
+ * both trees (449-454, 471-479) kill the process (seccomp), with the
+ * environment pointing the library at them, every way into the real backend
+ * (probe, forced context, a capability that names it) fails cleanly. A UINTR
+ * instruction would die of SIGILL, a UINTR syscall of SIGSYS.
+ */
+static int install_syscall_trap(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 449, 0, 4),
+	    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 479, 3, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 471, 1, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 454, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+static int child_never_calls_uintr(void)
+{
+	struct uipc__cap_vector cv = {.vector = 0, .backend = UIPC_BACKEND_UINTR};
+	uipc_ctx *ctx, *fctx;
+	uipc_rx *rx;
+	uipc_tx *tx;
+	int fds[2], cap, peer;
+
+	setenv("UIPC_UINTR_SYSCALL_BASE", "449", 1);
+	if (install_syscall_trap() < 0)
+		return 20;
+	if (uipc_backend_probe(UIPC_BACKEND_UINTR, NULL, 0) != -EOPNOTSUPP)
+		return 21;
+	if (uipc_ctx_new("uintr", &ctx) != -EOPNOTSUPP)
+		return 22;
+	/* A peer hands us a capability that claims the uintr backend. */
+	if (uipc_ctx_new("futex", &fctx) < 0 || uipc_rx_new(fctx, 0, &rx) < 0)
+		return 23;
+	rx->desc->backend = UIPC_BACKEND_UINTR;
+	fds[0] = rx->memfd;
+	fds[1] = rx->memfd;
+	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, 2, &peer);
+	if (cap < 0)
+		return 24;
+	if (uipc_tx_connect(fctx, cap, &tx) != -EINVAL)
+		return 25;
+	close(cap);
+	close(peer);
+	rx->desc->backend = UIPC_BACKEND_FUTEX;
+	uipc_rx_free(rx);
+	uipc_ctx_free(fctx);
+	return 0;
+}
+
+static void test_never_calls_uintr_syscalls(void **state)
+{
+	int st;
+	pid_t pid;
+
+	(void)state;
+	if (uipc_backend_probe(UIPC_BACKEND_UINTR, NULL, 0) == 0 ||
+	    !uipc__backend_get(UIPC_BACKEND_UINTR)) {
+		print_message("uintr usable or not built: nothing to refuse\n");
+		skip();
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_never_calls_uintr());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("child killed by signal %d (SIGSYS: a UINTR syscall number was "
+		         "called; SIGILL: a UINTR instruction)",
+		         WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +770,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_api_cross_process, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_vector_63, setup, teardown),
 	    cmocka_unit_test(test_forced_uintr),
+	    cmocka_unit_test(test_never_calls_uintr_syscalls),
 	};
 
 	/* The environment must not pick the backend of the API tests. */
