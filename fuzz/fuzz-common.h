@@ -101,9 +101,10 @@ static inline int fz_memfd(const void *content, size_t len, size_t size, int sea
 #define FZ_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 /* Backends a fuzzed capability may name. The signal and uintr backends
- * signal the thread the descriptor names: fuzzing that would send real
- * signals to arbitrary processes of this machine, so they are left out
- * (an unbuilt or unknown id still is exercised: -EOPNOTSUPP). */
+ * signal the thread the descriptor names, in the process that created the
+ * capability: here that is the fuzzer itself, which would be killed by a
+ * real-time signal number taken from the input. They are left out; an
+ * unbuilt or unknown id still is exercised (-EOPNOTSUPP). */
 static inline uint32_t fz_backend(uint8_t v)
 {
 	switch (v % 5) {
