@@ -107,7 +107,7 @@ static int parse_args(int argc, char **argv, bool *list)
 	bool reps_set = false, run_set = false;
 	int c;
 	opts.reps = 5;
-	while ((c = getopt_long(argc, argv, "qjch", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qjchv", lo, NULL)) != -1) {
 		int err = 0;
 		switch (c) {
 		case 'q':
@@ -118,6 +118,9 @@ static int parse_args(int argc, char **argv, bool *list)
 			break;
 		case 'c':
 			opts.csv = true;
+			break;
+		case 'v':
+			opts.verbose = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -229,7 +229,13 @@ static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, 
 			if (failed[i])
 				continue;
 			hist_reset(h);
+			uint64_t t0 = mono_ns();
 			int err = run(mechs[i], cfg, h, &ops, &wk);
+			if (opts.verbose)
+				fprintf(stderr, "uipc-bench: %s %s rep %u: %.1f ms, %llu samples\n",
+				        rc->scenario, mechs[i]->name, rep,
+				        (double)(mono_ns() - t0) / 1e6,
+				        (unsigned long long)h->count);
 			if (err < 0) {
 				char what[96];
 				report_error(rc->scenario, mechs[i], "run failed", err);
