@@ -559,8 +559,13 @@ static void chan_point(const char *scenario, const struct chan_mech *cm, unsigne
 			if (failed[i])
 				continue;
 			hist_reset(h);
+			uint64_t t0 = mono_ns();
 			int err = pingpong ? cpp_run(&cm[i], msg, h, &ops)
 			                   : tput_run(&cm[i], msg, batch, h, &ops);
+			if (opts.verbose)
+				fprintf(stderr, "uipc-bench: %s %s %zuB x%u rep %u: %.1f ms\n",
+				        scenario, cm[i].name, msg, batch, rep,
+				        (double)(mono_ns() - t0) / 1e6);
 			if (err < 0) {
 				char what[96];
 				fprintf(stderr, "uipc-bench: %s/%s: %s\n", scenario, cm[i].name,
