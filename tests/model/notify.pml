@@ -1,48 +1,60 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Model of the uipc notify/wait protocol (src/tx.c, src/rx.c) on one
- * receiver descriptor, with NS senders and one receiver that waits forever.
+ * Model of the uipc notify/wait protocol on one receiver descriptor, with NS
+ * senders and one receiver that keeps waiting. Each step is one atomic
+ * access of the code, named after the function that does it:
+ *   sender:   uipc_tx_notify() -> uipc__desc_post() (src/desc.c): relaxed
+ *             look at pir; if the bit is set, fence(seq_cst) and look again,
+ *             return if still set (coalesced, no shared write); fetch_or
+ *             pir; load status, return on SN|ON|CLOSED; CAS status s ->
+ *             s|ON; the winner kicks (tx_kick: futex_wake / eventfd write /
+ *             signal).
+ *   RXMODE 0, rx_wait_protocol() (src/rx.c) with the futex backend: take
+ *             (exchange pir); spin_wait() (loads, take on a hit); then loop
+ *             { uipc__desc_arm(): fetch_and ~SN, take, on a hit
+ *             uipc__desc_disarm() (exchange status = SN) and return;
+ *             futex_block(expect = old & ~SN); disarm; take, return if
+ *             non-zero; return -ETIMEDOUT/-EINTR on those; else arm again }.
+ *   RXMODE 1, handler mode (signal backend): uipc_rx_set_handler() clears
+ *             SN and runs uipc__rx_dispatch() once; every signal runs
+ *             uipc__rx_dispatch(): fetch_and ~ON, then take.
+ *   RXMODE 2, epoll mode (eventfd backend): uipc_rx_arm() (desc_arm; on a
+ *             hit put the mask back with fetch_or and return -EAGAIN);
+ *             epoll_wait() on the eventfd; uipc_rx_drain() (disarm; read the
+ *             eventfd when the old status had ON; take).
+ * The application loop calls wait / arm+drain again forever; the block may
+ * time out or be interrupted at most MAXTO times in all (finite timeouts,
+ * EINTR), beyond that it is infinite.
  *
- * What is modelled, step by step as the code does it:
- *   sender  uipc_tx_notify():  a. fence + load pir, coalesce if the bit is
- *           pending; b. fetch_or pir; c. load status, stop on SN|ON|CLOSED;
- *           d. CAS status s -> s|ON, kick (futex_wake) only if it succeeded.
- *   receiver uipc_rx_wait():   1. exchange pir; 2. bounded spin on loads of
- *           pir; 3. arm: fetch_and ~SN, re-check pir (undo on hit);
- *           4. futex_wait(status, armed value with ON clear); 5. fetch_or SN,
- *           store status = SN (clears ON), timeout -> take pir and return.
- *   handler mode (RXMODE 1, signal backend): SN stays clear, the kick is a
- *           signal, the handler clears ON and then takes pir.
- *   epoll mode (RXMODE 2, eventfd backend): uipc_rx_arm() = step 3,
- *           epoll_wait() on the eventfd, uipc_rx_drain() = step 5 + exchange.
- *
- * Memory model: every operation here is a locked RMW, a seq_cst store
- * (xchg / mov+mfence) or a load, so on x86-TSO the only reordering that could
- * matter is a store passing a later load; the correct protocol has a full
- * barrier at each such place, which makes plain interleaving (SC) exact.
- * BROKEN selects a variant with one barrier removed, modelled with a store
- * buffer that drains at any time (TSO, or release-only RMW on weaker CPUs):
- *   BROKEN 1: the receiver's arm is a plain store (status &= ~SN buffered),
- *             so its re-check of pir can run before senders see SN clear;
+ * Memory model: every shared access here is a locked RMW, a fence, or a load
+ * right after one, so on x86-TSO the only reordering that could matter is a
+ * store passing a later load; the code has a full barrier at each such
+ * place, which makes plain interleaving (SC) exact. BROKEN selects a variant
+ * with one barrier removed, modelled with a store buffer drained at any time
+ * (TSO; or a release-only RMW on weaker CPUs):
+ *   BROKEN 1: the receiver's arm (fetch_and ~SN) without its barrier (a
+ *             relaxed RMW or plain store on a weakly ordered CPU): the store
+ *             is buffered and the take that re-checks pir runs before
+ *             senders can see SN clear;
  *   BROKEN 2: the sender's pir OR is release-only (buffered), so its load of
- *             status can run before the receiver sees the bit.
- *   BROKEN 3 (handler mode): the handler takes pir before clearing ON, so a
- *             notify in between sees ON, does not signal, and its bit stays.
- * Both must be rejected: the lost wakeup shows up as a quiescent state with a
+ *             status can run before the receiver sees the bit;
+ *   BROKEN 3 (handler mode): uipc__rx_dispatch() takes pir before clearing
+ *             ON, so a notify in between sees ON, does not signal, and its
+ *             bit stays pending.
+ * All must be rejected: the lost wakeup shows up as a quiescent state with a
  * posted bit never taken (assertion in the watchdog) and as a violation of
  * the LTL property.
  *
  * Properties:
  *   - assertion "no kick while awake": a sender's CAS succeeds (it will kick)
- *     only while the receiver is between its arm (SN cleared) and its wake
+ *     only while the receiver is between its arm (SN cleared) and its disarm
  *     (SN set again); the ghost rx_window follows the receiver's program
  *     counter, not the status word.
- *   - assertion on step 5: while SN is set no sender writes the status word,
- *     so the store status = SN only drops ON.
+ *   - assertion at every disarm: while SN was clear senders wrote nothing but
+ *     ON into the status word.
  *   - watchdog: when nothing can move any more, every posted bit was taken
  *     (owed == 0) and all senders finished; the receiver may only be asleep
- *     in futex_wait (end label). Any other stuck state is an invalid end
- *     state (deadlock).
+ *     (end labels). Any other stuck state is an invalid end state (deadlock).
  *   - ltl no_lost_wakeup: every posted bit is eventually taken (run with
  *     weak fairness, -a -f).
  */
@@ -129,11 +141,17 @@ proctype sender(byte me)
 
 	do
 	:: n < NOTIFIES ->
-		/* a. fence(seq_cst); if the vbit is still pending the receiver has
-		 * not taken it yet and will: nothing to write. */
+		/* a. uipc__desc_post(): still pending from an earlier notify?
+		 * A relaxed look, then fence(seq_cst) and a second look: the
+		 * receiver has not taken the bit yet and will: no shared write.
+		 * (SC: the fence is the point between the two loads.) */
 #if BROKEN == 2
 		if
-		:: ((pir | tsb[me]) & vbit) != 0 -> goto next /* store forwarding */
+		:: ((pir | tsb[me]) & vbit) != 0 -> /* store forwarding */
+			if
+			:: ((pir | tsb[me]) & vbit) != 0 -> goto next
+			:: else -> skip
+			fi
 		:: else -> skip
 		fi;
 		/* b. release-only OR: buffered, drained by flusher() */
@@ -141,7 +159,11 @@ proctype sender(byte me)
 			 printf("S%d: OR pir |= %d (buffered)\n", me, vbit) };
 #else
 		if
-		:: (pir & vbit) != 0 -> goto next
+		:: (pir & vbit) != 0 ->
+			if
+			:: (pir & vbit) != 0 -> goto next
+			:: else -> skip
+			fi
 		:: else -> skip
 		fi;
 		/* b. fetch_or(pir, vbit), seq_cst: a full barrier on x86 */
@@ -222,32 +244,35 @@ inline rx_drain_sb()
 #endif
 }
 
-/* step 5: SN on (senders stop), then drop ON */
-inline wake()
+/* uipc__desc_disarm(): exchange(status, SN); old is the value before */
+inline disarm(old)
 {
 	rx_drain_sb();
-	atomic { status = status | SN; rx_window = false };
-	/* while SN is set no sender writes the word */
-	assert((status & ~ON) == SN);
-	status = SN
+	atomic {
+		/* while SN was clear, senders wrote nothing but ON (a drain
+		 * after an arm that said -EAGAIN finds SN already set) */
+		assert((status & ~(ON | SN)) == 0 && (!rx_window || (status & SN) == 0));
+		old = status; status = SN; rx_window = false }
 }
 
-/* step 3, arm: SN off, then re-check pir. Sets hit when something is
- * pending (and SN is back on). armed is the value futex_wait expects. */
-inline arm(hit, armed)
+/* uipc__desc_arm(): fetch_and(status, ~SN), then take pir; on a hit disarm
+ * and hand back the mask (-EAGAIN). expect: what futex_block() waits for. */
+inline desc_arm(m, expect)
 {
 #if BROKEN == 1
-	atomic { rsb = status & ~SN; rsb_valid = true; armed = rsb & ~ON; rx_window = true };
+	/* plain store: sits in the store buffer; our own reads forward */
+	atomic { expect = (rsb_valid -> rsb : status) & ~SN; rsb = expect; rsb_valid = true;
+		 rx_window = true };
+	/* the take is a plain load + store here: it does not drain */
+	atomic { m = pir; pir = 0; owed = owed & ~m; if :: m != 0 -> taken++ :: else -> skip fi;
+		 printf("R: armed, take pir -> %d\n", m) };
 #else
-	atomic { status = status & ~SN; armed = status & ~ON; rx_window = true };
+	atomic { expect = status & ~SN; status = expect; rx_window = true };
+	atomic { m = pir; pir = 0; owed = owed & ~m; if :: m != 0 -> taken++ :: else -> skip fi;
+		 printf("R: armed, take pir -> %d\n", m) };
 #endif
-	atomic {
-		if
-		:: pir != 0 -> hit = true
-		:: else -> hit = false; printf("R: armed, re-check finds pir = 0\n")
-		fi };
 	if
-	:: hit -> wake()
+	:: m != 0 -> disarm(old)
 	:: else -> skip
 	fi
 }
@@ -256,82 +281,88 @@ inline arm(hit, armed)
 /* uipc_rx_wait(rx, timeout) called in a loop: the receiver keeps waiting */
 active proctype receiver()
 {
-	byte m, spun, armed;
-	bool hit, tmo;
+	byte m, old, spun, expect;
+	bool tmo;
 
 	do
 	:: true ->
-		/* 1. take */
-again:		take(m);
+		/* rx_wait_protocol(): take */
+		take(m);
 		if
 		:: m != 0 -> goto out
 		:: else -> skip
 		fi;
-		/* 2. spin: the budget can end after any number of loads */
+		/* spin_wait(): the budget can end after any number of loads */
 		spun = 0;
 		do
 		:: spun < SPIN ->
 			if
-			:: pir != 0 -> goto again
+			:: pir != 0 -> take(m); goto out
 			:: else -> spun++
 			fi
 		:: break
 		od;
-		/* 3. arm and re-check */
-		arm(hit, armed);
-		if
-		:: hit -> goto again
-		:: else -> skip
-		fi;
-		/* 4. futex_wait(&status, armed): compares and sleeps atomically */
-		rx_drain_sb();
-		tmo = false;
-		atomic {
+		do
+		:: true ->
+			desc_arm(m, expect);
 			if
-			:: status == armed -> sleeping = true;
-				printf("R: futex_wait(status == %d): sleeps\n", armed)
-			:: else -> skip /* EAGAIN */
+			:: m != 0 -> goto out /* -EAGAIN: arrived before we blocked */
+			:: else -> skip
+			fi;
+			/* futex_block(): FUTEX_WAIT compares and sleeps atomically */
+			rx_drain_sb();
+			tmo = false;
+			atomic {
+				if
+				:: status == expect -> sleeping = true;
+					printf("R: futex_wait(status == %d): sleeps\n", expect)
+				:: else -> skip /* EAGAIN: returns 0 */
+				fi
+			};
+end_block:		if
+			:: !sleeping -> printf("R: awake\n") /* woken, or never slept */
+			:: atomic { sleeping && timeouts < MAXTO ->
+				sleeping = false; timeouts++; tmo = true } /* -ETIMEDOUT / -EINTR */
+			:: atomic { !sleeping && timeouts < MAXTO -> timeouts++; tmo = true }
+			fi;
+			disarm(old);
+			take(m);
+			if
+			:: m != 0 -> goto out
+			:: else -> skip
+			fi;
+			if
+			:: tmo -> goto out /* returns -ETIMEDOUT / -EINTR; called again */
+			:: else -> skip    /* a stray kick: block again */
 			fi
-		};
-end_block:	if
-		:: !sleeping -> printf("R: awake\n")  /* woken, or never slept */
-		:: atomic { sleeping && timeouts < MAXTO ->
-			sleeping = false; timeouts++; tmo = true }
-		fi;
-		/* 5. wake */
-		wake();
-		if
-		:: tmo -> take(m) /* 0 here is -ETIMEDOUT; the loop waits again */
-		:: else -> goto again
-		fi;
+		od;
 out:		skip
 	od
 }
 #elif RXMODE == 1
 /* handler mode: SN stays clear for good; the signal handler runs on the
- * receiver thread whenever a signal is pending (standard signals coalesce) */
+ * receiver thread whenever a signal is pending (a real-time signal queues,
+ * but one pending signal already guarantees a later dispatch) */
 active proctype receiver()
 {
-	byte m, s;
+	byte m;
 
-	/* uipc_rx_set_handler(): SN off, then one handler run for what was
-	 * posted while SN was still set */
+	/* uipc_rx_set_handler(): SN off, then one dispatch for what was posted
+	 * while SN was still set */
 	atomic { status = status & ~SN; rx_window = true };
 	goto handle;
 end_idle:
 	do
 	:: atomic { sigpend -> sigpend = false };
-		/* handler: clear ON first (a seq_cst store of the loaded value
-		 * without ON), then take: a notify after the take sees ON clear
-		 * and signals again */
+handle:
 #if BROKEN == 3
 		/* wrong order: take, then clear ON */
-handle:		take(m);
-		s = status;
-		status = s & ~ON
+		take(m);
+		status = status & ~ON
 #else
-handle:		s = status;
-		status = s & ~ON;
+		/* uipc__rx_dispatch(): fetch_and(status, ~ON) first, then take: a
+		 * notify after the take sees ON clear and signals again */
+		status = status & ~ON;
 		take(m)
 #endif
 	od
@@ -340,25 +371,31 @@ handle:		s = status;
 /* epoll mode: uipc_rx_arm(); epoll_wait(); uipc_rx_drain() in a loop */
 active proctype receiver()
 {
-	byte m, armed;
-	bool hit;
+	byte m, old, expect;
 
 	do
 	:: true ->
-		arm(hit, armed);
+		desc_arm(m, expect);
 		if
-		:: hit -> take(m); goto out   /* -EAGAIN: drain now */
+		:: m != 0 ->
+			/* uipc_rx_arm(): put back what arm took, -EAGAIN */
+			atomic { pir = pir | m; owed = owed | m };
+			goto drain
 		:: else -> skip
 		fi;
-		/* epoll_wait on the eventfd */
+		/* epoll_wait() on the eventfd: readable, or a timeout */
+		rx_drain_sb();
 end_block:	if
-		:: atomic { evfd != 0 -> evfd = 0 }  /* readable; drain reads it */
+		:: evfd != 0 -> skip
 		:: atomic { timeouts < MAXTO -> timeouts++ }
 		fi;
-		/* uipc_rx_drain() */
-		wake();
-		take(m);
-out:		skip
+drain:		/* uipc_rx_drain(): disarm; read the eventfd if a kick was sent */
+		disarm(old);
+		if
+		:: (old & ON) != 0 -> evfd = 0 /* non-blocking read */
+		:: else -> skip
+		fi;
+		take(m)
 	od
 }
 #endif
