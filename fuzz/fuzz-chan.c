@@ -95,12 +95,14 @@ static void op_recv(struct state *s, struct input *in, unsigned op)
 	case 0:
 		r = uipc_chan_recv(s->c, buf, sizeof(buf), 0);
 		consumer_result(s, r, 0, "recv");
-		s->peeked = false;
+		if (r >= 0) /* a message was taken: that ends a peek */
+			s->peeked = false;
 		break;
 	case 1:
 		r = uipc_chan_recv_n(s->c, buf, k, s->msg, 0);
 		consumer_result(s, r, (int)k, "recv_n");
-		s->peeked = false;
+		if (r >= 0)
+			s->peeked = false;
 		break;
 	case 2:
 		r = uipc_chan_peek(s->c, &m, 0);
@@ -117,7 +119,8 @@ static void op_recv(struct state *s, struct input *in, unsigned op)
 	default:
 		r = uipc_chan_release(s->c);
 		must(s->peeked ? (r == 0 || r == -EPROTO) : r == -EINVAL, "release", r);
-		s->peeked = false;
+		if (r == 0)
+			s->peeked = false;
 		break;
 	}
 }
