@@ -1,33 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Model of a uipc SPSC channel (src/chan.c) on top of the notify/wait
- * protocol (src/tx.c, src/rx.c; see notify.pml for the protocol alone).
+ * protocol (see notify.pml for the protocol alone).
  *
- * A ring of CAP slots, NITEMS values 1..NITEMS sent in order. Two
- * descriptors: C, the consumer's (the producer notifies it after publishing
- * the tail: empty -> non-empty), and P, the producer's (the consumer notifies
- * it after publishing the head: full -> non-full). Each side waits with the
- * receiver protocol (take, spin, arm + re-check, futex_wait, wake) and
- * re-checks the ring after every return of the wait.
+ * A ring of CAP slots; NITEMS values 1..NITEMS are sent in order.
+ * Data direction (empty -> non-empty): the producer writes the slot, stores
+ * the tail (release) and calls uipc_tx_notify() (ptx_publish()) on the
+ * consumer's descriptor; the consumer (chan_wait()) loads the tail seq_cst
+ * (chan_avail()) and, when the ring is empty, waits with rx_wait_protocol()
+ * (take, spin, desc_arm, futex_block, disarm, take) and looks again.
+ * Space direction (full -> non-full): the producer (ptx_space_wait()) loads
+ * space_seq, increments space_waiters (seq_cst), re-checks the published
+ * head (ptx_has_space()) and futex-waits on space_seq; the consumer
+ * (chan_consumed() / chan_publish()) stores its head seq_cst every BATCH
+ * messages and whenever it caught up with the tail, then loads
+ * space_waiters and, if non-zero, bumps space_seq and wakes (space_wake()).
+ * The code's wait slices (periodic timeouts for liveness checks) are left
+ * out: a wakeup lost here would only be hidden by them, not prevented.
  *
- * Memory model: the slot and index stores are plain (release) stores, each
- * followed by the notify's fence(seq_cst) before any later load, so plain
- * interleaving is exact for the correct code (see notify.pml). BROKEN removes
- * the fence of the notify's coalescing check (step a) on one side and models
- * the index store as sitting in that thread's store buffer, drained at any
- * time or by its next locked instruction or syscall (a newer store to the
- * index replaces the buffered one: the same as both draining back to back):
- *   BROKEN 1: the producer's tail store passes its load of the consumer's
- *             pir; when the bit is still pending it returns, the consumer
- *             takes the bit, reads the old tail and goes back to sleep;
- *   BROKEN 2: the same on the consumer's head store (full -> non-full).
+ * Memory model: as in notify.pml, plain interleaving is exact for the code
+ * (the tail store is followed by the post's fence or locked OR before any
+ * later load; the head store is seq_cst). BROKEN removes one barrier and
+ * models the index store as sitting in that thread's store buffer, drained
+ * at any time or by the thread's next locked instruction, fence or syscall
+ * (a newer store replaces the buffered one: the same as both draining back
+ * to back):
+ *   BROKEN 1: no fence in uipc__desc_post()'s coalescing path: the tail
+ *             store passes the second look at pir; when the bit is still
+ *             pending the post returns, the consumer takes the bit, reads
+ *             the old tail and sleeps for ever;
+ *   BROKEN 2: the consumer's head store is release only: the load of
+ *             space_waiters passes it, the producer registered, saw the old
+ *             head and sleeps, the consumer saw no waiter and never wakes it.
  *
- * Properties: exactly once and in order (assertion on every value received);
- * the run ends with everything sent and received: any state where nothing
- * can move before that (a side asleep for ever: lost wakeup, or deadlock) is
- * an invalid end state (no end labels anywhere); the "no kick while awake"
- * assertion of notify.pml on both descriptors; ltl all_received under weak
- * fairness.
+ * Properties: exactly once and in order (assertion on every value
+ * received); the run ends with everything sent and received: any state where
+ * nothing can move before that (a side asleep for ever: lost wakeup, or
+ * deadlock) is an invalid end state (no end labels on the sleeps); the "no
+ * kick while awake" and disarm assertions of notify.pml; ltl all_received
+ * under weak fairness.
  */
 
 #define ON     1
@@ -38,7 +49,10 @@
 #define CAP 2
 #endif
 #ifndef NITEMS
-#define NITEMS 4
+#define NITEMS 5
+#endif
+#ifndef BATCH
+#define BATCH (CAP / 4) /* c->batch in uipc_chan_new() */
 #endif
 #ifndef SPIN
 #define SPIN 1
@@ -47,153 +61,195 @@
 #define BROKEN 0
 #endif
 
-#define DC 0 /* consumer's descriptor */
-#define DP 1 /* producer's descriptor */
 #define BIT 1
 
-/* descriptors: both sides start awake */
-byte status[2] = SN;
-byte pir[2];
-bool sleeping[2];
-bool rx_window[2]; /* ghost: the owner is between arm and wake */
+/* the consumer's descriptor */
+byte status = SN;
+byte pir = 0;
+bool csleep = false;   /* consumer in futex_wait on status */
+bool rx_window = false;
 
 /* the ring */
 byte ring[CAP];
-byte tail = 0;     /* written by the producer */
-byte head = 0;     /* written by the consumer */
+byte tail = 0;         /* written by the producer */
+byte head = 0;         /* published by the consumer */
+byte space_seq = 0;    /* futex word of the space direction */
+byte space_waiters = 0;
+bool psleep = false;   /* producer in futex_wait on space_seq */
 
-/* store buffers of the broken variants: one pending index store */
+/* store buffer of the broken variants: one pending index store */
 bool sb_valid = false;
 byte sb_val = 0;
 
-byte received = 0; /* ghost */
+byte received = 0;     /* ghost */
 
 ltl all_received { <> (received == NITEMS) }
 
-/* Drain the calling side's store buffer: at a locked instruction, a fence or
- * a syscall. BROKEN 1 buffers the producer's tail, BROKEN 2 the consumer's
- * head; me says which side is calling. */
-inline drain_sb(me)
+/* BROKEN 1 buffers the producer's tail, BROKEN 2 the consumer's head; drain
+ * at a locked instruction, fence or syscall of the owning side */
+inline drain_tail()
 {
 #if BROKEN == 1
-	if
-	:: me == DP -> atomic { if :: sb_valid -> tail = sb_val; sb_valid = false :: else fi }
-	:: else
-	fi
-#elif BROKEN == 2
-	if
-	:: me == DC -> atomic { if :: sb_valid -> head = sb_val; sb_valid = false :: else fi }
-	:: else
-	fi
+	atomic { if :: sb_valid -> tail = sb_val; sb_valid = false :: else fi }
 #else
 	skip
 #endif
 }
 
-/* uipc_tx_notify() on descriptor d, called by side me */
-inline notify(d, me)
+inline drain_head()
 {
-	/* a. fence(seq_cst), then: bit still pending -> nothing to do */
-#if BROKEN == 0
-	drain_sb(me);
+#if BROKEN == 2
+	atomic { if :: sb_valid -> head = sb_val; sb_valid = false :: else fi }
+#else
+	skip
 #endif
+}
+
+/* the consumer's take: exchange(pir, 0) (locked) */
+inline take(m)
+{
+	drain_head();
+	atomic { m = pir; pir = 0 }
+}
+
+/* uipc__desc_disarm() */
+inline disarm()
+{
+	drain_head();
+	atomic {
+		assert((status & ~(ON | SN)) == 0 && (!rx_window || (status & SN) == 0));
+		status = SN; rx_window = false }
+}
+
+/* ptx_publish() -> uipc_tx_notify() -> uipc__desc_post(), by the producer */
+inline post()
+{
 	if
-	:: (pir[d] & BIT) != 0 -> skip
+	:: (pir & BIT) != 0 ->
+		/* fence(seq_cst), look again */
+#if BROKEN != 1
+		drain_tail();
+#endif
+		pend = ((pir & BIT) != 0)
+	:: else -> pend = false
+	fi;
+	if
+	:: pend -> skip /* coalesced */
 	:: else ->
-		/* b. fetch_or (locked: drains the store buffer) */
-		drain_sb(me);
-		pir[d] = pir[d] | BIT;
-		/* c. */
-		s = status[d];
+		drain_tail(); /* locked OR */
+		pir = pir | BIT;
+		s = status;
 		if
 		:: (s & (SN | ON | CLOSED)) != 0 -> skip
 		:: else ->
-			/* d. CAS, kick (futex_wake) if won */
 			atomic {
 				if
-				:: status[d] == s ->
-					status[d] = s | ON;
-					assert(rx_window[d]);
-					won = true
+				:: status == s -> status = s | ON; won = true;
+					/* no kick while the consumer is awake */
+					assert(rx_window)
 				:: else -> won = false
 				fi
 			};
 			if
-			:: won -> atomic { if :: sleeping[d] -> sleeping[d] = false :: else fi }
+			:: won -> atomic { if :: csleep -> csleep = false :: else fi } /* futex_wake */
 			:: else
 			fi
 		fi
 	fi
 }
 
-/* step 5 of the wait */
-inline wake(d)
+/* uipc_rx_wait(rx, infinite) by the consumer: returns once it took a
+ * non-zero pir */
+inline rx_wait()
 {
-	atomic { status[d] = status[d] | SN; rx_window[d] = false };
-	assert((status[d] & ~ON) == SN);
-	status[d] = SN
-}
-
-/* uipc_rx_wait(rx, infinite) on descriptor d owned by side me: returns when
- * the bit was taken */
-inline rxwait(d, me)
-{
-	drain_sb(me); /* the exchange is locked */
-	do
-	:: atomic { m = pir[d]; pir[d] = 0 };             /* 1. take */
-		if
-		:: m != 0 -> break
-		:: else
-		fi;
-		hit = false;                              /* 2. spin */
+	take(m);
+	if
+	:: m != 0 -> skip
+	:: else ->
+		/* spin_wait() */
 		spun = 0;
 		do
 		:: spun < SPIN ->
 			if
-			:: pir[d] != 0 -> hit = true; break
+			:: pir != 0 -> take(m); break
 			:: else -> spun++
 			fi
 		:: break
 		od;
-		if
-		:: hit -> skip                            /* back to 1 */
+		do
+		:: m != 0 -> break
 		:: else ->
-			/* 3. arm, re-check */
-			atomic { status[d] = status[d] & ~SN; armed = status[d] & ~ON;
-				 rx_window[d] = true };
+			/* uipc__desc_arm() */
+			drain_head();
+			atomic { armv = status & ~SN; status = armv; rx_window = true };
+			take(m);
 			if
-			:: pir[d] != 0 -> wake(d)
+			:: m != 0 -> disarm()
 			:: else ->
-				/* 4. futex_wait(&status, armed) */
-				atomic { if :: status[d] == armed -> sleeping[d] = true :: else fi };
-				!sleeping[d];
-				/* 5. */
-				wake(d)
+				/* futex_block() */
+				atomic { if :: status == armv -> csleep = true :: else fi };
+				!csleep;
+				disarm();
+				take(m)
 			fi
-		fi
-	od
+		od
+	fi
+}
+
+/* chan_publish(): store head (seq_cst), then look for space waiters */
+inline publish()
+{
+#if BROKEN == 2
+	atomic { sb_val = hd; sb_valid = true };
+#else
+	head = hd;
+#endif
+	published = hd;
+	if
+	:: space_waiters != 0 ->
+		drain_head(); /* space_wake(): locked add, futex_wake all */
+		space_seq++;
+		atomic { if :: psleep -> psleep = false :: else fi }
+	:: else
+	fi
 }
 
 active proctype producer()
 {
-	byte v = 1, tl = 0, h, s, m, armed, spun; /* tl: own copy of the tail */
-	bool won, hit;
+	byte v = 1, tl = 0, hcache = 0, s, seq;
+	bool pend, won;
 
 	do
 	:: v <= NITEMS ->
-		h = head; /* the cached head is refreshed only when the ring looks full */
+		/* spsc_space(): the cached head first, then the published one */
 		if
-		:: tl - h >= CAP -> rxwait(DP, DP) /* full: wait, then look again */
+		:: tl - hcache >= CAP -> hcache = head
+		:: else
+		fi;
+		if
+		:: tl - hcache >= CAP ->
+			/* full: ptx_space_wait(), then try again */
+			seq = space_seq;
+			drain_tail();
+			space_waiters++;
+			/* ptx_has_space() */
+			if
+			:: tl - head >= CAP ->
+				atomic { if :: space_seq == seq -> psleep = true :: else fi };
+				!psleep
+			:: else
+			fi;
+			space_waiters--
 		:: else ->
 			ring[tl % CAP] = v;
 			tl++;
 #if BROKEN == 1
-			/* publish the tail: a plain store, still in the store buffer */
+			/* the release store of the tail, still in the store buffer */
 			atomic { sb_val = tl; sb_valid = true };
 #else
 			tail = tl;
 #endif
-			notify(DC, DP);
+			post();
 			v++
 		fi
 	:: else -> break
@@ -202,27 +258,34 @@ active proctype producer()
 
 active proctype consumer()
 {
-	byte expect = 1, hd = 0, t, val, s, m, armed, spun; /* hd: own copy of the head */
-	bool won, hit;
+	byte expect = 1, hd = 0, tcache = 0, published = 0, val, m, spun, armv;
 
 	do
 	:: expect <= NITEMS ->
-		t = tail;
+		/* chan_wait() / chan_avail() */
 		if
-		:: t == hd -> rxwait(DC, DC) /* empty: wait, then look again */
+		:: tcache == hd -> tcache = tail
+		:: else
+		fi;
+		if
+		:: tcache == hd ->
+			if
+			:: hd != published -> publish()
+			:: else
+			fi;
+			rx_wait()     /* then look again */
 		:: else ->
+			/* chan_take() of one message */
 			val = ring[hd % CAP];
-			/* exactly once, in order */
-			assert(val == expect);
+			assert(val == expect); /* exactly once, in order */
 			expect++;
 			received++;
+			/* chan_consumed() */
 			hd++;
-#if BROKEN == 2
-			atomic { sb_val = hd; sb_valid = true };
-#else
-			head = hd;
-#endif
-			notify(DP, DC)
+			if
+			:: hd == tcache || hd - published >= BATCH -> publish()
+			:: else
+			fi
 		fi
 	:: else -> break
 	od

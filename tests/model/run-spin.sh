@@ -139,6 +139,9 @@ suite_notify_broken() {
 suite_chan() {
 	check chan-safety safety pass chan.pml
 	check chan-liveness liveness pass chan.pml
+	# lazy head publishing (every BATCH messages, as a ring of 8 does)
+	check chan-batch-safety safety pass chan.pml -DCAP=4 -DNITEMS=7 -DBATCH=2
+	check chan-batch-liveness liveness pass chan.pml -DCAP=4 -DNITEMS=7 -DBATCH=2
 }
 
 suite_chan_broken() {
