@@ -525,6 +525,61 @@ static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
 	return r;
 }
 
+/*
+ * Spin phase, on the ring itself rather than on pir: a message costs the
+ * consumer the slot and tail lines only, and a pir bit left pending by an
+ * earlier notify keeps producers from writing the descriptor at all. The
+ * budget is the receiver's (its spin policy, current adaptive budget).
+ */
+static int chan_spin(uipc_chan *c, uint64_t deadline)
+{
+	const struct uipc__spin *sp = &c->rx->spin;
+	uint64_t now = uipc__now_ns(), end;
+	int r;
+
+	if (sp->mode == UIPC_SPIN_NONE || !sp->budget_ns || now >= deadline)
+		return 0;
+	end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
+	for (;;) {
+		for (unsigned i = 0; i < 64; i++) {
+			r = chan_avail(c);
+			if (r != 0)
+				return r;
+			uipc__cpu_relax();
+		}
+		if (uipc__now_ns() >= end)
+			return 0;
+	}
+}
+
+/* Block through the receiver: the core's arm/re-check/block path. We spun
+ * already, so its own spin is off for the duration (the receiver is ours:
+ * one thread at a time). */
+static int chan_block(uipc_chan *c, uint64_t deadline)
+{
+	struct uipc__spin saved = c->rx->spin;
+	int r, a;
+
+	c->rx->spin.mode = UIPC_SPIN_NONE;
+	c->rx->spin.budget_ns = 0;
+	for (;;) {
+		r = chan_wait_slice(c, deadline);
+		/* Whatever the wait said, a message that is there wins. */
+		a = chan_avail(c);
+		if (a != 0) {
+			r = a;
+			break;
+		}
+		if (r == -ETIMEDOUT && chan_producers(c) < 0)
+			r = -EPIPE;
+		if (r < 0)
+			break;
+	}
+	c->rx->spin = saved;
+	chan_give_back(c);
+	return r;
+}
+
 /* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
 static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 {
@@ -539,21 +594,8 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 	if (c->head != c->published)
 		chan_publish(c);
 	deadline = timeout_ns < 0 ? UINT64_MAX : uipc__now_ns() + (uint64_t)timeout_ns;
-	for (;;) {
-		r = chan_wait_slice(c, deadline);
-		/* Whatever the wait said, a message that is there wins. */
-		int a = chan_avail(c);
-		if (a != 0) {
-			r = a;
-			break;
-		}
-		if (r == -ETIMEDOUT && chan_producers(c) < 0)
-			r = -EPIPE;
-		if (r < 0)
-			break;
-	}
-	chan_give_back(c);
-	return r;
+	r = chan_spin(c, deadline);
+	return r != 0 ? r : chan_block(c, deadline);
 }
 
 UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, int64_t timeout_ns)
