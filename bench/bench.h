@@ -224,6 +224,7 @@ struct opts {
 	unsigned run_ms;
 	const char *only;  /* comma list of scenarios, NULL: all */
 	const char *mechs; /* comma list of mechanisms, NULL: all */
+	const char *save;  /* also write the JSON document here */
 	int cpu_a, cpu_b;
 	bool use_tsc;
 };

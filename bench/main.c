@@ -46,6 +46,7 @@ static void usage(FILE *f)
 	    f, "usage: uipc-bench [options]\n"
 	       "  --quick            short runs (under 30 s on 2 cores)\n"
 	       "  --json | --csv     machine-readable output (default: a table)\n"
+	       "  --save-json FILE   also write the JSON document to FILE\n"
 	       "  --only LIST        scenarios, comma-separated: pingpong-awake,\n"
 	       "                     pingpong-blocked, oneway-awake, oneway-blocked,\n"
 	       "                     notify-cost, notify-cost-eager, fanin (or fanin-N),\n"
@@ -58,7 +59,8 @@ static void usage(FILE *f)
 	       "  --run-ms N         duration of one run of one mechanism (default 200; quick 25)\n"
 	       "  --cpus A,B         receiver CPU A, sender CPU B (default: first two allowed)\n"
 	       "  --no-tsc           time with clock_gettime instead of the TSC\n"
-	       "  --list             list mechanisms and exit\n");
+	       "  --list             list mechanisms and exit\n"
+	       "  -v, --verbose      the duration of every run on stderr\n");
 }
 
 static int parse_cpus(const char *s)
@@ -88,7 +90,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 
 static int parse_args(int argc, char **argv, bool *list)
 {
-	enum { O_ONLY = 256, O_MECH, O_PROCESS, O_REPS, O_RUNMS, O_CPUS, O_NOTSC, O_LIST };
+	enum { O_ONLY = 256, O_MECH, O_PROCESS, O_REPS, O_RUNMS, O_CPUS, O_NOTSC, O_LIST, O_SAVE };
 	static const struct option lo[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"json", no_argument, NULL, 'j'},
@@ -102,6 +104,8 @@ static int parse_args(int argc, char **argv, bool *list)
 	    {"cpus", required_argument, NULL, O_CPUS},
 	    {"no-tsc", no_argument, NULL, O_NOTSC},
 	    {"list", no_argument, NULL, O_LIST},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"save-json", required_argument, NULL, O_SAVE},
 	    {NULL, 0, NULL, 0},
 	};
 	bool reps_set = false, run_set = false;
@@ -118,6 +122,9 @@ static int parse_args(int argc, char **argv, bool *list)
 			break;
 		case 'c':
 			opts.csv = true;
+			break;
+		case O_SAVE:
+			opts.save = optarg;
 			break;
 		case 'v':
 			opts.verbose = true;

@@ -282,6 +282,11 @@ static void table_print(FILE *f, const struct machine *m)
 
 void output_print(const struct machine *m)
 {
+	if (opts.save) {
+		FILE *f = fopen(opts.save, "w");
+		if (!f || (json_print(f, m), fclose(f)) != 0)
+			fprintf(stderr, "uipc-bench: cannot write %s\n", opts.save);
+	}
 	if (opts.json)
 		json_print(stdout, m);
 	else if (opts.csv)
