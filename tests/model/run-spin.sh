@@ -49,6 +49,8 @@ check() {
 	name=$1 kind=$2 expect=$3 model=$4
 	shift 4
 	n=$((n + 1))
+	# the ltl property alone must catch a lost wakeup in liveness runs
+	[ "$kind" = liveness ] && set -- "$@" -DNOWATCHDOG
 	rm -f pan pan.* "$model.trail" _spin_nvr.tmp
 	if ! "$SPIN" "$@" -a "$model" >spin.log 2>&1 || [ ! -f pan.c ]; then
 		cat spin.log
