@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +41,9 @@ struct worker {
 	unsigned id;
 	pthread_t thread;
 	uipc_ctx *ctx;
-	uipc_chan *chan;    /* consumer end, created by the worker thread */
-	uipc_chan_tx *feed; /* producer end, used by the acceptor */
-	pthread_barrier_t *ready;
+	uipc_chan *chan;         /* consumer end, created by the worker thread */
+	uipc_chan_tx *feed;      /* producer end, used by the acceptor */
+	_Atomic unsigned *ready; /* workers set up (or failed) so far */
 	unsigned served;
 };
 
@@ -74,7 +76,7 @@ static void *worker_main(void *arg)
 	r = uipc_rx_new(w->ctx, 0, &rx);
 	if (r == 0)
 		r = uipc_chan_new(rx, 0, &cfg, &w->chan);
-	pthread_barrier_wait(w->ready);
+	atomic_fetch_add(w->ready, 1);
 	if (r < 0) {
 		fprintf(stderr, "worker %u: %s\n", w->id, strerror(-r));
 		return NULL;
@@ -98,16 +100,15 @@ static void *worker_main(void *arg)
 
 static int start_workers(uipc_ctx *ctx, struct worker *w, unsigned n)
 {
-	pthread_barrier_t ready;
+	static _Atomic unsigned ready;
 	int r = 0;
 
-	pthread_barrier_init(&ready, NULL, n + 1);
 	for (unsigned i = 0; i < n; i++) {
 		w[i] = (struct worker){.id = i, .ctx = ctx, .ready = &ready};
 		pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
 	}
-	pthread_barrier_wait(&ready);
-	pthread_barrier_destroy(&ready);
+	while (atomic_load(&ready) < n)
+		sched_yield();
 	for (unsigned i = 0; i < n && r == 0; i++)
 		r = w[i].chan ? uipc_chan_tx_new(w[i].chan, &w[i].feed) : -ENOMEM;
 	return r;

@@ -99,11 +99,31 @@ struct chan_geo {
 	unsigned char *slots;
 };
 
+/* The consumer's mapping, shared with the producers it attaches in its own
+ * process: one mapping of the ring per process keeps the memory accesses of
+ * both ends at the same addresses (which is also what lets race detectors
+ * see the ring's release/acquire pairs). The last end unmaps it. */
+struct chan_map {
+	_Atomic unsigned refs;
+	void *addr;
+	size_t size;
+};
+
+static void map_put(struct chan_map *m)
+{
+	if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+		if (m->addr)
+			munmap(m->addr, m->size);
+		free(m);
+	}
+}
+
 struct uipc_chan {
 	uint32_t magic;
 	bool broken; /* a corrupt ring was seen: -EPROTO from now on */
 	bool peeked;
 	struct chan_geo g;
+	struct chan_map *map;
 	int memfd;
 	int vec_cap; /* the receiver's capability for our vector */
 	uipc_rx *rx;
@@ -122,6 +142,7 @@ struct uipc_chan_tx {
 	bool attached; /* SPSC: we own the producer role */
 	bool reserved;
 	struct chan_geo g;
+	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
 	uipc_tx *tx;
 	int cap_fd;          /* our dup of the capability: the consumer's liveness */
 	uint64_t tail;       /* SPSC: next position to write: ours alone */
@@ -221,7 +242,9 @@ static void chan_release(uipc_chan *c)
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		uipc__close(c->peers[i]);
 	uipc__close(c->vec_cap);
-	if (c->g.shm)
+	if (c->map)
+		map_put(c->map);
+	else if (c->g.shm)
 		munmap(c->g.shm, c->g.size);
 	uipc__close(c->memfd);
 	free(c);
@@ -232,10 +255,16 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 	void *map;
 	int r;
 
+	c->map = uipc__calloc(1, sizeof(*c->map));
+	if (!c->map)
+		return -ENOMEM;
+	atomic_init(&c->map->refs, 1);
 	r = uipc__shm_create("uipc-chan", c->g.size, &c->memfd, &map);
 	if (r < 0)
 		return r;
 	geo_map(&c->g, map);
+	c->map->addr = map;
+	c->map->size = c->g.size;
 	r = chan_place(map, c->g.size, cfg);
 	if (r < 0)
 		return r;
@@ -715,7 +744,9 @@ static void ptx_release(uipc_chan_tx *p)
 	if (p->attached)
 		atomic_store_explicit(&p->g.shm->attached, 0, memory_order_release);
 	uipc_tx_free(p->tx);
-	if (p->g.shm)
+	if (p->map)
+		map_put(p->map);
+	else if (p->g.shm)
 		munmap(p->g.shm, p->g.size);
 	uipc__close(p->cap_fd);
 	free(p);
@@ -754,6 +785,7 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 
 UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 {
+	uipc_chan_tx *p;
 	int fd, r;
 
 	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
@@ -762,7 +794,15 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 		return fd;
 	r = uipc_chan_tx_open(c->rx->ctx, fd, ret_tx);
 	uipc__close(fd);
-	return r;
+	if (r < 0)
+		return r;
+	/* Same process: use the consumer's mapping instead of a second one. */
+	p = *ret_tx;
+	munmap(p->g.shm, p->g.size);
+	geo_map(&p->g, c->map->addr);
+	atomic_fetch_add_explicit(&c->map->refs, 1, memory_order_relaxed);
+	p->map = c->map;
+	return 0;
 }
 
 UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
