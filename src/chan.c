@@ -19,8 +19,8 @@
  * word, registers in space_waiters (seq_cst), re-checks the consumer's head
  * and sleeps. The consumer publishes its head seq_cst and then loads
  * space_waiters: the same pattern, so only an armed producer costs a wake.
- * The consumer publishes its head lazily (every quarter ring, and whenever
- * it has caught up with the producer), which keeps its line quiet.
+ * The consumer publishes its head lazily (every quarter ring, and before it
+ * blocks), which keeps its line quiet and the fence off the per-message path.
  *
  * Hostile memory. Each side copies the geometry at creation/attach and never
  * reads it again; every index read from the ring is checked against the
@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,34 @@ struct chan_map {
 	_Atomic unsigned refs;
 	void *addr;
 	size_t size;
+	bool membarrier;        /* the consumer fences its producers in this process */
+	_Atomic unsigned light; /* producers relying on it */
 };
+
+/*
+ * Asymmetric fence for producers in the consumer's process. A producer's
+ * store of a message and its following load of pir need a full fence for
+ * the Dekker pattern; instead, the consumer runs membarrier() each time,
+ * after taking pir, before it re-checks the ring and before it sleeps: that
+ * puts a full barrier into every running thread of the process, so either a
+ * producer's load comes after the take (sees the bit clear and runs the full
+ * notify, fence included) or its store is visible to the re-check. A message
+ * then costs an in-process producer no locked instruction. Producers in other
+ * processes, or a kernel without the command, keep the fence.
+ */
+static bool membarrier_ready(void)
+{
+	static _Atomic int state; /* 0 unknown, 1 registered, -1 unavailable */
+	int s = atomic_load_explicit(&state, memory_order_acquire);
+
+	if (s == 0) {
+		s = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+		        ? 1
+		        : -1;
+		atomic_store_explicit(&state, s, memory_order_release);
+	}
+	return s > 0;
+}
 
 static void map_put(struct chan_map *m)
 {
@@ -143,6 +171,7 @@ struct uipc_chan_tx {
 	bool reserved;
 	struct chan_geo g;
 	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
+	bool light;           /* no fence per message: the consumer runs membarrier() */
 	uipc_tx *tx;
 	int cap_fd;          /* our dup of the capability: the consumer's liveness */
 	uint64_t tail;       /* SPSC: next position to write: ours alone */
@@ -264,6 +293,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		return r;
 	geo_map(&c->g, map);
 	c->map->addr = map;
+	c->map->membarrier = membarrier_ready();
 	c->map->size = c->g.size;
 	r = chan_place(map, c->g.size, cfg);
 	if (r < 0)
@@ -481,20 +511,18 @@ static void chan_publish(uipc_chan *c)
 		space_wake(s);
 }
 
-/* Account n taken messages; publish the head every quarter ring, and when we
- * caught up with the producers (a blocked producer needs it, and the line is
- * about to go quiet anyway). */
+/*
+ * Account n taken messages. The head is published every quarter ring and
+ * before the consumer blocks, not per message: a publish is a seq_cst store
+ * (the Dekker half against producers waiting for space). Progress holds: a
+ * producer only waits when the ring is full as published, and then at least
+ * three quarters of it are messages the consumer will take, publishing as it
+ * goes; fewer than a quarter of the slots are ever hidden from producers.
+ */
 static void chan_consumed(uipc_chan *c, uint64_t n)
 {
-	bool caught_up;
-
 	c->head += n;
-	if (c->g.mpsc)
-		caught_up = atomic_load_explicit(seq_at(&c->g, c->head), memory_order_relaxed) !=
-		            c->head + 1;
-	else
-		caught_up = c->head == c->tail_cache;
-	if (caught_up || c->head - c->published >= c->batch)
+	if (c->head - c->published >= c->batch)
 		chan_publish(c);
 }
 
@@ -581,6 +609,13 @@ static int chan_spin(uipc_chan *c, uint64_t deadline)
 	}
 }
 
+/* The consumer's half of the asymmetric fence, when producers rely on it. */
+static void chan_fence(uipc_chan *c)
+{
+	if (atomic_load_explicit(&c->map->light, memory_order_acquire))
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
 /* Block through the receiver: the core's arm/re-check/block path. We spun
  * already, so its own spin is off for the duration (the receiver is ours:
  * one thread at a time). */
@@ -589,10 +624,13 @@ static int chan_block(uipc_chan *c, uint64_t deadline)
 	struct uipc__spin saved = c->rx->spin;
 	int r, a;
 
+	/* Producers may wait for the slots we took: they must see them before we sleep. */
+	if (c->head != c->published)
+		chan_publish(c);
 	c->rx->spin.mode = UIPC_SPIN_NONE;
 	c->rx->spin.budget_ns = 0;
-	for (;;) {
-		r = chan_wait_slice(c, deadline);
+	for (r = 0;;) {
+		chan_fence(c);
 		/* Whatever the wait said, a message that is there wins. */
 		a = chan_avail(c);
 		if (a != 0) {
@@ -603,6 +641,7 @@ static int chan_block(uipc_chan *c, uint64_t deadline)
 			r = -EPIPE;
 		if (r < 0)
 			break;
+		r = chan_wait_slice(c, deadline);
 	}
 	c->rx->spin = saved;
 	chan_give_back(c);
@@ -618,10 +657,17 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 	r = chan_avail(c);
 	if (r != 0)
 		return r;
+	/* Empty, and pir taken (by an earlier wait, ours or the caller's
+	 * uipc_rx_wait()): a fence-free producer may have a message in flight
+	 * that its pir load did not announce. Fence, then look again. */
+	if (!(atomic_load_explicit(&c->rx->desc->pir, memory_order_relaxed) & c->bit)) {
+		chan_fence(c);
+		r = chan_avail(c);
+		if (r != 0)
+			return r;
+	}
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	if (c->head != c->published)
-		chan_publish(c);
 	deadline = timeout_ns < 0 ? UINT64_MAX : uipc__now_ns() + (uint64_t)timeout_ns;
 	r = chan_spin(c, deadline);
 	return r != 0 ? r : chan_block(c, deadline);
@@ -744,6 +790,8 @@ static void ptx_release(uipc_chan_tx *p)
 	if (p->attached)
 		atomic_store_explicit(&p->g.shm->attached, 0, memory_order_release);
 	uipc_tx_free(p->tx);
+	if (p->light)
+		atomic_fetch_sub_explicit(&p->map->light, 1, memory_order_release);
 	if (p->map)
 		map_put(p->map);
 	else if (p->g.shm)
@@ -802,6 +850,10 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	geo_map(&p->g, c->map->addr);
 	atomic_fetch_add_explicit(&c->map->refs, 1, memory_order_relaxed);
 	p->map = c->map;
+	if (c->map->membarrier) {
+		atomic_fetch_add_explicit(&c->map->light, 1, memory_order_release);
+		p->light = true;
+	}
 	return 0;
 }
 
@@ -961,6 +1013,12 @@ static int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 	} else {
 		p->tail = pos + k;
 		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
+	}
+	if (p->light) {
+		/* The consumer's membarrier() stands in for our fence (above). */
+		atomic_signal_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&p->tx->desc->pir, memory_order_relaxed) & p->tx->bit)
+			return 0;
 	}
 	/* The core's post fences (seq_cst) before it looks at pir. */
 	return uipc_tx_notify(p->tx);
