@@ -591,20 +591,24 @@ static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
 static int chan_spin(uipc_chan *c, uint64_t deadline)
 {
 	const struct uipc__spin *sp = &c->rx->spin;
-	uint64_t now = uipc__now_ns(), end;
+	uint64_t now, end = 0;
 	int r;
 
-	if (sp->mode == UIPC_SPIN_NONE || !sp->budget_ns || now >= deadline)
+	if (sp->mode == UIPC_SPIN_NONE || !sp->budget_ns)
 		return 0;
-	end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
 	for (;;) {
+		/* Poll first, read the clock after: a message about to land
+		 * (ping-pong) is seen without a clock read in its way. */
 		for (unsigned i = 0; i < 64; i++) {
 			r = chan_avail(c);
 			if (r != 0)
 				return r;
 			uipc__cpu_relax();
 		}
-		if (uipc__now_ns() >= end)
+		now = uipc__now_ns();
+		if (!end)
+			end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
+		if (now >= end || now >= deadline)
 			return 0;
 	}
 }
