@@ -24,9 +24,23 @@
  * has drained every message, once every producer capability of the channel
  * is closed (all producers freed or dead, and every capability fd closed).
  *
+ * MPSC caveat: a producer that dies between claiming a slot and publishing
+ * it (inside uipc_chan_send(), or between uipc_chan_reserve() and
+ * uipc_chan_commit()) leaves a hole the consumer cannot pass: messages behind
+ * it stay undelivered, and the consumer reports -EPIPE once every other
+ * producer is gone too.
+ *
+ * Costs: the consumer frees slots to producers every quarter ring and before
+ * it sleeps (not per message), so a producer may see the ring full while up
+ * to a quarter of it is already consumed. Producers attached in the
+ * consumer's process with uipc_chan_tx_new() share its mapping and, where the
+ * kernel has membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), send without a
+ * locked instruction: the consumer pays one membarrier() when it goes to
+ * sleep instead.
+ *
  * Threading: one thread at a time uses a given uipc_chan (the receiver's
  * thread) or a given uipc_chan_tx; several producer threads each attach
- * their own uipc_chan_tx (MPSC).
+ * their own uipc_chan_tx (MPSC). Free a channel before its receiver.
  */
 #ifndef UIPC_CHAN_H
 #define UIPC_CHAN_H
