@@ -111,7 +111,7 @@ if [ -n "$panels" ]; then
 	{
 		echo "set terminal svg size $((n * 560)),600 dynamic enhanced font 'sans,12' background '#ffffff'"
 		echo "set output '$out/summary.svg'"
-		echo "set multiplot layout 1,$n title \"uipc-bench: $machine\" font ',11'"
+		printf 'set multiplot layout 1,%s title "uipc-bench: %s" font ",11"\n' "$n" "$machine"
 		for s in $panels; do
 			what=$(awk -F '\t' -v s="$s" '$1 == s { print $2 }' "$tmp/scenarios.txt")
 			bars "$s" "$what" | sed 's/^set title .*/set title "'"$s"' ('"$what"')"/'
