@@ -51,6 +51,9 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 		free(rx);
 		return r;
 	}
+	/* Senders write here: keep it on the receiver's NUMA node (best
+	 * effort; the pages are not touched yet). */
+	(void)uipc__mem_bind_local(map, UIPC_DESC_MAP_SIZE, NULL);
 	d = map;
 	atomic_init(&d->status, UIPC_DESC_SN);
 	atomic_init(&d->pir, 0);
@@ -178,8 +181,10 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 /* Waiting ---------------------------------------------------------------- */
 
 /* Spin on pir until it is non-zero or until `end`; the clock is read only
- * every few dozen loads so the loop stays a pure cache-line watch. */
-static uint64_t spin_wait(struct uipc__desc *d, uint64_t end)
+ * every few dozen loads so the loop stays a pure cache-line watch. *now is
+ * the last clock reading: the spin policy's estimate of when the bit came,
+ * without a clock read on the path between the hit and the caller. */
+static uint64_t spin_wait(struct uipc__desc *d, uint64_t end, uint64_t *now)
 {
 	for (;;) {
 		for (unsigned i = 0; i < 64; i++) {
@@ -187,7 +192,8 @@ static uint64_t spin_wait(struct uipc__desc *d, uint64_t end)
 				return uipc__desc_take(d);
 			uipc__cpu_relax();
 		}
-		if (uipc__now_ns() >= end)
+		*now = uipc__now_ns();
+		if (*now >= end)
 			return 0;
 	}
 }
@@ -243,9 +249,11 @@ static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	if (budget > deadline - start)
 		budget = deadline - start;
 	if (budget) {
-		m = spin_wait(d, start + budget);
+		uint64_t seen = start;
+
+		m = spin_wait(d, start + budget, &seen);
 		if (m) {
-			spin_learn(&rx->spin, true, uipc__now_ns() - start);
+			spin_learn(&rx->spin, true, seen - start);
 			goto out;
 		}
 	}
