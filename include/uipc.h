@@ -13,11 +13,7 @@
 #include <uipc/version.h>
 #include <uipc/common.h>
 #include <uipc/notify.h>
-#if __has_include(<uipc/chan.h>)
 #include <uipc/chan.h>
-#endif
-#if __has_include(<uipc/topo.h>)
 #include <uipc/topo.h>
-#endif
 
 #endif
