@@ -226,8 +226,14 @@ struct opts {
 	const char *mechs; /* comma list of mechanisms, NULL: all */
 	const char *save;  /* also write the JSON document here */
 	int cpu_a, cpu_b;
+	int place; /* enum uipc_topo_policy for sender placement */
 	bool use_tsc;
 };
+
+/* This machine's topology (uipc/topo.h), or NULL when it cannot be read:
+ * placement then falls back to the allowed CPUs in order. */
+typedef struct uipc_topo uipc_topo; /* uipc/topo.h */
+uipc_topo *bench_topo(void);
 
 extern struct opts opts;
 

@@ -57,7 +57,9 @@ static void usage(FILE *f)
 	       "  --process          also ping-pong between two processes\n"
 	       "  --reps N           repetitions (default 5)\n"
 	       "  --run-ms N         duration of one run of one mechanism (default 200; quick 25)\n"
-	       "  --cpus A,B         receiver CPU A, sender CPU B (default: first two allowed)\n"
+	       "  --cpus A,B         receiver CPU A, sender CPU B (default: the receiver on the\n"
+	       "                     first allowed CPU, the sender where --place puts it)\n"
+	       "  --place POLICY     sender placement: nearest (default), spread, same-node\n"
 	       "  --no-tsc           time with clock_gettime instead of the TSC\n"
 	       "  --list             list mechanisms and exit\n"
 	       "  -v, --verbose      the duration of every run on stderr\n");
@@ -90,7 +92,18 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 
 static int parse_args(int argc, char **argv, bool *list)
 {
-	enum { O_ONLY = 256, O_MECH, O_PROCESS, O_REPS, O_RUNMS, O_CPUS, O_NOTSC, O_LIST, O_SAVE };
+	enum {
+		O_ONLY = 256,
+		O_MECH,
+		O_PROCESS,
+		O_REPS,
+		O_RUNMS,
+		O_CPUS,
+		O_NOTSC,
+		O_LIST,
+		O_SAVE,
+		O_PLACE
+	};
 	static const struct option lo[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"json", no_argument, NULL, 'j'},
@@ -102,6 +115,7 @@ static int parse_args(int argc, char **argv, bool *list)
 	    {"reps", required_argument, NULL, O_REPS},
 	    {"run-ms", required_argument, NULL, O_RUNMS},
 	    {"cpus", required_argument, NULL, O_CPUS},
+	    {"place", required_argument, NULL, O_PLACE},
 	    {"no-tsc", no_argument, NULL, O_NOTSC},
 	    {"list", no_argument, NULL, O_LIST},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -152,6 +166,13 @@ static int parse_args(int argc, char **argv, bool *list)
 		case O_CPUS:
 			err = parse_cpus(optarg);
 			break;
+		case O_PLACE: {
+			enum uipc_topo_policy pol;
+			err = uipc_topo_policy_parse(optarg, &pol);
+			if (!err)
+				opts.place = (int)pol;
+			break;
+		}
 		case O_NOTSC:
 			opts.use_tsc = false;
 			break;
@@ -178,6 +199,8 @@ static int parse_args(int argc, char **argv, bool *list)
 	return 0;
 }
 
+/* Receiver on the first allowed CPU; the sender where the placement API
+ * puts a receiver's first sender (--place, default nearest). */
 static int pick_cpus(void)
 {
 	int cpus[BENCH_MAX_CPUS];
@@ -185,8 +208,16 @@ static int pick_cpus(void)
 	if (!n)
 		return -ENODEV;
 	if (opts.cpu_a < 0) {
+		uipc_topo *topo = bench_topo();
+		int b = -1;
 		opts.cpu_a = cpus[0];
-		opts.cpu_b = n > 1 ? cpus[1] : cpus[0];
+		if (topo &&
+		    uipc_topo_place(topo, opts.cpu_a, (enum uipc_topo_policy)opts.place, 0, 0, &b) <
+		        0 &&
+		    uipc_topo_place(topo, opts.cpu_a, (enum uipc_topo_policy)opts.place,
+		                    UIPC_TOPO_RANK_OWN_CORE, 0, &b) < 0)
+			b = -1;
+		opts.cpu_b = b >= 0 ? b : (n > 1 ? cpus[1] : cpus[0]);
 	}
 	if (opts.cpu_a == opts.cpu_b)
 		fprintf(stderr,

@@ -8,6 +8,15 @@
 
 #include "bench.h"
 
+/* Where the placement's topology came from (hwloc, sysfs...). */
+static const char *topo_source(void)
+{
+	struct uipc_topo_info info;
+	if (!bench_topo() || uipc_topo_get_info(bench_topo(), &info) < 0)
+		return "no topology";
+	return uipc_topo_source_name(info.source);
+}
+
 static struct result *results;
 static unsigned nresults, capresults;
 
@@ -233,8 +242,9 @@ static void table_print(FILE *f, const struct machine *m)
 		fprintf(f, "clock:   CLOCK_MONOTONIC, read %.1f ns (TSC %s)\n",
 		        bench_clock.mono_cost_ns,
 		        bench_clock.tsc_invariant ? "not used" : "not invariant");
-	fprintf(f, "pinning: receiver/pong on CPU %d, sender/ping on CPU %d\n", opts.cpu_a,
-	        opts.cpu_b);
+	fprintf(f, "pinning: receiver/pong on CPU %d, sender/ping on CPU %d (placement %s, %s)\n",
+	        opts.cpu_a, opts.cpu_b, uipc_topo_policy_name((enum uipc_topo_policy)opts.place),
+	        topo_source());
 	fprintf(f, "uipc:    backends %s; default %s\n", backends, default_backend());
 	for (unsigned i = 0; i < nm; i++)
 		fprintf(f, "missing: %s: %s\n", names[i], why[i]);

@@ -504,17 +504,35 @@ static int fan_run(const struct mech *m, const void *cfg, struct hist *h, double
 	return err;
 }
 
-/* Sender CPUs: every allowed CPU but the receiver's, round robin. */
+/* Sender CPUs: ranked for the receiver by the placement API (closest first
+ * under the default policy, never the receiver's core when another exists),
+ * round robin over the ranking; without a topology, every allowed CPU but
+ * the receiver's. The chosen sender CPU goes first, so one sender runs
+ * where ping-pong's did. */
 static void sender_cpus(int *out, unsigned n, int cpu_rx)
 {
-	int all[BENCH_MAX_CPUS], other[BENCH_MAX_CPUS];
-	unsigned na = cpus_allowed(all, BENCH_MAX_CPUS), no = 0;
-	for (unsigned i = 0; i < na; i++)
-		if (all[i] != cpu_rx)
-			other[no++] = all[i];
-	if (!no)
-		other[no++] = cpu_rx;
-	/* The chosen sender CPU goes first, so one sender runs where ping-pong's did. */
+	int other[BENCH_MAX_CPUS];
+	uipc_topo *topo = bench_topo();
+	unsigned no = 0;
+	int r = -1;
+	if (topo) {
+		r = uipc_topo_rank(topo, cpu_rx, (enum uipc_topo_policy)opts.place, 0, other,
+		                   BENCH_MAX_CPUS);
+		if (r <= 0)
+			r = uipc_topo_rank(topo, cpu_rx, (enum uipc_topo_policy)opts.place,
+			                   UIPC_TOPO_RANK_OWN_CORE, other, BENCH_MAX_CPUS);
+	}
+	if (r > 0) {
+		no = (unsigned)r < BENCH_MAX_CPUS ? (unsigned)r : BENCH_MAX_CPUS;
+	} else {
+		int all[BENCH_MAX_CPUS];
+		unsigned na = cpus_allowed(all, BENCH_MAX_CPUS);
+		for (unsigned i = 0; i < na; i++)
+			if (all[i] != cpu_rx)
+				other[no++] = all[i];
+		if (!no)
+			other[no++] = cpu_rx;
+	}
 	for (unsigned i = 0; i < no; i++)
 		if (other[i] == opts.cpu_b) {
 			other[i] = other[0];
@@ -687,9 +705,8 @@ void run_notify_cost(const struct mech *const *mechs, unsigned n, bool eager)
 /* ------------------------------------------------------------------------ */
 /* Matrix: ping-pong round trip for every ordered pair of allowed CPUs.     */
 
-static int cpu_distance(int a, int b)
+uipc_topo *bench_topo(void)
 {
-#if __has_include(<uipc/topo.h>)
 	static uipc_topo *topo;
 	static bool tried;
 	if (!tried) {
@@ -697,10 +714,13 @@ static int cpu_distance(int a, int b)
 		if (uipc_topo_new(&topo) < 0)
 			topo = NULL;
 	}
+	return topo;
+}
+
+static int cpu_distance(int a, int b)
+{
+	uipc_topo *topo = bench_topo();
 	return topo ? uipc_topo_distance(topo, a, b) : -1;
-#else
-	return -1;
-#endif
 }
 
 void run_matrix(const struct mech *const *mechs, unsigned n)
