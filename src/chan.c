@@ -306,7 +306,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
                            uipc_chan **ret_chan)
 {
-	struct chan_geo g;
+	struct chan_geo g = {0};
 	uipc_chan *c;
 	int r;
 
