@@ -195,8 +195,40 @@ static int hw_wait(uint64_t usec, unsigned flags)
 	return (int)k_call(K_WAIT, usec, flags);
 }
 
+/*
+ * With the shim, the sender table (UITT) belongs to the process's /dev/uintr
+ * file but is loaded per thread: a thread that never registered a sender
+ * itself must attach the table once, or its first SENDUIPI raises #UD. The
+ * syscall kernels load it for every thread of the process.
+ */
+static _Thread_local bool tt_attached;
+
+static int attach_table(void)
+{
+	const struct uipc__uintr_detect *d;
+	__u32 flags = 0;
+	long r;
+
+	if (__builtin_expect(tt_attached, 1))
+		return 0;
+	d = usable();
+	if (!d)
+		return -EOPNOTSUPP;
+	if (d->iface == UIPC_UINTR_IFACE_SHIM) {
+		r = k_ioctl(d, UINTR_IOC_ATTACH_SENDER, &flags);
+		if (r < 0)
+			return (int)r;
+	}
+	tt_attached = true;
+	return 0;
+}
+
 static int hw_senduipi(uint64_t index)
 {
+	int r = attach_table();
+
+	if (r < 0)
+		return r;
 	_senduipi(index);
 	return 0;
 }
@@ -222,8 +254,7 @@ int uipc__uintr_hw_tx_notify(uipc_tx *tx)
 
 	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
 		return -EPIPE;
-	_senduipi(t->index);
-	return 0;
+	return hw_senduipi(t->index);
 }
 
 const struct uipc__uintr_platform uipc__uintr_hw = {
