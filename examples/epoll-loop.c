@@ -29,7 +29,7 @@
 #include <uipc.h>
 
 #define WORKERS 2
-#define LINE 256
+#define LINE    256
 
 struct job {
 	int fd;
@@ -174,7 +174,8 @@ int main(int argc, char **argv)
 	void *client_ok = NULL;
 
 	/* UIPC_RX_POLLABLE: this receiver needs an fd for epoll. */
-	if ((r = uipc_ctx_new(NULL, &ctx)) < 0 || (r = uipc_rx_new(ctx, UIPC_RX_POLLABLE, &loop_rx)) < 0) {
+	if ((r = uipc_ctx_new(NULL, &ctx)) < 0 ||
+	    (r = uipc_rx_new(ctx, UIPC_RX_POLLABLE, &loop_rx)) < 0) {
 		fprintf(stderr, "epoll-loop: %s\n", strerror(-r));
 		return 1;
 	}

@@ -53,7 +53,8 @@ static inline uint64_t test_now_ns(void)
 
 static inline void test_sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+	                      .tv_nsec = (long)(ns % 1000000000u)};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }

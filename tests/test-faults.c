@@ -145,9 +145,9 @@ static void test_rlimit_nofile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc_failures),
-		cmocka_unit_test(test_fd_failures),
-		cmocka_unit_test(test_rlimit_nofile),
+	    cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_fd_failures),
+	    cmocka_unit_test(test_rlimit_nofile),
 	};
 	uipc_ctx *probe;
 	int r = uipc_ctx_new(NULL, &probe);

@@ -54,7 +54,7 @@ static void test_ctx_args(void **state)
 	assert_int_equal(uipc_ctx_new("no-such-backend", &ctx), -EINVAL);
 	assert_ptr_equal(ctx, (uipc_ctx *)0x1); /* untouched on failure */
 	assert_null(uipc_backend_name(UIPC_BACKEND__COUNT));
-	assert_null(uipc_backend_name((enum uipc_backend)-1));
+	assert_null(uipc_backend_name((enum uipc_backend) - 1));
 	assert_string_equal(uipc_backend_name(UIPC_BACKEND_FUTEX), "futex");
 	assert_int_equal(uipc_backend_probe(UIPC_BACKEND__COUNT, why, sizeof(why)), -EINVAL);
 	assert_int_equal(uipc_backend_probe(UIPC_BACKEND_AUTO, NULL, 0), 0);
@@ -179,7 +179,8 @@ static void test_pending_notify_is_read_only(void **state)
 	uipc_tx *tx;
 	uint64_t m;
 
-	if (strcmp(uipc_rx_backend_name(f->rx), "futex") && strcmp(uipc_rx_backend_name(f->rx), "eventfd"))
+	if (strcmp(uipc_rx_backend_name(f->rx), "futex") &&
+	    strcmp(uipc_rx_backend_name(f->rx), "eventfd"))
 		skip(); /* other backends post through their own path */
 	assert_int_equal(uipc_tx_new(f->rx, 9, &tx), 0);
 	assert_int_equal(uipc_tx_notify(tx), 0);
@@ -459,8 +460,10 @@ static void test_fd_passing(void **state)
 			struct cmsghdr a;
 			char b[CMSG_SPACE(2 * sizeof(int))];
 		} cm;
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-				     .msg_controllen = sizeof(cm.b)};
+		struct msghdr msg = {.msg_iov = &iov,
+		                     .msg_iovlen = 1,
+		                     .msg_control = cm.b,
+		                     .msg_controllen = sizeof(cm.b)};
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
 		c->cmsg_level = SOL_SOCKET;
@@ -481,22 +484,22 @@ static void test_fd_passing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ctx_args),
-		cmocka_unit_test_setup_teardown(test_ctx_backend_choice, setup, teardown),
-		cmocka_unit_test(test_uintr_forced_fails_cleanly),
-		cmocka_unit_test_setup_teardown(test_rx_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vector_fd_is_cloexec, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_wait_coalesce, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pending_notify_is_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blocked_wakeup_one_kick, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wait_eintr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connect_bad_fds, setup, teardown),
-		cmocka_unit_test(test_receiver_gone),
-		cmocka_unit_test_setup_teardown(test_hostile_descriptor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pollable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handler_mode_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fd_passing, setup, teardown),
+	    cmocka_unit_test(test_ctx_args),
+	    cmocka_unit_test_setup_teardown(test_ctx_backend_choice, setup, teardown),
+	    cmocka_unit_test(test_uintr_forced_fails_cleanly),
+	    cmocka_unit_test_setup_teardown(test_rx_args, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vector_fd_is_cloexec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_wait_coalesce, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_notify_is_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blocked_wakeup_one_kick, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wait_eintr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connect_bad_fds, setup, teardown),
+	    cmocka_unit_test(test_receiver_gone),
+	    cmocka_unit_test_setup_teardown(test_hostile_descriptor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pollable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_handler_mode_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fd_passing, setup, teardown),
 	};
 	uipc_ctx *probe;
 	int r = uipc_ctx_new(NULL, &probe);

@@ -15,7 +15,7 @@
 
 #include "test-common.h"
 
-#define SENDERS 3
+#define SENDERS      3
 #define LONG_WAIT_NS 10000000000ll /* "forever", but a lost wakeup fails */
 
 struct shared {
@@ -246,8 +246,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fire_and_forget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_every_notify_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fire_and_forget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_notify_seen, setup, teardown),
 	};
 	uipc_ctx *probe;
 	int r = uipc_ctx_new(NULL, &probe);

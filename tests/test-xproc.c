@@ -203,9 +203,9 @@ static void test_sender_killed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pingpong_across_processes),
-		cmocka_unit_test(test_receiver_killed),
-		cmocka_unit_test(test_sender_killed),
+	    cmocka_unit_test(test_pingpong_across_processes),
+	    cmocka_unit_test(test_receiver_killed),
+	    cmocka_unit_test(test_sender_killed),
 	};
 	uipc_ctx *probe;
 	int r = uipc_ctx_new(NULL, &probe);
