@@ -65,33 +65,12 @@ static int make_fd(enum fd_kind kind, int *extra)
 	}
 }
 
-union cmsg_buf {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * UIPC_CAP_MAX_FDS)];
-};
-
 /* One seqpacket pair carrying the message; returns 0 and the pair. */
 static int post(const void *msgb, size_t len, const int *fds, unsigned nfds, int sv[2])
 {
-	struct iovec iov = {.iov_base = (void *)msgb, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	union cmsg_buf cm;
-
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	if (sendmsg(sv[1], &msg, MSG_NOSIGNAL) < 0) {
+	if (uipc__send_fds(sv[1], msgb, len, fds, nfds) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;

@@ -10,55 +10,56 @@
  * receiver can tell a uipc handle from anything else on the socket. */
 #define FD_TAG 0x55
 
-union fd_cmsg {
+union fds_cmsg {
 	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * 8)];
+	char buf[CMSG_SPACE(sizeof(int) * UIPC_FDS_MAX)];
 };
 
-UIPC_API int uipc_fd_send(int sock, int fd)
+int uipc__send_fds(int sock, const void *buf, size_t len, const int *fds, unsigned nfds)
 {
-	char tag = FD_TAG;
-	struct iovec iov = {.iov_base = &tag, .iov_len = 1};
-	union fd_cmsg cm;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
+	union fds_cmsg cm;
 
-	uipc_return_if(sock < 0 || fd < 0, -EBADF);
-	if (fcntl(fd, F_GETFD) < 0)
-		return -EBADF;
-	memset(&cm, 0, sizeof(cm));
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = CMSG_SPACE(sizeof(int));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	assert(nfds <= UIPC_FDS_MAX);
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
 	for (;;) {
-		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == 1)
-			return 0;
+		ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+
+		if (n >= 0)
+			return (size_t)n == len ? 0 : -EMSGSIZE;
 		if (errno != EINTR)
 			return -errno;
 	}
 }
 
-UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
+ssize_t uipc__recv_fds(int sock, void *buf, size_t len, int flags, int *fds, unsigned max,
+                       unsigned *ret_nfds, int *ret_msg_flags)
 {
-	char tag = 0;
-	struct iovec iov = {.iov_base = &tag, .iov_len = 1};
-	union fd_cmsg cm;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	int fds[8], nfds = 0;
-	ssize_t n;
+	union fds_cmsg cm;
+	unsigned n = 0;
+	ssize_t r;
 
-	uipc_return_if(sock < 0, -EBADF);
-	uipc_return_if(!ret_fd, -EINVAL);
+	assert(max <= UIPC_FDS_MAX);
 	msg.msg_control = cm.buf;
 	msg.msg_controllen = sizeof(cm.buf);
 	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
+		r = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
 		return -errno;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		size_t cnt;
@@ -66,13 +67,50 @@ UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < cnt && nfds < 8; i++)
-			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+		for (size_t i = 0; i < cnt; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n < max) {
+				fds[n++] = fd;
+			} else {
+				/* Installed in our table already: never leak it. */
+				uipc__close(fd);
+				msg.msg_flags |= MSG_CTRUNC;
+			}
+		}
 	}
+	*ret_nfds = n;
+	*ret_msg_flags = msg.msg_flags;
+	return r;
+}
+
+UIPC_API int uipc_fd_send(int sock, int fd)
+{
+	char tag = FD_TAG;
+
+	uipc_return_if(sock < 0 || fd < 0, -EBADF);
+	if (fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	return uipc__send_fds(sock, &tag, 1, &fd, 1);
+}
+
+UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
+{
+	char tag = 0;
+	int fds[UIPC_FDS_MAX], mflags;
+	unsigned nfds;
+	ssize_t n;
+
+	uipc_return_if(sock < 0, -EBADF);
+	uipc_return_if(!ret_fd, -EINVAL);
+	n = uipc__recv_fds(sock, &tag, 1, 0, fds, UIPC_FDS_MAX, &nfds, &mflags);
+	if (n < 0)
+		return (int)n;
 	if (n == 0 && nfds == 0)
 		return -EPIPE;
-	if (n != 1 || tag != FD_TAG || nfds != 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-		for (int i = 0; i < nfds; i++)
+	if (n != 1 || tag != FD_TAG || nfds != 1 || (mflags & (MSG_CTRUNC | MSG_TRUNC))) {
+		for (unsigned i = 0; i < nfds; i++)
 			uipc__close(fds[i]);
 		return -EPROTO;
 	}

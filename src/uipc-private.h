@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "uipc.h"
@@ -269,7 +270,7 @@ enum uipc__cap_kind {
 	UIPC_CAP_KIND_CHAN = 2,   /* channels (src/chan.c) */
 };
 
-#define UIPC_CAP_MAX_FDS     4
+#define UIPC_CAP_MAX_FDS     4 /* <= UIPC_FDS_MAX */
 #define UIPC_CAP_MAX_PAYLOAD 256
 
 struct uipc__cap_vector {
@@ -298,6 +299,21 @@ UIPC_INTERNAL int uipc__shm_create(const char *name, size_t size, int *ret_fd, v
 /* Map a peer's memfd after checking it is sealed against shrinking and at
  * least size bytes long. -EINVAL otherwise. */
 UIPC_INTERNAL int uipc__shm_map(int fd, size_t size, void **ret_map);
+
+/* SCM_RIGHTS, the one implementation (src/fd.c). */
+#define UIPC_FDS_MAX 8 /* fds one message may carry */
+
+/* Send len bytes of buf with nfds fds (duplicated by the kernel, not
+ * consumed) in one message; retries EINTR. 0 or -errno. */
+UIPC_INTERNAL int uipc__send_fds(int sock, const void *buf, size_t len, const int *fds,
+                                 unsigned nfds);
+
+/* Receive one message (recvmsg flags: MSG_PEEK, MSG_DONTWAIT...) into buf and
+ * up to max fds (O_CLOEXEC, owned by the caller); fds beyond max are closed
+ * and reported as MSG_CTRUNC in *ret_msg_flags. Returns the byte count or
+ * -errno (EINTR retried). */
+UIPC_INTERNAL ssize_t uipc__recv_fds(int sock, void *buf, size_t len, int flags, int *fds,
+                                     unsigned max, unsigned *ret_nfds, int *ret_msg_flags);
 
 /* Close that preserves errno and ignores -1. */
 UIPC_INTERNAL void uipc__close(int fd);

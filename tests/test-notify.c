@@ -475,6 +475,33 @@ static void test_fd_passing(void **state)
 	close(p[0]);
 	close(p[1]);
 	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPROTO);
+	/* More fds than a handle message may carry: all of them closed. */
+	{
+		char tag = 0x55;
+		struct iovec iov = {.iov_base = &tag, .iov_len = 1};
+		union {
+			struct cmsghdr a;
+			char b[CMSG_SPACE(10 * sizeof(int))];
+		} cm;
+		struct msghdr msg = {.msg_iov = &iov,
+		                     .msg_iovlen = 1,
+		                     .msg_control = cm.b,
+		                     .msg_controllen = sizeof(cm.b)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		int many[10];
+
+		assert_int_equal(pipe(p), 0);
+		for (int i = 0; i < 10; i++)
+			many[i] = p[i & 1];
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(10 * sizeof(int));
+		memcpy(CMSG_DATA(c), many, sizeof(many));
+		assert_int_equal(sendmsg(sv[0], &msg, 0), 1);
+		close(p[0]);
+		close(p[1]);
+	}
+	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPROTO);
 	close(sv[0]);
 	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPIPE);
 	close(sv[1]);
