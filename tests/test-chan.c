@@ -9,33 +9,19 @@
 
 #include "test-common.h"
 
-struct fx {
-	uipc_ctx *ctx;
-	uipc_rx *rx;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(uipc_ctx_new(NULL, &f->ctx), 0);
-	assert_int_equal(uipc_rx_new(f->ctx, 0, &f->rx), 0);
-	*state = f;
+	*state = test_fx_new(NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	uipc_rx_free(f->rx);
-	uipc_ctx_free(f->ctx);
-	free(f);
+	test_fx_free(*state);
 	return 0;
 }
 
-static uipc_chan *chan_make(struct fx *f, size_t msg, size_t cap, unsigned flags)
+static uipc_chan *chan_make(struct test_fx *f, size_t msg, size_t cap, unsigned flags)
 {
 	struct uipc_chan_config cfg = {.msg_size = msg, .capacity = cap, .flags = flags};
 	uipc_chan *c = NULL;
@@ -48,7 +34,7 @@ static uipc_chan *chan_make(struct fx *f, size_t msg, size_t cap, unsigned flags
 
 static void test_args(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 16};
 	uipc_chan *c = (uipc_chan *)0x1;
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
@@ -114,7 +100,7 @@ static void test_args(void **state)
 
 static void test_bad_capabilities(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
 	int vec, pipefd[2];
 
@@ -133,7 +119,7 @@ static void test_bad_capabilities(void **state)
 
 /* Edges ------------------------------------------------------------------ */
 
-static void edges(struct fx *f, unsigned flags)
+static void edges(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 8, 8, flags);
 	uipc_chan_tx *p;
@@ -174,7 +160,7 @@ static void test_edges_mpsc(void **state)
 	edges(*state, UIPC_CHAN_MPSC);
 }
 
-static void batch(struct fx *f, unsigned flags)
+static void batch(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 8, 16, flags);
 	uipc_chan_tx *p;
@@ -221,7 +207,7 @@ static void test_batch_mpsc(void **state)
 	batch(*state, UIPC_CHAN_MPSC);
 }
 
-static void zero_copy(struct fx *f, unsigned flags)
+static void zero_copy(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 24, 4, flags);
 	uipc_chan_tx *p;
@@ -272,7 +258,7 @@ static void test_zero_copy_mpsc(void **state)
 
 static void test_spsc_one_producer(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 8, 0);
 	uipc_chan_tx *p1, *p2;
 	uint64_t v = 1;
@@ -295,7 +281,7 @@ static void test_spsc_one_producer(void **state)
 
 static void test_consumer_gone(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, UIPC_CHAN_MPSC);
 	uipc_chan_tx *p;
 	uint64_t v = 0;
@@ -319,7 +305,7 @@ static void test_consumer_gone(void **state)
 
 static void test_producers_gone(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, UIPC_CHAN_MPSC);
 	uipc_chan_tx *p1, *p2;
 	uint64_t v = 7;
@@ -343,7 +329,7 @@ static void test_producers_gone(void **state)
 
 static void test_give_attach(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
 	uint64_t v = 42;
@@ -367,7 +353,7 @@ static void test_give_attach(void **state)
 
 static void test_faults(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
 	uipc_chan *c = (uipc_chan *)0x1;
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
@@ -422,7 +408,7 @@ static void test_faults(void **state)
 /* Other vectors of the receiver stay pending across a channel wait. */
 static void test_other_vectors_kept(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	uipc_tx *tx;
 	uint64_t v, m = 0;
@@ -465,7 +451,7 @@ static void consumer_wakes(uipc_rx *rx)
 		rx->ops->rx_ack(rx);
 }
 
-static void kick_count(struct fx *f, unsigned flags)
+static void kick_count(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 8, 256, flags);
 	uipc_chan_tx *p;
@@ -555,7 +541,7 @@ static void *late_send(void *arg)
 
 static void test_blocked_consumer_kicks(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 64, 0);
 	struct late_sender l = {.rx = f->rx};
 	uint64_t buf[32];
@@ -600,7 +586,7 @@ static void *send_many(void *arg)
 
 static void test_send_wait_sleeps(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	struct blocked_producer b = {.n = 2000};
 	uint64_t v;
@@ -657,7 +643,7 @@ static size_t off_seq(uipc_chan *c, uint64_t pos)
 
 static void test_corrupt_spsc(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uint64_t bad[] = {9, UINT64_MAX, UINT64_C(1) << 63};
 	uint64_t v = 5;
 	const void *m;
@@ -681,7 +667,7 @@ static void test_corrupt_spsc(void **state)
 
 static void test_corrupt_spsc_producer(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 8, 0);
 	uipc_chan_tx *p;
 	uint64_t v = 0;
@@ -701,7 +687,7 @@ static void test_corrupt_spsc_producer(void **state)
 
 static void test_corrupt_mpsc(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uint64_t v = 1;
 
 	for (int i = 0; i < 3; i++) {
@@ -721,7 +707,7 @@ static void test_corrupt_mpsc(void **state)
 
 static void test_corrupt_mpsc_producer(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 8, UIPC_CHAN_MPSC);
 	uipc_chan_tx *p;
 	uint64_t v = 1;
@@ -836,7 +822,7 @@ static uint64_t stress_total(void)
 	return e && *e ? strtoull(e, NULL, 0) : 1000000;
 }
 
-static void stress(struct fx *f, unsigned flags, unsigned nprod)
+static void stress(struct test_fx *f, unsigned flags, unsigned nprod)
 {
 	uipc_chan *c = chan_make(f, sizeof(struct msg), 256, flags);
 	struct producer pr[4];

@@ -69,6 +69,30 @@ static inline uint64_t test_rand(uint64_t *s)
 	return *s = x;
 }
 
+/* The usual fixture: a context (NULL: the backend under test) and one
+ * receiver, created in setup and freed in teardown. */
+struct test_fx {
+	uipc_ctx *ctx;
+	uipc_rx *rx;
+};
+
+static inline struct test_fx *test_fx_new(const char *backend)
+{
+	struct test_fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(uipc_ctx_new(backend, &f->ctx), 0);
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &f->rx), 0);
+	return f;
+}
+
+static inline void test_fx_free(struct test_fx *f)
+{
+	uipc_rx_free(f->rx);
+	uipc_ctx_free(f->ctx);
+	free(f);
+}
+
 /* Make the suite skip (77) with a reason, before CMocka starts. */
 #define TEST_SKIP_IF(cond, ...)                                                                    \
 	do {                                                                                       \

@@ -11,29 +11,15 @@
 
 #include "test-common.h"
 
-struct fx {
-	uipc_ctx *ctx;
-	uipc_rx *rx;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(uipc_ctx_new(NULL, &f->ctx), 0);
-	assert_int_equal(uipc_rx_new(f->ctx, 0, &f->rx), 0);
-	*state = f;
+	*state = test_fx_new(NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	uipc_rx_free(f->rx);
-	uipc_ctx_free(f->ctx);
-	free(f);
+	test_fx_free(*state);
 	return 0;
 }
 
@@ -64,7 +50,7 @@ static void test_ctx_args(void **state)
 
 static void test_ctx_backend_choice(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	const char *want = test_backend();
 
 	if (strcmp(want, "auto") != 0)
@@ -97,7 +83,7 @@ static void test_uintr_forced_fails_cleanly(void **state)
 
 static void test_rx_args(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_rx *rx = (uipc_rx *)0x1;
 	uint64_t m = 7;
 
@@ -124,7 +110,7 @@ static void test_rx_args(void **state)
 
 static void test_vector_fd_is_cloexec(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	int fd = uipc_rx_vector_fd(f->rx, 63);
 
 	assert_true(fd >= 0);
@@ -136,7 +122,7 @@ static void test_vector_fd_is_cloexec(void **state)
 
 static void test_notify_wait_coalesce(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_tx *a, *b;
 	uint64_t m = 0;
 
@@ -161,7 +147,7 @@ static void test_notify_wait_coalesce(void **state)
 
 static void test_wait_timeout(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uint64_t m = 0, t0 = test_now_ns();
 
 	assert_int_equal(uipc_rx_wait(f->rx, 2000000, &m), -ETIMEDOUT);
@@ -175,7 +161,7 @@ static void test_wait_timeout(void **state)
  * the sender's mapping of the descriptor read-only and notify again. */
 static void test_pending_notify_is_read_only(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_tx *tx;
 	uint64_t m;
 
@@ -211,7 +197,7 @@ static void *late_notify(void *arg)
 /* A blocked receiver is woken by exactly one kick. */
 static void test_blocked_wakeup_one_kick(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct late l = {.delay_ns = 20000000};
 	pthread_t t;
 	uint64_t m = 0;
@@ -249,7 +235,7 @@ static void *interrupt_later(void *arg)
 
 static void test_wait_eintr(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct sigaction sa = {.sa_handler = on_usr1}, old;
 	struct interrupter in = {.target = pthread_self(), .delay_ns = 20000000};
 	pthread_t t;
@@ -272,7 +258,7 @@ static void test_wait_eintr(void **state)
 
 static void test_connect_bad_fds(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_tx *tx = (uipc_tx *)0x1;
 	int p[2], sv[2], efd, before = test_count_fds();
 
@@ -327,7 +313,7 @@ static void test_receiver_gone(void **state)
 /* A peer that scribbles over the descriptor cannot hang or crash us. */
 static void test_hostile_descriptor(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct uipc__desc *d = f->rx->desc;
 	uipc_tx *tx;
 	uint64_t m = 0;
@@ -364,7 +350,7 @@ static void test_hostile_descriptor(void **state)
 
 static void test_pollable(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_rx *rx;
 	uipc_tx *tx;
 	uint64_t m = 0;
@@ -410,7 +396,7 @@ static void test_pollable(void **state)
 
 static void test_handler_mode_refused(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 
 	if (has_handler_mode(f->rx))
 		skip(); /* covered by the backend's own suite */
@@ -424,7 +410,7 @@ static void test_handler_mode_refused(void **state)
 
 static void test_fd_passing(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	int sv[2], got = -1, p[2], before;
 	int fd = uipc_rx_vector_fd(f->rx, 11); /* the receiver keeps 2 fds per vector */
 	uipc_tx *tx;

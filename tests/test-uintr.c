@@ -352,30 +352,18 @@ static void test_wait_interrupted_by_notify(void **state)
 
 /* Part two: the backend through the API -------------------------------- */
 
-struct fx {
-	uipc_ctx *ctx;
-	uipc_rx *rx;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct test_fx *f = test_fx_new("uintr-sim");
 
-	assert_non_null(f);
-	assert_int_equal(uipc_ctx_new("uintr-sim", &f->ctx), 0);
 	assert_string_equal(uipc_ctx_backend_name(f->ctx), "uintr-sim");
-	assert_int_equal(uipc_rx_new(f->ctx, 0, &f->rx), 0);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	uipc_rx_free(f->rx);
-	uipc_ctx_free(f->ctx);
-	free(f);
+	test_fx_free(*state);
 	/* The thread is no longer a UINTR receiver. */
 	assert_null(P->routes());
 	return 0;
@@ -383,7 +371,7 @@ static int teardown(void **state)
 
 static void test_api_self_notify(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_tx *tx, *tx2;
 	uint64_t m;
 
@@ -404,7 +392,7 @@ static void test_api_self_notify(void **state)
 
 static void test_api_two_receivers_one_thread(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_rx *rx2;
 	uipc_tx *a, *b;
 	uint64_t m;
@@ -430,7 +418,7 @@ static void test_api_two_receivers_one_thread(void **state)
 
 static void test_api_notify_after_free(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_rx *rx2;
 	uipc_tx *tx;
 
@@ -461,7 +449,7 @@ static void *notifier_main(void *arg)
 /* Cross-thread notify, and a blocking wait ended by it. */
 static void test_api_cross_thread_blocking(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct notifier n = {.delay_ns = 20000000, .n = 1};
 	pthread_t t;
 	uint64_t m;
@@ -490,7 +478,7 @@ static void on_vectors(uipc_rx *rx, uint64_t mask, void *data)
 
 static void test_api_handler_mode(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	struct notifier n = {.n = 1};
 	pthread_t t;
 	uint64_t m;
@@ -554,7 +542,7 @@ static int child_notify(int sock, const char *backend)
 
 static void test_api_cross_process(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	int sv[2], cap, st;
 	uint64_t m;
 	pid_t pid;
@@ -594,7 +582,7 @@ static void test_api_cross_process(void **state)
  * another kernel vector of the same thread. */
 static void test_api_vector_63(void **state)
 {
-	struct fx *f = *state;
+	struct test_fx *f = *state;
 	uipc_rx *rx2;
 	uipc_tx *tx;
 	uint64_t m;
