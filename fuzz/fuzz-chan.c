@@ -156,9 +156,19 @@ static void op_poke(struct state *s, struct input *in, unsigned op)
 	case 1:
 		atomic_store(word(s, s->l.head_off), head + (uint64_t)delta);
 		break;
-	case 2: /* a slot's first word: MPSC sequence, SPSC payload */
-		atomic_store(word(s, s->l.slots_off + slot * s->l.stride), head + (uint64_t)delta);
+	case 2: /* a slot's sequence number */
+		atomic_store(word(s, s->l.slots_off + slot * s->l.stride + s->l.seq_off),
+		             head + (uint64_t)delta);
 		break;
+	case 3: /* MPSC: a producer's claim entry (first position, count) */
+		if (s->l.claims) {
+			size_t e = s->l.claims_off + (slot % s->l.claims) * s->l.claim_size;
+
+			atomic_store(word(s, e), head + (uint64_t)delta);
+			atomic_store(word(s, e + 8), take(in, 1) % 4);
+			break;
+		}
+		/* fall through */
 	default:
 		atomic_store(word(s, (size_t)take(in, 3) % s->l.size), take(in, 8));
 		break;
@@ -171,7 +181,8 @@ static void op_attach(struct state *s)
 	uipc_chan_tx *p;
 	int r = uipc_chan_tx_new(s->c, &p);
 
-	must(r == 0 || r == -EINVAL || r == -EBUSY || r == -EPROTO || r == -EPIPE, "attach", r);
+	must(r == 0 || r == -EINVAL || r == -EBUSY || r == -EPROTO || r == -EPIPE || r == -EMFILE,
+	     "attach", r);
 	if (r == 0)
 		uipc_chan_tx_free(p);
 }
@@ -204,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op < 64)
 			op_send(&s, &in, op & 1);
 		else if (op < 128)
-			op_poke(&s, &in, op & 3);
+			op_poke(&s, &in, op & 7);
 		else if (op < 250)
 			op_recv(&s, &in, op & 3);
 		else

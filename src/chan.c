@@ -3,16 +3,18 @@
  * Channels: a bounded ring in a sealed memfd, announced on one vector of a
  * receiver with the core protocol (src/desc.c).
  *
- * Data direction. The producer writes slots, publishes them (SPSC: the tail
- * index; MPSC: each slot's sequence number) and calls uipc_tx_notify(). The
+ * Data direction. The producer writes slots, publishes each by storing its
+ * sequence number (in the slot's first word) and calls uipc_tx_notify(). The
  * core's post is a seq_cst fence and a load of pir: while the vector's bit
  * is still pending (the consumer is draining and has not taken it) it ends
  * there, so a busy channel never writes the descriptor line and never makes
- * a syscall. The consumer loads the ring indices seq_cst after every
+ * a syscall. The consumer loads the head slot's sequence seq_cst after every
  * uipc_rx_wait(), whose take of pir is seq_cst: with the producer's fence
- * this is Dekker's pattern over (ring index, pir), so either the producer
+ * this is Dekker's pattern over (sequence, pir), so either the producer
  * sets the bit (and kicks an armed consumer, once per arming) or the
- * consumer sees the message before it sleeps.
+ * consumer sees the message before it sleeps. Waiting on the slot rather
+ * than on a tail index makes a message one cache line for the consumer
+ * (the slot's), not two (the tail's, then the slot's).
  *
  * Space direction. A producer that must wait for space sleeps on a futex
  * word in the ring (any producer, any process, no extra fds): it reads the
@@ -24,8 +26,9 @@
  *
  * Hostile memory. Each side copies the geometry at creation/attach and never
  * reads it again; every index read from the ring is checked against the
- * private copy (SPSC: 0 <= tail - head <= capacity; MPSC: a slot's sequence
- * is head (empty) or head + 1 (full), nothing else); a violation makes the
+ * private copy (the head slot's sequence is head + 1, ready, or what an
+ * empty slot says, nothing else; a producer's view of the head is at most
+ * a ring behind its tail); a violation makes the
  * end return -EPROTO for good. Loops over peer-controlled values are bounded.
  */
 #include <fcntl.h>
@@ -42,7 +45,7 @@
 #include "uipc-private.h"
 
 #define CHAN_MAGIC       0x4e414843u /* "CHAN" */
-#define CHAN_ABI         1u
+#define CHAN_ABI         2u
 #define CHAN_CAP_MAGIC   0x50414343u /* "CCAP" */
 #define CHAN_LINE        128         /* the adjacent-line prefetcher pairs 64-byte lines */
 #define CHAN_FLAGS       (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA)
@@ -65,7 +68,7 @@ struct chan_shm {
 	uint32_t stride;
 	uint64_t size;
 	_Atomic uint32_t closed;   /* the consumer end was freed */
-	_Atomic uint32_t attached; /* SPSC: a producer end is attached */
+	_Atomic uint32_t attached; /* SPSC: 1 + the attached producer's capability index */
 	/* Written by producers. */
 	_Alignas(CHAN_LINE) _Atomic uint64_t tail;
 	/* Written by the consumer. */
@@ -77,6 +80,23 @@ struct chan_shm {
 
 _Static_assert(sizeof(struct chan_shm) == 4 * CHAN_LINE, "four line pairs");
 
+/*
+ * MPSC: one entry per producer capability, between the header and the
+ * slots. Its producer stores the positions it is about to claim before the
+ * claim's compare-and-swap (release), so when the consumer finds the head
+ * slot claimed (tail past it) but unpublished, the entries covering it
+ * include the claimer's. If every capability whose entry covers it is
+ * closed everywhere, the claimer died between claiming and publishing: the
+ * consumer passes the slot instead of waiting for ever (chan_pass_holes()).
+ */
+struct chan_claim {
+	_Alignas(CHAN_LINE) _Atomic uint64_t pos; /* first position claimed */
+	_Atomic uint64_t n;                       /* how many */
+	_Atomic uint32_t attached;                /* one producer per capability */
+};
+
+#define CHAN_CLAIMS_SIZE (CHAN_MAX_CAPS * sizeof(struct chan_claim))
+
 /* What a producer capability carries besides the ring memfd and the
  * receiver's vector capability. */
 struct chan_cap {
@@ -86,6 +106,8 @@ struct chan_cap {
 	uint32_t msg_size;
 	uint32_t capacity;
 	uint32_t vector;
+	uint32_t producer; /* MPSC: the capability's claim entry */
+	uint32_t pad;
 	uint64_t size;
 };
 
@@ -93,10 +115,11 @@ struct chan_cap {
 struct chan_geo {
 	bool mpsc;
 	uint32_t msg_size;
-	uint32_t stride; /* bytes per slot: [seq (MPSC)] payload, 8-byte aligned */
+	uint32_t stride; /* bytes per slot: payload, 8-byte aligned, then seq */
 	uint64_t cap, mask;
 	size_t size; /* whole mapping */
 	struct chan_shm *shm;
+	struct chan_claim *claims; /* MPSC */
 	unsigned char *slots;
 };
 
@@ -157,17 +180,18 @@ struct uipc_chan {
 	uipc_rx *rx;
 	uint64_t bit;
 	uint64_t head;       /* next position to consume: ours alone */
-	uint64_t tail_cache; /* SPSC: the producer's tail when last read */
 	uint64_t published;  /* head as last stored to the ring */
 	uint64_t batch;      /* publish the head at least this often */
 	uint64_t held;       /* other vectors our waits took, given back on return */
+	uint64_t hole;       /* MPSC: head + 1 when the head slot was seen claimed but empty */
+	uint64_t hole_ns;    /* ... since then, or since its producers were last checked */
 	unsigned ever;       /* producer capabilities created */
 	int peers[CHAN_MAX_CAPS];
 };
 
 struct uipc_chan_tx {
 	uint32_t magic;
-	bool attached; /* SPSC: we own the producer role */
+	bool attached; /* we own the producer role (SPSC) or our claim entry (MPSC) */
 	bool reserved;
 	struct chan_geo g;
 	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
@@ -177,6 +201,8 @@ struct uipc_chan_tx {
 	uint64_t tail;       /* SPSC: next position to write: ours alone */
 	uint64_t head_cache; /* SPSC: the consumer's head when last read */
 	uint64_t rpos;       /* reserved position */
+	struct chan_claim *claim; /* MPSC: our capability's entry ... */
+	uint32_t producer;        /* ... its index */
 	uint64_t checked_ns; /* last liveness check from a full ring */
 	bool dead;           /* the consumer is gone: -EPIPE from now on */
 };
@@ -191,10 +217,13 @@ static int geo_init(struct chan_geo *g, uint64_t msg_size, uint64_t cap, bool mp
 		return -EINVAL;
 	if (cap < 2 || cap > UIPC_CHAN_MAX_CAPACITY || (cap & (cap - 1)))
 		return -EINVAL;
-	stride = (msg_size + 7) & ~UINT64_C(7);
-	if (mpsc)
-		stride += sizeof(uint64_t);
-	size = sizeof(struct chan_shm) + cap * stride; /* < 2^24 * (2^16 + 8): no overflow */
+	/* Every slot ends with its sequence number: the consumer waits on
+	 * the slot itself, so a message costs it one cache line, not two
+	 * (up to 56 bytes; a 64-byte message spills its sequence number
+	 * into the next line, where the next slot's message starts). */
+	stride = sizeof(uint64_t) + ((msg_size + 7) & ~UINT64_C(7));
+	size = sizeof(struct chan_shm) + (mpsc ? CHAN_CLAIMS_SIZE : 0) +
+	       cap * stride; /* < 2^24 * (2^16 + 8) + 2^14: no overflow */
 	size = (size + 4095) & ~UINT64_C(4095);
 	if (size > UIPC_CHAN_MAX_BYTES)
 		return -EINVAL;
@@ -210,7 +239,8 @@ static int geo_init(struct chan_geo *g, uint64_t msg_size, uint64_t cap, bool mp
 static void geo_map(struct chan_geo *g, void *map)
 {
 	g->shm = map;
-	g->slots = (unsigned char *)map + sizeof(struct chan_shm);
+	g->claims = g->mpsc ? (struct chan_claim *)(g->shm + 1) : NULL;
+	g->slots = (unsigned char *)map + sizeof(struct chan_shm) + (g->mpsc ? CHAN_CLAIMS_SIZE : 0);
 }
 
 static inline unsigned char *slot_at(const struct chan_geo *g, uint64_t pos)
@@ -218,14 +248,50 @@ static inline unsigned char *slot_at(const struct chan_geo *g, uint64_t pos)
 	return g->slots + (size_t)(pos & g->mask) * g->stride;
 }
 
+/* A slot is the message (8-byte aligned) and then its sequence number. */
 static inline _Atomic uint64_t *seq_at(const struct chan_geo *g, uint64_t pos)
 {
-	return (_Atomic uint64_t *)(void *)slot_at(g, pos);
+	return (_Atomic uint64_t *)(void *)(slot_at(g, pos) + g->stride - sizeof(uint64_t));
 }
 
 static inline unsigned char *msg_at(const struct chan_geo *g, uint64_t pos)
 {
-	return slot_at(g, pos) + (g->mpsc ? sizeof(uint64_t) : 0);
+	return slot_at(g, pos);
+}
+
+/*
+ * Sequence numbers. A slot holding the message for position pos says
+ * pos + 1. An empty one says what its last lap left: MPSC, pos (the
+ * consumer frees each slot for the producers' next claim, Vyukov's bounded
+ * queue); SPSC, pos + 1 - capacity (the previous lap's message: the single
+ * producer learns of free space from the head index, so the consumer never
+ * writes the slot lines back).
+ */
+static inline uint64_t seq_empty(const struct chan_geo *g, uint64_t pos)
+{
+	return g->mpsc ? pos : pos + 1 - g->cap;
+}
+
+/* memcpy() with the common message sizes inlined: a call into the C
+ * library's size dispatch is a visible share of a ping-pong round trip. */
+static inline void msg_copy(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	case 32:
+		memcpy(dst, src, 32);
+		break;
+	case 64:
+		memcpy(dst, src, 64);
+		break;
+	default:
+		memcpy(dst, src, n);
+	}
 }
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
@@ -260,10 +326,8 @@ static void chan_shm_init(struct chan_geo *g)
 	s->capacity = (uint32_t)g->cap;
 	s->stride = g->stride;
 	s->size = g->size;
-	/* MPSC: slot i is free for position i (Vyukov's bounded queue). */
-	if (g->mpsc)
-		for (uint64_t i = 0; i < g->cap; i++)
-			atomic_init(seq_at(g, i), i);
+	for (uint64_t i = 0; i < g->cap; i++)
+		atomic_init(seq_at(g, i), seq_empty(g, i));
 }
 
 static void chan_release(uipc_chan *c)
@@ -360,10 +424,12 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *c)
 
 /* Consumer: producer capabilities ------------------------------------------ */
 
-/* Close the creator ends whose capability every holder has closed. */
+/* Close the creator ends whose capability every holder has closed. SPSC:
+ * a producer that died attached through one of them leaves the role. */
 static void chan_reap(uipc_chan *c)
 {
 	struct pollfd p;
+	uint32_t tag;
 
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
 		if (c->peers[i] < 0)
@@ -372,16 +438,32 @@ static void chan_reap(uipc_chan *c)
 		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
 			uipc__close(c->peers[i]);
 			c->peers[i] = -1;
+			tag = i + 1;
+			if (!c->g.mpsc)
+				atomic_compare_exchange_strong_explicit(&c->g.shm->attached, &tag, 0,
+				                                        memory_order_acq_rel,
+				                                        memory_order_relaxed);
 		}
 	}
+}
+
+/* MPSC: an entry whose producer may have left a hole at or after our head
+ * stays with its (closed) capability until we have passed it. */
+static bool chan_claim_settled(const uipc_chan *c, unsigned i)
+{
+	const struct chan_claim *e = &c->g.claims[i];
+	uint64_t pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&e->n, memory_order_relaxed);
+
+	return n == 0 || (int64_t)(c->head - (pos + n)) >= 0;
 }
 
 static int chan_free_peer(uipc_chan *c)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < CHAN_MAX_CAPS; i++)
-			if (c->peers[i] < 0)
-				return i;
+		for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
+			if (c->peers[i] < 0 && (!c->g.mpsc || chan_claim_settled(c, i)))
+				return (int)i;
 		chan_reap(c);
 	}
 	return -EMFILE;
@@ -401,9 +483,19 @@ static int chan_cap(uipc_chan *c, int *ret_idx)
 	int fds[2] = {c->memfd, c->vec_cap};
 	int idx, cap, peer;
 
+	chan_reap(c);
 	idx = chan_free_peer(c);
 	if (idx < 0)
 		return idx;
+	cc.producer = (uint32_t)idx;
+	if (c->g.mpsc) {
+		struct chan_claim *e = &c->g.claims[idx];
+
+		/* Nobody holds this entry's capability any more. */
+		atomic_store_explicit(&e->n, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->pos, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->attached, 0, memory_order_release);
+	}
 	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
 	if (cap < 0)
 		return cap;
@@ -475,30 +567,21 @@ static int chan_broken(uipc_chan *c)
 }
 
 /*
- * Messages ready at head: SPSC, how many (validated tail); MPSC, 1 or 0 from
- * the head slot's sequence. -EPROTO for anything a correct peer cannot write.
- * The loads are seq_cst: after a wait they are the consumer's half of the
- * Dekker pattern with the producer's post.
+ * Is a message ready at head? 1 or 0 from the head slot's sequence number;
+ * -EPROTO for anything a correct peer cannot write. The load is seq_cst:
+ * after a wait it is the consumer's half of the Dekker pattern with the
+ * producer's post.
  */
-static int chan_avail(uipc_chan *c)
+static inline int chan_avail(uipc_chan *c)
 {
-	uint64_t t, s;
+	uint64_t s;
 
 	if (c->broken)
 		return -EPROTO;
-	if (c->g.mpsc) {
-		s = atomic_load_explicit(seq_at(&c->g, c->head), memory_order_seq_cst);
-		if (s == c->head + 1)
-			return 1;
-		return s == c->head ? 0 : chan_broken(c);
-	}
-	if (c->tail_cache != c->head)
-		return (int)(c->tail_cache - c->head);
-	t = atomic_load_explicit(&c->g.shm->tail, memory_order_seq_cst);
-	if (t - c->head > c->g.cap)
-		return chan_broken(c);
-	c->tail_cache = t;
-	return (int)(t - c->head);
+	s = atomic_load_explicit(seq_at(&c->g, c->head), memory_order_seq_cst);
+	if (s == c->head + 1)
+		return 1;
+	return s == seq_empty(&c->g, c->head) ? 0 : chan_broken(c);
 }
 
 static void chan_publish(uipc_chan *c)
@@ -534,20 +617,84 @@ static void chan_free_slot(uipc_chan *c)
 		                      memory_order_release);
 }
 
-/* Copy up to n ready messages; returns how many (0 only with c->broken). */
-static int chan_take(uipc_chan *c, unsigned char *buf, size_t n, int avail)
+/* MPSC: is the claimer of position pos certainly dead? Every capability
+ * whose entry covers pos must be closed everywhere, and there must be one
+ * (the claimer's entry covers pos until it has published pos). */
+static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
+{
+	struct pollfd p;
+	bool covered = false;
+
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
+		const struct chan_claim *e = &c->g.claims[i];
+		uint64_t first = atomic_load_explicit(&e->pos, memory_order_relaxed);
+		uint64_t n = atomic_load_explicit(&e->n, memory_order_relaxed);
+
+		if (pos - first >= n)
+			continue;
+		covered = true;
+		if (c->peers[i] < 0)
+			continue; /* reaped: closed everywhere */
+		p = (struct pollfd){.fd = c->peers[i]};
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP))
+			return false;
+	}
+	return covered;
+}
+
+/*
+ * MPSC: pass the slots at head that a producer claimed and died before
+ * publishing. A slot claimed (the tail is past it) and still empty is
+ * normally a producer between its claim and its publish: it is looked into
+ * once it has stayed so for a millisecond (now, when every producer is gone
+ * already), then at most once a millisecond. Passing is a compare-and-swap
+ * of the slot's sequence from "empty" to "free for the next lap", so a
+ * publish that lands first wins. Returns how many slots were passed.
+ */
+static unsigned chan_pass_holes(uipc_chan *c, bool force)
+{
+	unsigned passed = 0;
+	uint64_t t, h, now, e;
+
+	if (!c->g.mpsc || c->broken)
+		return 0;
+	for (;;) {
+		h = c->head;
+		t = atomic_load_explicit(&c->g.shm->tail, memory_order_acquire);
+		if (t - h - 1 >= c->g.cap) /* nothing claimed at head (or a lying tail) */
+			break;
+		if (!force) {
+			now = uipc__now_ns();
+			if (c->hole != h + 1) {
+				c->hole = h + 1;
+				c->hole_ns = now;
+				break;
+			}
+			if (now - c->hole_ns < 1000000)
+				break;
+			c->hole_ns = now;
+		}
+		e = h;
+		if (!chan_claimer_dead(c, h) ||
+		    !atomic_compare_exchange_strong_explicit(seq_at(&c->g, h), &e, h + c->g.cap,
+		                                             memory_order_acq_rel,
+		                                             memory_order_acquire))
+			break;
+		chan_consumed(c, 1);
+		c->hole = 0;
+		force = true; /* the rest of a dead producer's batch, right away */
+		passed++;
+	}
+	return passed;
+}
+
+/* Copy up to n ready messages, the first known ready; returns how many. */
+static int chan_take(uipc_chan *c, unsigned char *buf, size_t n)
 {
 	size_t k = 0;
 
-	if (!c->g.mpsc) {
-		k = (size_t)avail < n ? (size_t)avail : n;
-		for (size_t i = 0; i < k; i++)
-			memcpy(buf + i * c->g.msg_size, msg_at(&c->g, c->head + i), c->g.msg_size);
-		chan_consumed(c, k);
-		return (int)k;
-	}
 	while (k < n && (k == 0 || chan_avail(c) == 1)) {
-		memcpy(buf + k * c->g.msg_size, msg_at(&c->g, c->head), c->g.msg_size);
+		msg_copy(buf + k * c->g.msg_size, msg_at(&c->g, c->head), c->g.msg_size);
 		chan_free_slot(c);
 		c->head++;
 		k++;
@@ -588,29 +735,37 @@ static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
  * earlier notify keeps producers from writing the descriptor at all. The
  * budget is the receiver's (its spin policy, current adaptive budget).
  */
-static int chan_spin(uipc_chan *c, uint64_t deadline)
+static int chan_spin(uipc_chan *c, int64_t timeout_ns, uint64_t *ret_deadline)
 {
 	const struct uipc__spin *sp = &c->rx->spin;
-	uint64_t now, end = 0;
+	uint64_t now, end = 0, deadline = UINT64_MAX;
 	int r;
 
-	if (sp->mode == UIPC_SPIN_NONE || !sp->budget_ns)
-		return 0;
-	for (;;) {
+	if (sp->mode != UIPC_SPIN_NONE && sp->budget_ns) {
 		/* Poll first, read the clock after: a message about to land
-		 * (ping-pong) is seen without a clock read in its way. */
-		for (unsigned i = 0; i < 64; i++) {
-			r = chan_avail(c);
-			if (r != 0)
-				return r;
-			uipc__cpu_relax();
+		 * (ping-pong) is seen without a clock read in its way. The
+		 * timeout counts from that first reading. */
+		for (;;) {
+			for (unsigned i = 0; i < 64; i++) {
+				r = chan_avail(c);
+				if (r != 0)
+					return r;
+				uipc__cpu_relax();
+			}
+			now = uipc__now_ns();
+			if (!end) {
+				if (timeout_ns >= 0)
+					deadline = now + (uint64_t)timeout_ns;
+				end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
+			}
+			if (now >= end)
+				break;
 		}
-		now = uipc__now_ns();
-		if (!end)
-			end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
-		if (now >= end || now >= deadline)
-			return 0;
+	} else if (timeout_ns >= 0) {
+		deadline = uipc__now_ns() + (uint64_t)timeout_ns;
 	}
+	*ret_deadline = deadline;
+	return 0;
 }
 
 /* The consumer's half of the asymmetric fence, when producers rely on it. */
@@ -637,12 +792,18 @@ static int chan_block(uipc_chan *c, uint64_t deadline)
 		chan_fence(c);
 		/* Whatever the wait said, a message that is there wins. */
 		a = chan_avail(c);
+		if (a == 0 && chan_pass_holes(c, false))
+			a = chan_avail(c);
 		if (a != 0) {
 			r = a;
 			break;
 		}
 		if (r == -ETIMEDOUT && chan_producers(c) < 0)
 			r = -EPIPE;
+		/* Every producer is gone: what they published behind a hole
+		 * comes out first. */
+		if (r == -EPIPE && chan_pass_holes(c, true))
+			continue;
 		if (r < 0)
 			break;
 		r = chan_wait_slice(c, deadline);
@@ -670,10 +831,15 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 		if (r != 0)
 			return r;
 	}
-	if (timeout_ns == 0)
+	if (timeout_ns == 0) {
+		if (chan_pass_holes(c, false)) {
+			r = chan_avail(c);
+			if (r != 0)
+				return r;
+		}
 		return -EAGAIN;
-	deadline = timeout_ns < 0 ? UINT64_MAX : uipc__now_ns() + (uint64_t)timeout_ns;
-	r = chan_spin(c, deadline);
+	}
+	r = chan_spin(c, timeout_ns, &deadline);
 	return r != 0 ? r : chan_block(c, deadline);
 }
 
@@ -687,8 +853,7 @@ UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, in
 	if (r < 0)
 		return r;
 	c->peeked = false;
-	r = chan_take(c, buf, n, r);
-	return r > 0 ? r : -EPROTO;
+	return chan_take(c, buf, n);
 }
 
 UIPC_API int uipc_chan_recv(uipc_chan *c, void *buf, size_t size, int64_t timeout_ns)
@@ -743,19 +908,42 @@ static int ptx_check_shm(const struct chan_geo *g)
 	return 0;
 }
 
-static int ptx_attach_spsc(uipc_chan_tx *p)
+static int ptx_attach_spsc(uipc_chan_tx *p, uint32_t idx)
 {
 	struct chan_shm *s = p->g.shm;
 	uint32_t zero = 0;
 
-	if (!atomic_compare_exchange_strong_explicit(&s->attached, &zero, 1, memory_order_acq_rel,
-	                                             memory_order_relaxed))
+	/* Tagged with our capability: if we die attached, the consumer frees
+	 * the role once the capability is closed everywhere (chan_reap()). */
+	if (!atomic_compare_exchange_strong_explicit(&s->attached, &zero, idx + 1,
+	                                             memory_order_acq_rel, memory_order_relaxed))
 		return -EBUSY;
+	p->producer = idx;
 	p->attached = true;
-	/* Continue where an earlier producer left off. */
+	/* Continue where an earlier producer left off: its tail, plus the
+	 * slots it published without getting to store the tail (killed). */
 	p->tail = atomic_load_explicit(&s->tail, memory_order_acquire);
 	p->head_cache = atomic_load_explicit(&s->head, memory_order_acquire);
-	return p->tail - p->head_cache > p->g.cap ? -EPROTO : 0;
+	if (p->tail - p->head_cache > p->g.cap)
+		return -EPROTO;
+	while (p->tail - p->head_cache < p->g.cap &&
+	       atomic_load_explicit(seq_at(&p->g, p->tail), memory_order_acquire) == p->tail + 1)
+		p->tail++;
+	return 0;
+}
+
+/* MPSC: our capability's claim entry is ours alone while we are attached. */
+static int ptx_attach_mpsc(uipc_chan_tx *p, uint32_t idx)
+{
+	uint32_t zero = 0;
+
+	p->producer = idx;
+	p->claim = &p->g.claims[idx];
+	if (!atomic_compare_exchange_strong_explicit(&p->claim->attached, &zero, 1,
+	                                             memory_order_acq_rel, memory_order_relaxed))
+		return -EBUSY;
+	p->attached = true;
+	return 0;
 }
 
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
@@ -764,7 +952,8 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	void *map;
 	int r;
 
-	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS))
+	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS) ||
+	    cc->producer >= CHAN_MAX_CAPS)
 		return -EINVAL;
 	r = geo_init(&p->g, cc->msg_size, cc->capacity, cc->flags & UIPC_CHAN_MPSC);
 	if (r < 0 || p->g.size != cc->size)
@@ -786,13 +975,19 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
 	if (p->cap_fd < 0)
 		return -errno;
-	return p->g.mpsc ? 0 : ptx_attach_spsc(p);
+	return p->g.mpsc ? ptx_attach_mpsc(p, cc->producer) : ptx_attach_spsc(p, cc->producer);
 }
 
 static void ptx_release(uipc_chan_tx *p)
 {
-	if (p->attached)
-		atomic_store_explicit(&p->g.shm->attached, 0, memory_order_release);
+	if (p->attached && p->g.mpsc) {
+		atomic_store_explicit(&p->claim->attached, 0, memory_order_release);
+	} else if (p->attached) {
+		uint32_t me = p->producer + 1;
+
+		atomic_compare_exchange_strong_explicit(&p->g.shm->attached, &me, 0,
+		                                        memory_order_release, memory_order_relaxed);
+	}
 	uipc_tx_free(p->tx);
 	if (p->light)
 		atomic_fetch_sub_explicit(&p->map->light, 1, memory_order_release);
@@ -852,6 +1047,8 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	p = *ret_tx;
 	munmap(p->g.shm, p->g.size);
 	geo_map(&p->g, c->map->addr);
+	if (p->g.mpsc)
+		p->claim = &p->g.claims[p->producer];
 	atomic_fetch_add_explicit(&c->map->refs, 1, memory_order_relaxed);
 	p->map = c->map;
 	if (c->map->membarrier) {
@@ -905,7 +1102,7 @@ UIPC_API int uipc_chan_tx_check(uipc_chan_tx *p)
 
 /* Producer: claiming slots ------------------------------------------------- */
 
-static bool ptx_closed(const uipc_chan_tx *p)
+static inline bool ptx_closed(const uipc_chan_tx *p)
 {
 	return p->dead || atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) != 0;
 }
@@ -925,7 +1122,7 @@ static int ptx_full(uipc_chan_tx *p)
 }
 
 /* SPSC: free slots, at least want if there are (the cached head first). */
-static int64_t spsc_space(uipc_chan_tx *p, uint64_t want)
+static inline int64_t spsc_space(uipc_chan_tx *p, uint64_t want)
 {
 	uint64_t h;
 
@@ -961,7 +1158,7 @@ static uint64_t mpsc_run(const struct chan_geo *g, uint64_t pos, uint64_t n)
 
 /* MPSC: claim up to n consecutive positions (Vyukov). Returns how many (0:
  * full), *ret_pos the first; -EPROTO when the ring cannot be right. */
-static int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
+static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 {
 	struct chan_shm *s = p->g.shm;
 	uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed), seq, np, k;
@@ -980,8 +1177,11 @@ static int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 			continue;
 		}
 		k = mpsc_run(&p->g, pos, n);
-		if (atomic_compare_exchange_weak_explicit(
-		        &s->tail, &pos, pos + k, memory_order_relaxed, memory_order_relaxed)) {
+		/* What we claim, before we do (chan_pass_holes()). */
+		atomic_store_explicit(&p->claim->n, k, memory_order_relaxed);
+		atomic_store_explicit(&p->claim->pos, pos, memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + k, memory_order_release,
+		                                          memory_order_relaxed)) {
 			*ret_pos = pos;
 			return (int64_t)k;
 		}
@@ -990,7 +1190,7 @@ static int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 }
 
 /* Claim up to n slots; *ret_pos is the first. 0 when full, or -errno. */
-static int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
+static inline int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 {
 	int64_t k;
 
@@ -1008,13 +1208,15 @@ static int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 }
 
 /* Publish k written slots from pos and announce them (one notify). */
-static int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
+static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 {
-	if (p->g.mpsc) {
-		for (uint64_t i = 0; i < k; i++)
-			atomic_store_explicit(seq_at(&p->g, pos + i), pos + i + 1,
-			                      memory_order_release);
-	} else {
+	for (uint64_t i = 0; i < k; i++)
+		atomic_store_explicit(seq_at(&p->g, pos + i), pos + i + 1, memory_order_release);
+	if (!p->g.mpsc) {
+		/* For the next producer to attach only: the consumer never
+		 * reads it, so the line stays in our cache. After the slots:
+		 * a producer killed in between leaves a tail behind, which
+		 * the next one walks forward (ptx_attach_spsc()). */
 		p->tail = pos + k;
 		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
 	}
@@ -1038,7 +1240,7 @@ static int ptx_send(uipc_chan_tx *p, const void *msg, size_t size)
 	if (k <= 0)
 		return k < 0 ? (int)k : ptx_full(p);
 	dst = msg_at(&p->g, pos);
-	memcpy(dst, msg, size);
+	msg_copy(dst, msg, size);
 	if (size < p->g.msg_size)
 		memset(dst + size, 0, p->g.msg_size - size);
 	return ptx_publish(p, pos, 1);
@@ -1066,7 +1268,7 @@ UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
 	if (k <= 0)
 		return k < 0 ? (int)k : ptx_full(p);
 	for (int64_t i = 0; i < k; i++)
-		memcpy(msg_at(&p->g, pos + (uint64_t)i), src + (size_t)i * p->g.msg_size,
+		msg_copy(msg_at(&p->g, pos + (uint64_t)i), src + (size_t)i * p->g.msg_size,
 		       p->g.msg_size);
 	r = ptx_publish(p, pos, (uint64_t)k);
 	return r < 0 ? r : (int)k;
@@ -1164,8 +1366,12 @@ void uipc__chan_layout(uipc_chan *c, struct uipc__chan_layout *ret)
 	ret->size = c->g.size;
 	ret->tail_off = offsetof(struct chan_shm, tail);
 	ret->head_off = offsetof(struct chan_shm, head);
-	ret->slots_off = sizeof(struct chan_shm);
+	ret->slots_off = (size_t)(c->g.slots - (unsigned char *)c->g.shm);
+	ret->claims_off = sizeof(struct chan_shm);
+	ret->claim_size = sizeof(struct chan_claim);
+	ret->claims = c->g.mpsc ? CHAN_MAX_CAPS : 0;
 	ret->stride = c->g.stride;
+	ret->seq_off = c->g.stride - sizeof(uint64_t);
 	ret->capacity = c->g.cap;
 	ret->mpsc = c->g.mpsc;
 }

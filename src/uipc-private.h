@@ -348,7 +348,10 @@ struct uipc__chan_layout {
 	void *map;
 	size_t size;
 	size_t tail_off, head_off, slots_off; /* byte offsets in map */
-	size_t stride;                        /* bytes per slot; MPSC: seq first */
+	size_t stride;                        /* bytes per slot */
+	size_t seq_off;                       /* a slot's sequence number, in the slot */
+	size_t claims_off, claim_size;        /* MPSC: producer claim entries ... */
+	unsigned claims;                      /* ... how many (0: SPSC) */
 	uint64_t capacity;
 	bool mpsc;
 };

@@ -142,6 +142,7 @@ static void producer_killed(unsigned flags)
 	uipc_ctx *ctx;
 	uipc_rx *rx;
 	uipc_chan *c;
+	uipc_chan_tx *p;
 	uint64_t v;
 	char ready;
 	int sock;
@@ -155,11 +156,24 @@ static void producer_killed(unsigned flags)
 	assert_int_equal(read(sock, &ready, 1), 1);
 	kill(pid, SIGKILL);
 	assert_int_equal(child_exit_code(pid), 128 + SIGKILL);
-	/* What it sent arrives, then -EPIPE: no hang on the reserved slot. */
+	/* A producer that comes after: SPSC, it takes over the dead one's
+	 * role; MPSC, its messages queue behind the dead one's claimed,
+	 * never published slot, which the consumer passes. */
+	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+	for (uint64_t i = 100; i < 105; i++)
+		assert_int_equal(uipc_chan_send(p, &i, 8), 0);
+	/* What the dead one sent arrives, then the newcomer's, then -EPIPE
+	 * once it is gone too: no hang on the reserved slot. */
 	for (uint64_t i = 0; i < 10; i++) {
 		assert_int_equal(uipc_chan_recv(c, &v, 8, -1), 0);
 		assert_int_equal(v, i);
 	}
+	for (uint64_t i = 100; i < 105; i++) {
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 5000000000), 0);
+		assert_int_equal(v, i);
+	}
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
+	uipc_chan_tx_free(p);
 	assert_int_equal(uipc_chan_recv(c, &v, 8, -1), -EPIPE);
 	assert_int_equal(uipc_chan_check(c), -EPIPE);
 	close(sock);

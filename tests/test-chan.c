@@ -303,6 +303,80 @@ static void test_consumer_gone(void **state)
 	close(cap);
 }
 
+/* One producer end per capability (the SPSC role, an MPSC claim entry). */
+static void test_one_producer_per_capability(void **state)
+{
+	struct test_fx *f = *state;
+
+	for (int mpsc = 0; mpsc < 2; mpsc++) {
+		uipc_chan *c = chan_make(f, 8, 4, mpsc ? UIPC_CHAN_MPSC : 0);
+		uipc_chan_tx *p1, *p2;
+		int cap = uipc_chan_fd(c);
+
+		assert_true(cap >= 0);
+		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p1), 0);
+		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p2), -EBUSY);
+		uipc_chan_tx_free(p1);
+		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p2), 0);
+		uipc_chan_tx_free(p2);
+		close(cap);
+		uipc_chan_free(c);
+	}
+}
+
+/*
+ * A producer that goes away between claiming a slot and publishing it
+ * (here: freed with a reservation outstanding; killed, in test-chan-xproc)
+ * leaves it empty. SPSC: the next producer writes that position again.
+ * MPSC: other producers' messages are already behind it; the consumer
+ * passes it once the capability is closed everywhere, and delivers them.
+ */
+static void test_abandoned_slot(void **state)
+{
+	struct test_fx *f = *state;
+
+	for (int mpsc = 0; mpsc < 2; mpsc++) {
+		uipc_chan *c = chan_make(f, 8, 8, mpsc ? UIPC_CHAN_MPSC : 0);
+		uipc_chan_tx *a, *b;
+		void *slot;
+		uint64_t v = 1;
+
+		assert_int_equal(uipc_chan_tx_new(c, &a), 0);
+		assert_int_equal(uipc_chan_send(a, &v, 8), 0);
+		assert_int_equal(uipc_chan_reserve(a, &slot), 0);
+		if (mpsc) {
+			assert_int_equal(uipc_chan_tx_new(c, &b), 0);
+			for (v = 2; v < 4; v++)
+				assert_int_equal(uipc_chan_send(b, &v, 8), 0);
+		}
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
+		assert_int_equal(v, 1);
+		/* The claimer is alive: a slow producer, not a hole. */
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 30000000), -ETIMEDOUT);
+		uipc_chan_tx_free(a);
+		if (!mpsc) {
+			assert_int_equal(uipc_chan_tx_new(c, &b), 0);
+			for (v = 2; v < 4; v++)
+				assert_int_equal(uipc_chan_send(b, &v, 8), 0);
+		}
+		for (uint64_t want = 2; want < 4; want++) {
+			assert_int_equal(uipc_chan_recv(c, &v, 8, 5000000000), 0);
+			assert_int_equal(v, want);
+		}
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
+		/* The ring goes on: a full lap and more over the passed slot. */
+		for (uint64_t i = 0; i < 20; i++) {
+			assert_int_equal(uipc_chan_send(b, &i, 8), 0);
+			assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
+			assert_int_equal(v, i);
+		}
+		uipc_chan_tx_free(b);
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 1000000000), -EPIPE);
+		uipc_chan_free(c);
+	}
+}
+
 static void test_producers_gone(void **state)
 {
 	struct test_fx *f = *state;
@@ -638,13 +712,16 @@ static size_t off_seq(uipc_chan *c, uint64_t pos)
 	struct uipc__chan_layout l;
 
 	uipc__chan_layout(c, &l);
-	return l.slots_off + (size_t)(pos & (l.capacity - 1)) * l.stride;
+	return l.slots_off + (size_t)(pos & (l.capacity - 1)) * l.stride + l.seq_off;
 }
 
 static void test_corrupt_spsc(void **state)
 {
 	struct test_fx *f = *state;
-	uint64_t bad[] = {9, UINT64_MAX, UINT64_C(1) << 63};
+	/* head is 1: its slot may say 2 (ready) or 1 + 1 - 8 (empty, from the
+	 * previous lap), nothing else: not MPSC's "empty" (1), not a lap
+	 * ahead, not garbage. */
+	uint64_t bad[] = {1, 2 + 8, UINT64_MAX, UINT64_C(1) << 63};
 	uint64_t v = 5;
 	const void *m;
 
@@ -655,14 +732,46 @@ static void test_corrupt_spsc(void **state)
 		assert_int_equal(uipc_chan_tx_new(c, &p), 0);
 		assert_int_equal(uipc_chan_send(p, &v, 8), 0);
 		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
-		/* head is 1: tail below it, or more than a ring ahead */
-		atomic_store(shm_u64(c, off_tail(c)), i == 0 ? 1 + 9 : bad[i]);
+		atomic_store(shm_u64(c, off_seq(c, 1)), bad[i]);
 		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EPROTO);
 		assert_int_equal(uipc_chan_recv(c, &v, 8, -1), -EPROTO); /* stays broken */
 		assert_int_equal(uipc_chan_peek(c, &m, 0), -EPROTO);
 		uipc_chan_tx_free(p);
 		uipc_chan_free(c);
 	}
+}
+
+/* The consumer never reads the tail: a corrupt one is the next producer's
+ * business (it refuses to attach), and a producer killed between publishing
+ * its slots and storing its tail loses nothing (the next one walks on). */
+static void test_spsc_tail(void **state)
+{
+	struct test_fx *f = *state;
+	uipc_chan *c = chan_make(f, 8, 8, 0);
+	uipc_chan_tx *p;
+	uint64_t v;
+
+	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+	for (v = 0; v < 3; v++)
+		assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	uipc_chan_tx_free(p);
+
+	atomic_store(shm_u64(c, off_tail(c)), 1000);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(uipc_chan_tx_new(c, &p), -EPROTO);
+
+	atomic_store(shm_u64(c, off_tail(c)), 1); /* two published slots behind it */
+	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+	v = 3;
+	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	for (uint64_t want = 1; want < 4; want++) {
+		assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
+		assert_int_equal(v, want);
+	}
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
+	uipc_chan_tx_free(p);
+	uipc_chan_free(c);
 }
 
 static void test_corrupt_spsc_producer(void **state)
@@ -890,6 +999,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_zero_copy_mpsc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spsc_one_producer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_consumer_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_producer_per_capability, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abandoned_slot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producers_gone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_give_attach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
@@ -899,6 +1010,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_blocked_consumer_kicks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_send_wait_sleeps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_spsc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spsc_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_spsc_producer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_mpsc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_mpsc_producer, setup, teardown),

@@ -8,14 +8,15 @@
  * (uipc_chan) belongs to the receiver's thread; producer ends (uipc_chan_tx)
  * are attached from a capability fd, in this process or in another one.
  *
- * A send writes the slot, publishes the tail and notifies the vector with
- * the core protocol: while the consumer is awake that is no syscall, and a
+ * A send writes the slot, publishes it (a sequence number at the slot's end,
+ * so a waiting consumer polls the very cache line the message arrives in)
+ * and notifies the vector with the core protocol: while the consumer is awake that is no syscall, and a
  * consumer that sleeps is kicked once however many messages arrive before it
  * wakes. A consumer that finds the ring empty waits through the receiver's
  * spin-then-block path.
  *
  * Variants: SPSC (one attached producer at a time) and MPSC (any number of
- * producers; per-slot sequence numbers). Messages are delivered exactly once,
+ * producers, which claim slots with a compare-and-swap). Messages are delivered exactly once,
  * in the order each producer sent them.
  *
  * Failure model: each side treats the shared memory as hostile. A corrupt
@@ -24,11 +25,16 @@
  * has drained every message, once every producer capability of the channel
  * is closed (all producers freed or dead, and every capability fd closed).
  *
- * MPSC caveat: a producer that dies between claiming a slot and publishing
- * it (inside uipc_chan_send(), or between uipc_chan_reserve() and
- * uipc_chan_commit()) leaves a hole the consumer cannot pass: messages behind
- * it stay undelivered, and the consumer reports -EPIPE once every other
- * producer is gone too.
+ * A producer that dies between claiming a slot and publishing it (inside
+ * uipc_chan_send(), or between uipc_chan_reserve() and uipc_chan_commit())
+ * loses that message only. SPSC: the next producer to attach writes the
+ * same position. MPSC: messages of other producers may already be behind
+ * the empty slot; the consumer passes it once the capability it was claimed
+ * through is closed everywhere (it looks after the slot has stayed claimed
+ * and empty for a millisecond, and at most once a millisecond while it
+ * waits, which a blocked consumer does every 20 ms), then delivers them.
+ * Each capability carries one producer end at a time (-EBUSY for a second
+ * uipc_chan_tx_open() of it): give every producer its own capability.
  *
  * Costs: the consumer frees slots to producers every quarter ring and before
  * it sleeps (not per message), so a producer may see the ring full while up
@@ -166,7 +172,8 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *chan);
  * Attach a producer from a capability fd (not consumed). Validates
  * everything it reads from the fd and the ring.
  * @return 0; -EBADF; -EINVAL (not a channel capability, bad geometry);
- *         -EBUSY (SPSC channel that already has a producer); -EPIPE
+ *         -EBUSY (an SPSC channel that already has a producer, or a
+ *         capability already attached and not freed since); -EPIPE
  *         (consumer gone); -EOPNOTSUPP; -ENOMEM, -EMFILE.
  */
 UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx);
@@ -180,7 +187,11 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *chan, uipc_chan_tx **ret_tx);
  */
 UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
 
-/** Detach and free a producer end. An SPSC channel accepts a new producer after. Accepts NULL. */
+/**
+ * Detach and free a producer end. An SPSC channel, and the capability it was
+ * opened from, accept a new producer after. A pending reservation is
+ * abandoned (the slot is passed, see above). Accepts NULL.
+ */
 UIPC_API void uipc_chan_tx_free(uipc_chan_tx *tx);
 
 /**

@@ -5,30 +5,34 @@
  *
  * A ring of CAP slots; NITEMS values 1..NITEMS are sent in order.
  * Data direction (empty -> non-empty): the producer writes the slot, stores
- * the tail (release) and calls uipc_tx_notify() (ptx_publish()) on the
- * consumer's descriptor; the consumer (chan_wait()) loads the tail seq_cst
- * (chan_avail()) and, when the ring is empty, waits with rx_wait_protocol()
- * (take, spin, desc_arm, futex_block, disarm, take) and looks again.
+ * its sequence number (release: position + 1) and calls uipc_tx_notify()
+ * (ptx_publish()) on the consumer's descriptor; the consumer (chan_wait())
+ * loads the head slot's sequence number seq_cst (chan_avail()): position + 1
+ * is a message, position + 1 - CAP (the previous lap's) an empty slot,
+ * anything else is impossible (assertion); when it is empty, the consumer
+ * waits with rx_wait_protocol() (take, spin, desc_arm, futex_block, disarm,
+ * take) and looks again. The tail index the producer also stores is only
+ * read by the next producer to attach, so it is left out.
  * Space direction (full -> non-full): the producer (ptx_space_wait()) loads
  * space_seq, increments space_waiters (seq_cst), re-checks the published
  * head (ptx_has_space()) and futex-waits on space_seq; the consumer
  * (chan_consumed() / chan_publish()) stores its head seq_cst every BATCH
- * messages and whenever it caught up with the tail, then loads
+ * messages and before it waits, then loads
  * space_waiters and, if non-zero, bumps space_seq and wakes (space_wake()).
  * The code's wait slices (periodic timeouts for liveness checks) are left
  * out: a wakeup lost here would only be hidden by them, not prevented.
  *
  * Memory model: as in notify.pml, plain interleaving is exact for the code
- * (the tail store is followed by the post's fence or locked OR before any
- * later load; the head store is seq_cst). BROKEN removes one barrier and
+ * (the sequence store is followed by the post's fence or locked OR before
+ * any later load; the head store is seq_cst). BROKEN removes one barrier and
  * models the index store as sitting in that thread's store buffer, drained
  * at any time or by the thread's next locked instruction, fence or syscall
  * (a newer store replaces the buffered one: the same as both draining back
  * to back):
- *   BROKEN 1: no fence in uipc__desc_post()'s coalescing path: the tail
- *             store passes the second look at pir; when the bit is still
- *             pending the post returns, the consumer takes the bit, reads
- *             the old tail and sleeps for ever;
+ *   BROKEN 1: no fence in uipc__desc_post()'s coalescing path: the
+ *             sequence store passes the second look at pir; when the bit
+ *             is still pending the post returns, the consumer takes the
+ *             bit, reads the old sequence and sleeps for ever;
  *   BROKEN 2: the consumer's head store is release only: the load of
  *             space_waiters passes it, the producer registered, saw the old
  *             head and sleeps, the consumer saw no waiter and never wakes it.
@@ -69,28 +73,30 @@ byte pir = 0;
 bool csleep = false;   /* consumer in futex_wait on status */
 bool rx_window = false;
 
-/* the ring */
+/* the ring: payloads and sequence numbers (set up by init) */
 byte ring[CAP];
-byte tail = 0;         /* written by the producer */
+byte seqs[CAP];
 byte head = 0;         /* published by the consumer */
 byte space_seq = 0;    /* futex word of the space direction */
 byte space_waiters = 0;
 bool psleep = false;   /* producer in futex_wait on space_seq */
 
-/* store buffer of the broken variants: one pending index store */
+/* store buffer of the broken variants: one pending index store (BROKEN 1:
+ * of seqs[sb_idx]) */
 bool sb_valid = false;
 byte sb_val = 0;
+byte sb_idx = 0;
 
 byte received = 0;     /* ghost */
 
 ltl all_received { <> (received == NITEMS) }
 
-/* BROKEN 1 buffers the producer's tail, BROKEN 2 the consumer's head; drain
- * at a locked instruction, fence or syscall of the owning side */
-inline drain_tail()
+/* BROKEN 1 buffers the producer's sequence store, BROKEN 2 the consumer's
+ * head; drain at a locked instruction, fence or syscall of the owning side */
+inline drain_seq()
 {
 #if BROKEN == 1
-	atomic { if :: sb_valid -> tail = sb_val; sb_valid = false :: else fi }
+	atomic { if :: sb_valid -> seqs[sb_idx] = sb_val; sb_valid = false :: else fi }
 #else
 	skip
 #endif
@@ -128,7 +134,7 @@ inline post()
 	:: (pir & BIT) != 0 ->
 		/* fence(seq_cst), look again */
 #if BROKEN != 1
-		drain_tail();
+		drain_seq();
 #endif
 		pend = ((pir & BIT) != 0)
 	:: else -> pend = false
@@ -136,7 +142,7 @@ inline post()
 	if
 	:: pend -> skip /* coalesced */
 	:: else ->
-		drain_tail(); /* locked OR */
+		drain_seq(); /* locked OR */
 		pir = pir | BIT;
 		s = status;
 		if
@@ -214,7 +220,7 @@ inline publish()
 	fi
 }
 
-active proctype producer()
+proctype producer()
 {
 	byte v = 1, tl = 0, hcache = 0, s, seq;
 	bool pend, won;
@@ -230,7 +236,7 @@ active proctype producer()
 		:: tl - hcache >= CAP ->
 			/* full: ptx_space_wait(), then try again */
 			seq = space_seq;
-			drain_tail();
+			drain_seq();
 			space_waiters++;
 			/* ptx_has_space() */
 			if
@@ -242,13 +248,13 @@ active proctype producer()
 			space_waiters--
 		:: else ->
 			ring[tl % CAP] = v;
-			tl++;
 #if BROKEN == 1
-			/* the release store of the tail, still in the store buffer */
-			atomic { sb_val = tl; sb_valid = true };
+			/* the release store of the sequence, still in the store buffer */
+			atomic { sb_idx = tl % CAP; sb_val = tl + 1; sb_valid = true };
 #else
-			tail = tl;
+			seqs[tl % CAP] = tl + 1;
 #endif
+			tl++;
 			post();
 			v++
 		fi
@@ -256,19 +262,18 @@ active proctype producer()
 	od
 }
 
-active proctype consumer()
+proctype consumer()
 {
-	byte expect = 1, hd = 0, tcache = 0, published = 0, val, m, spun, armv;
+	byte expect = 1, hd = 0, published = 0, val, m, spun, armv, sq, emp;
 
 	do
 	:: expect <= NITEMS ->
 		/* chan_wait() / chan_avail() */
+		sq = seqs[hd % CAP];
+		emp = hd + 1 - CAP;
+		assert(sq == hd + 1 || sq == emp);
 		if
-		:: tcache == hd -> tcache = tail
-		:: else
-		fi;
-		if
-		:: tcache == hd ->
+		:: sq == emp ->
 			if
 			:: hd != published -> publish()
 			:: else
@@ -283,7 +288,7 @@ active proctype consumer()
 			/* chan_consumed() */
 			hd++;
 			if
-			:: hd == tcache || hd - published >= BATCH -> publish()
+			:: hd - published >= BATCH -> publish()
 			:: else
 			fi
 		fi
@@ -292,14 +297,34 @@ active proctype consumer()
 }
 
 #if BROKEN
-active proctype flusher()
+proctype flusher()
 {
 end:	do
 #if BROKEN == 1
-	:: atomic { sb_valid -> tail = sb_val; sb_valid = false }
+	:: atomic { sb_valid -> seqs[sb_idx] = sb_val; sb_valid = false }
 #else
 	:: atomic { sb_valid -> head = sb_val; sb_valid = false }
 #endif
 	od
 }
 #endif
+
+init
+{
+	byte i = 0;
+
+	/* chan_shm_init(): slot i says i + 1 - CAP, "empty from the lap before" */
+	d_step {
+		do
+		:: i < CAP -> seqs[i] = i + 1 - CAP; i++
+		:: else -> break
+		od
+	};
+	atomic {
+		run producer();
+		run consumer();
+#if BROKEN
+		run flusher()
+#endif
+	}
+}

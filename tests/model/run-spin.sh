@@ -147,8 +147,8 @@ suite_chan() {
 }
 
 suite_chan_broken() {
-	check chan-broken-tail-safety safety fail chan.pml -DBROKEN=1
-	check chan-broken-tail-liveness liveness fail chan.pml -DBROKEN=1
+	check chan-broken-seq-safety safety fail chan.pml -DBROKEN=1
+	check chan-broken-seq-liveness liveness fail chan.pml -DBROKEN=1
 	check chan-broken-head-safety safety fail chan.pml -DBROKEN=2
 	check chan-broken-head-liveness liveness fail chan.pml -DBROKEN=2
 }
