@@ -3,7 +3,9 @@
  * Channel scenarios: SPSC throughput over message and batch sizes, and a
  * ping-pong over two channels. The comparison is Concurrency Kit's SPSC
  * ck_ring with typed slots (messages copied into the ring, as in a channel),
- * whose consumer polls: it has no wakeup at all.
+ * whose consumer polls: it has no wakeup at all. The ping-pong also runs
+ * shm-spin: a one-message mailbox per direction (the message, then a
+ * counter after it, spun on), the floor for carrying that many bytes.
  */
 #include <errno.h>
 #include <sched.h>
@@ -40,9 +42,19 @@ CK_RING_PROTOTYPE(m256, m256)
 
 #if defined(BENCH_HAVE_CHAN) || defined(BENCH_HAVE_LIBCK)
 
-/* A one-direction queue: uipc channel or ck_ring. */
+/* shm-spin mailbox: the message, then a counter (8-byte aligned), and each
+ * side's private count on a line of its own. */
+struct mbox {
+	_Alignas(128) unsigned char line[CHAN_MAX_MSG + 8];
+	_Alignas(128) uint64_t sent;
+	_Alignas(128) uint64_t seen;
+};
+
+/* A one-direction queue: uipc channel, ck_ring or a spin mailbox. */
 struct q {
 	bool ck;
+	bool box; /* shm-spin mailbox */
+	struct mbox *mbox;
 	size_t msg;
 	unsigned batch;
 	/* uipc */
@@ -59,15 +71,28 @@ struct q {
 
 struct chan_mech {
 	const char *name;
-	const char *backend; /* uipc backend, NULL for ck-ring */
+	const char *backend; /* uipc backend, NULL for ck-ring and shm-spin */
+	bool box;            /* shm-spin: ping-pong only */
 };
+
+static _Atomic uint64_t *box_count(const struct q *q)
+{
+	return (_Atomic uint64_t *)(void *)(q->mbox->line + ((q->msg + 7) & ~(size_t)7));
+}
 
 static int q_init(struct q *q, const struct chan_mech *cm, size_t msg, unsigned batch)
 {
 	memset(q, 0, sizeof(*q));
-	q->ck = cm->backend == NULL;
 	q->msg = msg;
 	q->batch = batch;
+	if (cm->box) {
+		q->box = true;
+		if (posix_memalign((void **)&q->mbox, _Alignof(struct mbox), sizeof(struct mbox)))
+			return -ENOMEM;
+		memset(q->mbox, 0, sizeof(struct mbox));
+		return 0;
+	}
+	q->ck = cm->backend == NULL;
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
 		if (msg != 8 && msg != 64 && msg != 256)
@@ -87,6 +112,7 @@ static int q_init(struct q *q, const struct chan_mech *cm, size_t msg, unsigned 
 
 static void q_fini(struct q *q)
 {
+	free(q->mbox);
 #ifdef BENCH_HAVE_LIBCK
 	free(q->buf);
 #endif
@@ -98,7 +124,7 @@ static int q_rx_open(struct q *q)
 {
 	int err = 0;
 #ifdef BENCH_HAVE_CHAN
-	if (!q->ck) {
+	if (!q->ck && !q->box) {
 		struct uipc_chan_config cfg = {.msg_size = q->msg, .capacity = CHAN_CAPACITY};
 		uipc_chan *chan;
 		err = uipc_rx_new(q->ctx, 0, &q->rx);
@@ -116,6 +142,25 @@ out:
 #endif
 	atomic_store(&q->ready, err < 0 ? -1 : 1);
 	return err;
+}
+
+/* shm-spin mailbox: one message in flight, as in a ping-pong. */
+static int box_send(struct q *q, const char *msg)
+{
+	memcpy(q->mbox->line, msg, q->msg);
+	atomic_store_explicit(box_count(q), ++q->mbox->sent, memory_order_release);
+	return 0;
+}
+
+static int box_recv(struct q *q, char *buf)
+{
+	if (atomic_load_explicit(box_count(q), memory_order_acquire) == q->mbox->seen) {
+		cpu_relax();
+		return 0;
+	}
+	memcpy(buf, q->mbox->line, q->msg);
+	q->mbox->seen++;
+	return 1;
 }
 
 static void q_rx_close(struct q *q)
@@ -136,7 +181,7 @@ static int q_tx_open(struct q *q)
 	if (r < 0)
 		return -ECANCELED;
 #ifdef BENCH_HAVE_CHAN
-	if (!q->ck) {
+	if (!q->ck && !q->box) {
 		uipc_chan_tx *tx;
 		int err = uipc_chan_tx_new(q->chan, &tx);
 		if (err < 0)
@@ -184,6 +229,8 @@ static bool ck_dequeue(struct q *q, char *msg)
 /* Send n (<= batch) messages from msgs, all of them: spins while full. */
 static int q_send(struct q *q, const char *msgs, unsigned n)
 {
+	if (q->box)
+		return box_send(q, msgs);
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
 		for (unsigned k = 0; k < n; k++)
@@ -215,6 +262,8 @@ static int q_send(struct q *q, const char *msgs, unsigned n)
 /* Receive 1..batch messages into buf, waiting (ck: spinning) while empty. */
 static int q_recv(struct q *q, char *buf)
 {
+	if (q->box)
+		return box_recv(q, buf);
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
 		unsigned got = 0;
@@ -512,14 +561,15 @@ static int cpp_run(const struct chan_mech *cm, size_t msg, struct hist *h, doubl
 
 /* ------------------------------------------------------------------------ */
 
-#define MAX_CM 8
+#define MAX_CM 10
 
 static unsigned chan_mechs(struct chan_mech *cm)
 {
 	const struct mech *t;
 	unsigned n = mech_table(&t), k = 0;
+	memset(cm, 0, MAX_CM * sizeof(*cm));
 #ifdef BENCH_HAVE_CHAN
-	for (unsigned i = 0; i < n && k < MAX_CM - 1; i++) {
+	for (unsigned i = 0; i < n && k < MAX_CM - 2; i++) {
 		if (!(t[i].flags & MECH_UIPC) || !mech_selected(&t[i]))
 			continue;
 		cm[k].name = t[i].name;
@@ -538,6 +588,13 @@ static unsigned chan_mechs(struct chan_mech *cm)
 		k++;
 	}
 #endif
+	static const struct mech spin = {.name = "shm-spin"};
+	if (mech_selected(&spin)) {
+		cm[k].name = "shm-spin";
+		cm[k].backend = NULL;
+		cm[k].box = true;
+		k++;
+	}
 	return k;
 }
 
@@ -556,7 +613,7 @@ static void chan_point(const char *scenario, const struct chan_mech *cm, unsigne
 		for (unsigned k = 0; k < n; k++) {
 			unsigned i = (k + rep) % n;
 			double ops = 0;
-			if (failed[i])
+			if (failed[i] || (cm[i].box && !pingpong))
 				continue;
 			hist_reset(h);
 			uint64_t t0 = mono_ns();
