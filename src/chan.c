@@ -185,6 +185,7 @@ struct uipc_chan {
 	uint64_t held;       /* other vectors our waits took, given back on return */
 	uint64_t hole;       /* MPSC: head + 1 when the head slot was seen claimed but empty */
 	uint64_t hole_ns;    /* ... since then, or since its producers were last checked */
+	uint64_t passed;     /* slots passed that way, in all */
 	unsigned ever;       /* producer capabilities created */
 	int peers[CHAN_MAX_CAPS];
 };
@@ -681,6 +682,7 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force)
 		                                             memory_order_acquire))
 			break;
 		chan_consumed(c, 1);
+		c->passed++;
 		c->hole = 0;
 		force = true; /* the rest of a dead producer's batch, right away */
 		passed++;
@@ -1374,6 +1376,11 @@ void uipc__chan_layout(uipc_chan *c, struct uipc__chan_layout *ret)
 	ret->seq_off = c->g.stride - sizeof(uint64_t);
 	ret->capacity = c->g.cap;
 	ret->mpsc = c->g.mpsc;
+}
+
+uint64_t uipc__chan_passed(uipc_chan *c)
+{
+	return c->passed;
 }
 
 uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *p)

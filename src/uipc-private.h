@@ -356,6 +356,8 @@ struct uipc__chan_layout {
 	bool mpsc;
 };
 UIPC_INTERNAL void uipc__chan_layout(uipc_chan *chan, struct uipc__chan_layout *ret);
+/* Slots the consumer passed because their producer died holding them. */
+UIPC_INTERNAL uint64_t uipc__chan_passed(uipc_chan *chan);
 /* The sender a producer end notifies with (tests count its kicks). */
 UIPC_INTERNAL uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *tx);
 
