@@ -125,7 +125,9 @@ static int parse_args(int argc, char **argv, bool *list)
 	bool reps_set = false, run_set = false;
 	int c;
 	opts.reps = 5;
-	while ((c = getopt_long(argc, argv, "qjchv", lo, NULL)) != -1) {
+	int li = -1;
+	while ((c = getopt_long(argc, argv, "qjchv", lo, &li)) != -1) {
+		const char *accepted = "";
 		int err = 0;
 		switch (c) {
 		case 'q':
@@ -171,6 +173,7 @@ static int parse_args(int argc, char **argv, bool *list)
 			err = uipc_topo_policy_parse(optarg, &pol);
 			if (!err)
 				opts.place = (int)pol;
+			accepted = " (nearest, spread or same-node)";
 			break;
 		}
 		case O_NOTSC:
@@ -184,10 +187,11 @@ static int parse_args(int argc, char **argv, bool *list)
 			return -EINVAL;
 		}
 		if (err < 0) {
-			fprintf(stderr, "uipc-bench: bad value for %s: %s\n", argv[optind - 1],
-			        optarg);
+			fprintf(stderr, "uipc-bench: --%s: bad value '%s'%s\n",
+			        li >= 0 ? lo[li].name : "?", optarg, accepted);
 			return err;
 		}
+		li = -1;
 	}
 	if (optind < argc || (opts.json && opts.csv)) {
 		usage(stderr);

@@ -517,13 +517,16 @@ static int uipc_m_rx_open(struct link *l)
 		return err;
 	if (l->blocked)
 		err = uipc_rx_set_spin(rx, UIPC_SPIN_NONE, 0);
-	for (unsigned i = 0; err >= 0 && l->process && i < l->nsenders; i++) {
-		int cap = uipc_rx_vector_fd(rx, i);
+	/* Every sender's vector registered here, on the receiver's thread
+	 * (uintr requires it of the first one); handed over to processes. */
+	for (unsigned i = 0; err >= 0 && i < l->nsenders; i++) {
+		int cap = uipc_rx_vector_fd(rx, i % UIPC_VECTORS);
 		if (cap < 0) {
 			err = cap;
 			break;
 		}
-		err = uipc_fd_send(l->cap_sock[0], cap);
+		if (l->process)
+			err = uipc_fd_send(l->cap_sock[0], cap);
 		close(cap);
 	}
 	if (err < 0) {

@@ -129,7 +129,12 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
  * in this process or, after uipc_fd_send(), in another one. The fd is
  * O_CLOEXEC and owned by the caller (close() it).
  *
- * @return the fd; -EINVAL for vector >= 64; -EMFILE/-ENFILE/-ENOMEM.
+ * uintr: the kernel ties a vector to the thread that registers it, so the
+ * first capability of each vector must be made on the receiver's thread;
+ * later ones may come from any thread.
+ *
+ * @return the fd; -EINVAL for vector >= 64; -EPERM (uintr: first one, not
+ *         on the receiver's thread); -EMFILE/-ENFILE/-ENOMEM.
  */
 UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
 
@@ -211,7 +216,8 @@ UIPC_API int uipc_rx_unmask(uipc_rx *rx);
  */
 UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
 
-/** Same-process shortcut: a sender for one vector of rx. */
+/** Same-process shortcut: a sender for one vector of rx. uintr: see
+ * uipc_rx_vector_fd() for the first sender of a vector (-EPERM). */
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
 
 /** Disconnect and free a sender. Accepts NULL. */
