@@ -1187,6 +1187,11 @@ static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n,
 			*ret_pos = pos;
 			return (int64_t)k;
 		}
+		/* Lost: claim nothing. Left covering a position another
+		 * producer won, the entry of a live producer that then waits
+		 * for space would keep the consumer from passing that slot if
+		 * its winner died (tests/model/mpsc.pml, BROKEN 2). */
+		atomic_store_explicit(&p->claim->n, 0, memory_order_relaxed);
 	}
 	return 0;
 }

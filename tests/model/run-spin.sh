@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Model-check the notify/wait protocol and the channel with spin.
+# Model-check the notify/wait protocol, the channel, and MPSC claims with a
+# dying producer (mpsc.pml) with spin.
 #
-#   run-spin.sh SUITE     SUITE: notify | notify-broken | chan | chan-broken | all
+#   run-spin.sh SUITE     SUITE: notify | notify-broken | chan | chan-broken |
+#                                mpsc | mpsc-broken | all
 #
 # Each check generates the verifier with `spin -a`, compiles it with gcc and
 # runs it. Safety checks (assertions, invalid end states) are built with
@@ -146,6 +148,17 @@ suite_chan() {
 	check chan-batch-liveness liveness pass chan.pml -DCAP=4 -DNITEMS=7 -DBATCH=2
 }
 
+suite_mpsc() {
+	check mpsc-safety safety pass mpsc.pml
+	check mpsc-ring3-safety safety pass mpsc.pml -DCAP=3 -DNITEMS=4
+	check mpsc-3prod-safety safety pass mpsc.pml -DNPROD=3 -DNITEMS=1
+}
+
+suite_mpsc_broken() {
+	check mpsc-broken-record-late safety fail mpsc.pml -DBROKEN=1
+	check mpsc-broken-record-kept safety fail mpsc.pml -DNPROD=3 -DNITEMS=1 -DBROKEN=2
+}
+
 suite_chan_broken() {
 	check chan-broken-seq-safety safety fail chan.pml -DBROKEN=1
 	check chan-broken-seq-liveness liveness fail chan.pml -DBROKEN=1
@@ -158,14 +171,18 @@ notify) suite_notify ;;
 notify-broken) suite_notify_broken ;;
 chan) suite_chan ;;
 chan-broken) suite_chan_broken ;;
+mpsc) suite_mpsc ;;
+mpsc-broken) suite_mpsc_broken ;;
 all)
 	suite_notify
 	suite_notify_broken
 	suite_chan
 	suite_chan_broken
+	suite_mpsc
+	suite_mpsc_broken
 	;;
 *)
-	echo "usage: $0 notify|notify-broken|chan|chan-broken|all" >&2
+	echo "usage: $0 notify|notify-broken|chan|chan-broken|mpsc|mpsc-broken|all" >&2
 	exit 2
 	;;
 esac
