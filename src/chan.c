@@ -36,6 +36,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -67,8 +68,7 @@ struct chan_shm {
 	uint32_t capacity;
 	uint32_t stride;
 	uint64_t size;
-	_Atomic uint32_t closed;   /* the consumer end was freed */
-	_Atomic uint32_t attached; /* SPSC: 1 + the attached producer's capability index */
+	_Atomic uint32_t closed; /* the consumer end was freed */
 	/* Written by producers. */
 	_Alignas(CHAN_LINE) _Atomic uint64_t tail;
 	/* Written by the consumer. */
@@ -81,19 +81,30 @@ struct chan_shm {
 _Static_assert(sizeof(struct chan_shm) == 4 * CHAN_LINE, "four line pairs");
 
 /*
- * MPSC: one entry per producer capability, between the header and the
- * slots. Its producer stores the positions it is about to claim before the
- * claim's compare-and-swap (release), so when the consumer finds the head
- * slot claimed (tail past it) but unpublished, the entries covering it
- * include the claimer's. If every capability whose entry covers it is
- * closed everywhere, the claimer died between claiming and publishing: the
+ * Attached producers, and whether they still live. A producer holds a
+ * write lock on one byte of the ring's memfd, through an open file
+ * description of its own (F_OFD_SETLK): SPSC, byte CHAN_LOCK_ROLE, the
+ * producer role; MPSC, byte CHAN_LOCK_ENTRY(i), its claim entry i. The
+ * kernel drops the lock when the producer detaches, exits or is killed, so
+ * a role or an entry with no lock on it has no living owner: the next
+ * producer takes the role, and the consumer knows a claim entry's owner
+ * died (F_OFD_GETLK). Nothing in the shared memory can fake or hold a lock.
+ *
+ * MPSC claim entries sit between the header and the slots. A producer
+ * stores the positions it is about to claim before the claim's
+ * compare-and-swap (release), and clears the count when it loses, so when
+ * the consumer finds the head slot claimed (tail past it) but unpublished,
+ * the entries covering it include the claimer's. If no entry covering it
+ * has a live owner, the claimer died between claiming and publishing: the
  * consumer passes the slot instead of waiting for ever (chan_pass_holes()).
  */
 struct chan_claim {
 	_Alignas(CHAN_LINE) _Atomic uint64_t pos; /* first position claimed */
 	_Atomic uint64_t n;                       /* how many */
-	_Atomic uint32_t attached;                /* one producer per capability */
 };
+
+#define CHAN_LOCK_ROLE     0
+#define CHAN_LOCK_ENTRY(i) (1 + (off_t)(i))
 
 #define CHAN_CLAIMS_SIZE (CHAN_MAX_CAPS * sizeof(struct chan_claim))
 
@@ -106,8 +117,6 @@ struct chan_cap {
 	uint32_t msg_size;
 	uint32_t capacity;
 	uint32_t vector;
-	uint32_t producer; /* MPSC: the capability's claim entry */
-	uint32_t pad;
 	uint64_t size;
 };
 
@@ -192,7 +201,7 @@ struct uipc_chan {
 
 struct uipc_chan_tx {
 	uint32_t magic;
-	bool attached; /* we own the producer role (SPSC) or our claim entry (MPSC) */
+	int lock_fd; /* our own description of the ring's memfd, holding our lock */
 	bool reserved;
 	struct chan_geo g;
 	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
@@ -202,8 +211,8 @@ struct uipc_chan_tx {
 	uint64_t tail;       /* SPSC: next position to write: ours alone */
 	uint64_t head_cache; /* SPSC: the consumer's head when last read */
 	uint64_t rpos;       /* reserved position */
-	struct chan_claim *claim; /* MPSC: our capability's entry ... */
-	uint32_t producer;        /* ... its index */
+	struct chan_claim *claim; /* MPSC: our entry ... */
+	uint32_t entry;           /* ... its index */
 	uint64_t checked_ns; /* last liveness check from a full ring */
 	bool dead;           /* the consumer is gone: -EPIPE from now on */
 };
@@ -425,12 +434,10 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *c)
 
 /* Consumer: producer capabilities ------------------------------------------ */
 
-/* Close the creator ends whose capability every holder has closed. SPSC:
- * a producer that died attached through one of them leaves the role. */
+/* Close the creator ends whose capability every holder has closed. */
 static void chan_reap(uipc_chan *c)
 {
 	struct pollfd p;
-	uint32_t tag;
 
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
 		if (c->peers[i] < 0)
@@ -439,32 +446,16 @@ static void chan_reap(uipc_chan *c)
 		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
 			uipc__close(c->peers[i]);
 			c->peers[i] = -1;
-			tag = i + 1;
-			if (!c->g.mpsc)
-				atomic_compare_exchange_strong_explicit(&c->g.shm->attached, &tag, 0,
-				                                        memory_order_acq_rel,
-				                                        memory_order_relaxed);
 		}
 	}
-}
-
-/* MPSC: an entry whose producer may have left a hole at or after our head
- * stays with its (closed) capability until we have passed it. */
-static bool chan_claim_settled(const uipc_chan *c, unsigned i)
-{
-	const struct chan_claim *e = &c->g.claims[i];
-	uint64_t pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
-	uint64_t n = atomic_load_explicit(&e->n, memory_order_relaxed);
-
-	return n == 0 || (int64_t)(c->head - (pos + n)) >= 0;
 }
 
 static int chan_free_peer(uipc_chan *c)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
-			if (c->peers[i] < 0 && (!c->g.mpsc || chan_claim_settled(c, i)))
-				return (int)i;
+		for (int i = 0; i < CHAN_MAX_CAPS; i++)
+			if (c->peers[i] < 0)
+				return i;
 		chan_reap(c);
 	}
 	return -EMFILE;
@@ -484,19 +475,9 @@ static int chan_cap(uipc_chan *c, int *ret_idx)
 	int fds[2] = {c->memfd, c->vec_cap};
 	int idx, cap, peer;
 
-	chan_reap(c);
 	idx = chan_free_peer(c);
 	if (idx < 0)
 		return idx;
-	cc.producer = (uint32_t)idx;
-	if (c->g.mpsc) {
-		struct chan_claim *e = &c->g.claims[idx];
-
-		/* Nobody holds this entry's capability any more. */
-		atomic_store_explicit(&e->n, 0, memory_order_relaxed);
-		atomic_store_explicit(&e->pos, 0, memory_order_relaxed);
-		atomic_store_explicit(&e->attached, 0, memory_order_release);
-	}
 	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
 	if (cap < 0)
 		return cap;
@@ -618,12 +599,22 @@ static void chan_free_slot(uipc_chan *c)
 		                      memory_order_release);
 }
 
-/* MPSC: is the claimer of position pos certainly dead? Every capability
- * whose entry covers pos must be closed everywhere, and there must be one
- * (the claimer's entry covers pos until it has published pos). */
+/* Does a producer hold the lock on byte off of the ring? (The consumer's
+ * own description holds none.) When the kernel cannot say: yes. */
+static bool chan_lock_held(int memfd, off_t off)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1};
+
+	if (fcntl(memfd, F_OFD_GETLK, &fl) < 0)
+		return true;
+	return fl.l_type != F_UNLCK;
+}
+
+/* MPSC: is the claimer of position pos certainly dead? No entry covering
+ * pos may have a live owner, and there must be one (the claimer's entry
+ * covers pos until it has published pos). */
 static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
 {
-	struct pollfd p;
 	bool covered = false;
 
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
@@ -633,12 +624,9 @@ static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
 
 		if (pos - first >= n)
 			continue;
-		covered = true;
-		if (c->peers[i] < 0)
-			continue; /* reaped: closed everywhere */
-		p = (struct pollfd){.fd = c->peers[i]};
-		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP))
+		if (chan_lock_held(c->memfd, CHAN_LOCK_ENTRY(i)))
 			return false;
+		covered = true;
 	}
 	return covered;
 }
@@ -910,18 +898,39 @@ static int ptx_check_shm(const struct chan_geo *g)
 	return 0;
 }
 
-static int ptx_attach_spsc(uipc_chan_tx *p, uint32_t idx)
+/* Our own open file description of the ring, for our lock: one received
+ * with SCM_RIGHTS is shared with its sender, and a lock with it. */
+static int ptx_reopen(int memfd)
+{
+	char path[32];
+	int fd;
+
+	if (uipc__fault(&uipc__faults.fd))
+		return -EMFILE;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -EOPNOTSUPP : -errno; /* no /proc */
+	return fd;
+}
+
+static int ptx_lock(uipc_chan_tx *p, off_t off, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = off, .l_len = 1};
+
+	if (fcntl(p->lock_fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+}
+
+static int ptx_attach_spsc(uipc_chan_tx *p)
 {
 	struct chan_shm *s = p->g.shm;
-	uint32_t zero = 0;
+	int r;
 
-	/* Tagged with our capability: if we die attached, the consumer frees
-	 * the role once the capability is closed everywhere (chan_reap()). */
-	if (!atomic_compare_exchange_strong_explicit(&s->attached, &zero, idx + 1,
-	                                             memory_order_acq_rel, memory_order_relaxed))
-		return -EBUSY;
-	p->producer = idx;
-	p->attached = true;
+	r = ptx_lock(p, CHAN_LOCK_ROLE, F_WRLCK);
+	if (r < 0)
+		return r;
 	/* Continue where an earlier producer left off: its tail, plus the
 	 * slots it published without getting to store the tail (killed). */
 	p->tail = atomic_load_explicit(&s->tail, memory_order_acquire);
@@ -934,18 +943,33 @@ static int ptx_attach_spsc(uipc_chan_tx *p, uint32_t idx)
 	return 0;
 }
 
-/* MPSC: our capability's claim entry is ours alone while we are attached. */
-static int ptx_attach_mpsc(uipc_chan_tx *p, uint32_t idx)
+/* MPSC: a claim entry of our own: one nobody holds, whose last owner (if
+ * it died) has no claim the consumer has not passed yet, as far as the
+ * published head tells. */
+static int ptx_attach_mpsc(uipc_chan_tx *p)
 {
-	uint32_t zero = 0;
+	uint64_t head = atomic_load_explicit(&p->g.shm->head, memory_order_acquire), pos, n;
+	struct chan_claim *e;
+	int r;
 
-	p->producer = idx;
-	p->claim = &p->g.claims[idx];
-	if (!atomic_compare_exchange_strong_explicit(&p->claim->attached, &zero, 1,
-	                                             memory_order_acq_rel, memory_order_relaxed))
-		return -EBUSY;
-	p->attached = true;
-	return 0;
+	for (uint32_t i = 0; i < CHAN_MAX_CAPS; i++) {
+		r = ptx_lock(p, CHAN_LOCK_ENTRY(i), F_WRLCK);
+		if (r == -EBUSY)
+			continue;
+		if (r < 0)
+			return r;
+		e = &p->g.claims[i];
+		pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
+		n = atomic_load_explicit(&e->n, memory_order_relaxed);
+		if (n == 0 || (int64_t)(head - (pos + n)) >= 0) {
+			atomic_store_explicit(&e->n, 0, memory_order_relaxed);
+			p->entry = i;
+			p->claim = e;
+			return 0;
+		}
+		ptx_lock(p, CHAN_LOCK_ENTRY(i), F_UNLCK);
+	}
+	return -EBUSY;
 }
 
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
@@ -954,8 +978,7 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	void *map;
 	int r;
 
-	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS) ||
-	    cc->producer >= CHAN_MAX_CAPS)
+	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS))
 		return -EINVAL;
 	r = geo_init(&p->g, cc->msg_size, cc->capacity, cc->flags & UIPC_CHAN_MPSC);
 	if (r < 0 || p->g.size != cc->size)
@@ -977,19 +1000,15 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
 	if (p->cap_fd < 0)
 		return -errno;
-	return p->g.mpsc ? ptx_attach_mpsc(p, cc->producer) : ptx_attach_spsc(p, cc->producer);
+	p->lock_fd = ptx_reopen(fds[0]);
+	if (p->lock_fd < 0)
+		return p->lock_fd;
+	return p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
 }
 
 static void ptx_release(uipc_chan_tx *p)
 {
-	if (p->attached && p->g.mpsc) {
-		atomic_store_explicit(&p->claim->attached, 0, memory_order_release);
-	} else if (p->attached) {
-		uint32_t me = p->producer + 1;
-
-		atomic_compare_exchange_strong_explicit(&p->g.shm->attached, &me, 0,
-		                                        memory_order_release, memory_order_relaxed);
-	}
+	uipc__close(p->lock_fd); /* and with it, our lock */
 	uipc_tx_free(p->tx);
 	if (p->light)
 		atomic_fetch_sub_explicit(&p->map->light, 1, memory_order_release);
@@ -1016,7 +1035,7 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 	p = uipc__calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->cap_fd = -1;
+	p->cap_fd = p->lock_fd = -1;
 	r = uipc__cap_open(cap_fd, UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, 2, &nfds);
 	if (r == 0) {
 		r = ptx_setup(p, ctx, cap_fd, &cc, fds);
@@ -1050,7 +1069,7 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	munmap(p->g.shm, p->g.size);
 	geo_map(&p->g, c->map->addr);
 	if (p->g.mpsc)
-		p->claim = &p->g.claims[p->producer];
+		p->claim = &p->g.claims[p->entry];
 	atomic_fetch_add_explicit(&c->map->refs, 1, memory_order_relaxed);
 	p->map = c->map;
 	if (c->map->membarrier) {

@@ -136,7 +136,9 @@ static int child_send_then_hang(int sock, uint32_t n)
 	return 0;
 }
 
-static void producer_killed(unsigned flags)
+/* shared: the newcomer attaches through the dead producer's capability,
+ * which we kept (a supervisor restarting a worker), not a fresh one. */
+static void producer_killed(unsigned flags, bool shared)
 {
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 64, .flags = flags};
 	uipc_ctx *ctx;
@@ -145,21 +147,28 @@ static void producer_killed(unsigned flags)
 	uipc_chan_tx *p;
 	uint64_t v;
 	char ready;
-	int sock;
+	int sock, cap;
 	pid_t pid;
 
 	pid = fork_child(child_send_then_hang, 10, &sock);
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	assert_int_equal(uipc_chan_new(rx, 1, &cfg, &c), 0);
-	assert_int_equal(uipc_chan_give(c, sock), 0);
+	cap = uipc_chan_fd(c);
+	assert_true(cap >= 0);
+	assert_int_equal(uipc_fd_send(sock, cap), 0);
 	assert_int_equal(read(sock, &ready, 1), 1);
 	kill(pid, SIGKILL);
 	assert_int_equal(child_exit_code(pid), 128 + SIGKILL);
 	/* A producer that comes after: SPSC, it takes over the dead one's
 	 * role; MPSC, its messages queue behind the dead one's claimed,
 	 * never published slot, which the consumer passes. */
-	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+	if (shared) {
+		assert_int_equal(uipc_chan_tx_open(ctx, cap, &p), 0);
+	} else {
+		close(cap);
+		assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+	}
 	for (uint64_t i = 100; i < 105; i++)
 		assert_int_equal(uipc_chan_send(p, &i, 8), 0);
 	/* What the dead one sent arrives, then the newcomer's, then -EPIPE
@@ -174,6 +183,8 @@ static void producer_killed(unsigned flags)
 	}
 	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
 	uipc_chan_tx_free(p);
+	if (shared)
+		close(cap);
 	assert_int_equal(uipc_chan_recv(c, &v, 8, -1), -EPIPE);
 	assert_int_equal(uipc_chan_check(c), -EPIPE);
 	close(sock);
@@ -185,13 +196,15 @@ static void producer_killed(unsigned flags)
 static void test_producer_killed_spsc(void **state)
 {
 	(void)state;
-	producer_killed(0);
+	producer_killed(0, false);
+	producer_killed(0, true);
 }
 
 static void test_producer_killed_mpsc(void **state)
 {
 	(void)state;
-	producer_killed(UIPC_CHAN_MPSC);
+	producer_killed(UIPC_CHAN_MPSC, false);
+	producer_killed(UIPC_CHAN_MPSC, true);
 }
 
 /* Producer killed while the consumer is blocked in recv. */

@@ -303,25 +303,38 @@ static void test_consumer_gone(void **state)
 	close(cap);
 }
 
-/* One producer end per capability (the SPSC role, an MPSC claim entry). */
-static void test_one_producer_per_capability(void **state)
+/* SPSC: one producer, whatever capability it comes through. MPSC: up to
+ * 64 at once, through one capability or many. */
+static void test_attach_limits(void **state)
 {
 	struct test_fx *f = *state;
+	uipc_chan *c = chan_make(f, 8, 4, 0);
+	uipc_chan_tx *p[65];
+	int cap = uipc_chan_fd(c), cap2 = uipc_chan_fd(c);
 
-	for (int mpsc = 0; mpsc < 2; mpsc++) {
-		uipc_chan *c = chan_make(f, 8, 4, mpsc ? UIPC_CHAN_MPSC : 0);
-		uipc_chan_tx *p1, *p2;
-		int cap = uipc_chan_fd(c);
+	assert_true(cap >= 0 && cap2 >= 0);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[0]), 0);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[1]), -EBUSY);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap2, &p[1]), -EBUSY);
+	uipc_chan_tx_free(p[0]);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap2, &p[1]), 0);
+	uipc_chan_tx_free(p[1]);
+	close(cap);
+	close(cap2);
+	uipc_chan_free(c);
 
-		assert_true(cap >= 0);
-		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p1), 0);
-		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p2), -EBUSY);
-		uipc_chan_tx_free(p1);
-		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p2), 0);
-		uipc_chan_tx_free(p2);
-		close(cap);
-		uipc_chan_free(c);
-	}
+	c = chan_make(f, 8, 4, UIPC_CHAN_MPSC);
+	cap = uipc_chan_fd(c);
+	assert_true(cap >= 0);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[i]), 0);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[64]), -EBUSY);
+	uipc_chan_tx_free(p[10]);
+	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[10]), 0);
+	for (int i = 0; i < 64; i++)
+		uipc_chan_tx_free(p[i]);
+	close(cap);
+	uipc_chan_free(c);
 }
 
 /*
@@ -329,7 +342,7 @@ static void test_one_producer_per_capability(void **state)
  * (here: freed with a reservation outstanding; killed, in test-chan-xproc)
  * leaves it empty. SPSC: the next producer writes that position again.
  * MPSC: other producers' messages are already behind it; the consumer
- * passes it once the capability is closed everywhere, and delivers them.
+ * passes it once its producer has let go of its lock, and delivers them.
  */
 static void test_abandoned_slot(void **state)
 {
@@ -999,7 +1012,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_zero_copy_mpsc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spsc_one_producer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_consumer_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_one_producer_per_capability, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_attach_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_abandoned_slot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producers_gone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_give_attach, setup, teardown),

@@ -27,14 +27,15 @@
  *
  * A producer that dies between claiming a slot and publishing it (inside
  * uipc_chan_send(), or between uipc_chan_reserve() and uipc_chan_commit())
- * loses that message only. SPSC: the next producer to attach writes the
- * same position. MPSC: messages of other producers may already be behind
- * the empty slot; the consumer passes it once the capability it was claimed
- * through is closed everywhere (it looks after the slot has stayed claimed
- * and empty for a millisecond, and at most once a millisecond while it
- * waits, which a blocked consumer does every 20 ms), then delivers them.
- * Each capability carries one producer end at a time (-EBUSY for a second
- * uipc_chan_tx_open() of it): give every producer its own capability.
+ * loses that message only. An attached producer holds an open-file-
+ * description lock on the ring (its own, through /proc/self/fd), which the
+ * kernel drops when it detaches, exits or is killed. SPSC: the next producer
+ * to attach, through any capability, takes the role over at the same
+ * position. MPSC: messages of other producers may already be behind the
+ * empty slot; the consumer passes it once its claimer's lock is gone (it
+ * looks after the slot has stayed claimed and empty for a millisecond, and
+ * at most once a millisecond while it waits, which a blocked consumer does
+ * every 20 ms), then delivers them.
  *
  * Costs: the consumer frees slots to producers every quarter ring and before
  * it sleeps (not per message), so a producer may see the ring full while up
@@ -172,9 +173,9 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *chan);
  * Attach a producer from a capability fd (not consumed). Validates
  * everything it reads from the fd and the ring.
  * @return 0; -EBADF; -EINVAL (not a channel capability, bad geometry);
- *         -EBUSY (an SPSC channel that already has a producer, or a
- *         capability already attached and not freed since); -EPIPE
- *         (consumer gone); -EOPNOTSUPP; -ENOMEM, -EMFILE.
+ *         -EBUSY (an SPSC channel that already has a producer, an MPSC
+ *         one with 64 attached); -EPIPE (consumer gone); -EOPNOTSUPP (no
+ *         /proc/self/fd, or the receiver's backend); -ENOMEM, -EMFILE.
  */
 UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx);
 
@@ -188,9 +189,9 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *chan, uipc_chan_tx **ret_tx);
 UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
 
 /**
- * Detach and free a producer end. An SPSC channel, and the capability it was
- * opened from, accept a new producer after. A pending reservation is
- * abandoned (the slot is passed, see above). Accepts NULL.
+ * Detach and free a producer end. An SPSC channel accepts a new producer
+ * after. A pending reservation is abandoned (the slot is passed, see
+ * above). Accepts NULL.
  */
 UIPC_API void uipc_chan_tx_free(uipc_chan_tx *tx);
 

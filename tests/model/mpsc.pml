@@ -13,7 +13,7 @@
  * The consumer takes the head slot when it says head + 1 and frees it with
  * head + CAP. When the head slot says head (empty) while the tail is past
  * it, a producer claimed it: if every producer whose entry covers head is
- * dead (its capability closed everywhere: here the ghost flag dead[]), and
+ * dead (its ring lock released: here the ghost flag dead[]), and
  * at least one covers it, the consumer passes the slot with a
  * compare-and-swap of its sequence from head to head + CAP.
  *
@@ -56,7 +56,7 @@ byte ring[CAP];         /* producer id * 16 + item */
 byte tail = 0;
 byte cpos[NPROD];       /* claim entries */
 byte cn[NPROD];
-bool dead[NPROD];       /* capability closed everywhere */
+bool dead[NPROD];       /* ring lock released (exited, killed) */
 byte published[NPROD];  /* ghost: messages each producer published */
 byte got[NPROD];        /* ghost: messages the consumer received from each */
 bool pdone[NPROD];      /* ghost: the producer finished (or died) */
