@@ -285,7 +285,32 @@ static struct uipc_chan_config chan_config(unsigned it)
 	    .msg_size = sizeof(struct msg), .capacity = 16, .flags = it & 1 ? UIPC_CHAN_MPSC : 0};
 }
 
-static int victim_producer(int cap, uint64_t rng)
+/* One send: blocking, or zero-copy lingering half of the time between
+ * reserving the slot and committing it (kills then often land on a
+ * claimed, unpublished slot). 0 sent, 1 try again, else an exit code. */
+static int victim_send(uipc_chan_tx *tx, const struct msg *mg, bool zero_copy, uint64_t *rng)
+{
+	void *slot;
+	int r;
+
+	if (!zero_copy) {
+		r = uipc_chan_send_wait(tx, mg, sizeof(*mg), PEER_WAIT_NS);
+		return r == -ETIMEDOUT ? 1 : r < 0 ? 11 : 0;
+	}
+	r = uipc_chan_reserve(tx, &slot);
+	if (r == -EAGAIN) {
+		test_sleep_ns(20000);
+		return 1;
+	}
+	if (r < 0)
+		return 11;
+	memcpy(slot, mg, sizeof(*mg));
+	if (test_rand(rng) % 2 == 0)
+		test_sleep_ns(500000);
+	return uipc_chan_commit(tx) < 0 ? 12 : 0;
+}
+
+static int chan_victim(int cap, uint64_t rng, bool zero_copy)
 {
 	uipc_chan_tx *tx;
 	uipc_ctx *ctx;
@@ -297,15 +322,20 @@ static int victim_producer(int cap, uint64_t rng)
 		int r;
 
 		atomic_store(&sh->seq, k);
-		r = uipc_chan_send_wait(tx, &mg, sizeof(mg), PEER_WAIT_NS);
-		if (r == -ETIMEDOUT)
+		r = victim_send(tx, &mg, zero_copy, &rng);
+		if (r == 1)
 			continue;
-		if (r < 0)
-			return 11;
+		if (r != 0)
+			return r;
 		atomic_store(&sh->done, k);
 		k++;
 		victim_pause(&rng);
 	}
+}
+
+static int victim_producer(int cap, uint64_t rng)
+{
+	return chan_victim(cap, rng, false);
 }
 
 /* One message: exactly the next one, intact. */
@@ -387,38 +417,9 @@ static void test_chan_producer_killed(void **state)
 #define SURVIVOR (UINT64_C(1) << 62) /* k of the surviving producer's messages */
 #define SURVIVOR_AFTER 8u             /* messages it sends after the kill */
 
-/* Zero-copy sends that linger, half of the time, between reserving
- * the slot and committing it: kills often land on a claimed, unpublished
- * slot. */
 static int victim_reserver(int cap, uint64_t rng)
 {
-	uipc_chan_tx *tx;
-	uipc_ctx *ctx;
-
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_chan_tx_open(ctx, cap, &tx) < 0)
-		return 10;
-	for (uint64_t k = 1;;) {
-		struct msg mg = {k, ~k};
-		void *slot;
-		int r;
-
-		atomic_store(&sh->seq, k);
-		r = uipc_chan_reserve(tx, &slot);
-		if (r == -EAGAIN) {
-			test_sleep_ns(20000);
-			continue;
-		}
-		if (r < 0)
-			return 11;
-		memcpy(slot, &mg, sizeof(mg));
-		if (test_rand(&rng) % 2 == 0)
-			test_sleep_ns(500000);
-		if (uipc_chan_commit(tx) < 0)
-			return 12;
-		atomic_store(&sh->done, k);
-		k++;
-		victim_pause(&rng);
-	}
+	return chan_victim(cap, rng, true);
 }
 
 struct two {
