@@ -53,6 +53,7 @@
 #define CHAN_SHM_FLAGS   UIPC_CHAN_MPSC
 #define CHAN_MAX_CAPS    64
 #define CHAN_SLICE_NS    20000000u /* liveness checks while blocked: 20 ms */
+#define CHAN_HOLE_NS     1000000u  /* a claimed, empty head slot: checked each ms */
 #define CHAN_CLAIM_TRIES 100000u
 
 #define CHAN_TX_MAGIC    0x78746863u
@@ -636,7 +637,8 @@ static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
  * publishing. A slot claimed (the tail is past it) and still empty is
  * normally a producer between its claim and its publish: it is looked into
  * once it has stayed so for a millisecond (now, when every producer is gone
- * already), then at most once a millisecond. Passing is a compare-and-swap
+ * already), then at most once a millisecond (a blocked consumer wakes each
+ * millisecond for it). Passing is a compare-and-swap
  * of the slot's sequence from "empty" to "free for the next lap", so a
  * publish that lands first wins. Returns how many slots were passed.
  */
@@ -659,7 +661,7 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force)
 				c->hole_ns = now;
 				break;
 			}
-			if (now - c->hole_ns < 1000000)
+			if (now - c->hole_ns < CHAN_HOLE_NS)
 				break;
 			c->hole_ns = now;
 		}
@@ -711,6 +713,9 @@ static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
 	if (now >= deadline)
 		return -ETIMEDOUT;
 	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
+	/* A hole may be at head: look again soon, not at the next slice. */
+	if (c->hole == c->head + 1 && slice > CHAN_HOLE_NS)
+		slice = CHAN_HOLE_NS;
 	r = uipc_rx_wait(c->rx, (int64_t)slice, &m);
 	if (r == 0)
 		c->held |= m & ~c->bit;

@@ -33,9 +33,10 @@
  * to attach, through any capability, takes the role over at the same
  * position. MPSC: messages of other producers may already be behind the
  * empty slot; the consumer passes it once its claimer's lock is gone (it
- * looks after the slot has stayed claimed and empty for a millisecond, and
- * at most once a millisecond while it waits, which a blocked consumer does
- * every 20 ms), then delivers them.
+ * looks after the slot has stayed claimed and empty for a millisecond, then
+ * once a millisecond, a blocked consumer too), then delivers them. While a
+ * live producer keeps a claimed slot at the head for long (a slow
+ * zero-copy fill), a blocked consumer therefore wakes each millisecond.
  *
  * Costs: the consumer frees slots to producers every quarter ring and before
  * it sleeps (not per message), so a producer may see the ring full while up
