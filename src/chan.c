@@ -107,7 +107,7 @@ struct chan_claim {
 #define CHAN_LOCK_ROLE     0
 #define CHAN_LOCK_ENTRY(i) (1 + (off_t)(i))
 
-#define CHAN_CLAIMS_SIZE (CHAN_MAX_CAPS * sizeof(struct chan_claim))
+#define CHAN_CLAIMS_SIZE   (CHAN_MAX_CAPS * sizeof(struct chan_claim))
 
 /* What a producer capability carries besides the ring memfd and the
  * receiver's vector capability. */
@@ -189,14 +189,14 @@ struct uipc_chan {
 	int vec_cap; /* the receiver's capability for our vector */
 	uipc_rx *rx;
 	uint64_t bit;
-	uint64_t head;       /* next position to consume: ours alone */
-	uint64_t published;  /* head as last stored to the ring */
-	uint64_t batch;      /* publish the head at least this often */
-	uint64_t held;       /* other vectors our waits took, given back on return */
-	uint64_t hole;       /* MPSC: head + 1 when the head slot was seen claimed but empty */
-	uint64_t hole_ns;    /* ... since then, or since its producers were last checked */
-	uint64_t passed;     /* slots passed that way, in all */
-	unsigned ever;       /* producer capabilities created */
+	uint64_t head;      /* next position to consume: ours alone */
+	uint64_t published; /* head as last stored to the ring */
+	uint64_t batch;     /* publish the head at least this often */
+	uint64_t held;      /* other vectors our waits took, given back on return */
+	uint64_t hole;      /* MPSC: head + 1 when the head slot was seen claimed but empty */
+	uint64_t hole_ns;   /* ... since then, or since its producers were last checked */
+	uint64_t passed;    /* slots passed that way, in all */
+	unsigned ever;      /* producer capabilities created */
 	int peers[CHAN_MAX_CAPS];
 };
 
@@ -208,14 +208,14 @@ struct uipc_chan_tx {
 	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
 	bool light;           /* no fence per message: the consumer runs membarrier() */
 	uipc_tx *tx;
-	int cap_fd;          /* our dup of the capability: the consumer's liveness */
-	uint64_t tail;       /* SPSC: next position to write: ours alone */
-	uint64_t head_cache; /* SPSC: the consumer's head when last read */
-	uint64_t rpos;       /* reserved position */
+	int cap_fd;               /* our dup of the capability: the consumer's liveness */
+	uint64_t tail;            /* SPSC: next position to write: ours alone */
+	uint64_t head_cache;      /* SPSC: the consumer's head when last read */
+	uint64_t rpos;            /* reserved position */
 	struct chan_claim *claim; /* MPSC: our entry ... */
 	uint32_t entry;           /* ... its index */
-	uint64_t checked_ns; /* last liveness check from a full ring */
-	bool dead;           /* the consumer is gone: -EPIPE from now on */
+	uint64_t checked_ns;      /* last liveness check from a full ring */
+	bool dead;                /* the consumer is gone: -EPIPE from now on */
 };
 
 /* Geometry ----------------------------------------------------------------- */
@@ -251,7 +251,8 @@ static void geo_map(struct chan_geo *g, void *map)
 {
 	g->shm = map;
 	g->claims = g->mpsc ? (struct chan_claim *)(g->shm + 1) : NULL;
-	g->slots = (unsigned char *)map + sizeof(struct chan_shm) + (g->mpsc ? CHAN_CLAIMS_SIZE : 0);
+	g->slots =
+	    (unsigned char *)map + sizeof(struct chan_shm) + (g->mpsc ? CHAN_CLAIMS_SIZE : 0);
 }
 
 static inline unsigned char *slot_at(const struct chan_geo *g, uint64_t pos)
@@ -666,10 +667,9 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force)
 			c->hole_ns = now;
 		}
 		e = h;
-		if (!chan_claimer_dead(c, h) ||
-		    !atomic_compare_exchange_strong_explicit(seq_at(&c->g, h), &e, h + c->g.cap,
-		                                             memory_order_acq_rel,
-		                                             memory_order_acquire))
+		if (!chan_claimer_dead(c, h) || !atomic_compare_exchange_strong_explicit(
+		                                    seq_at(&c->g, h), &e, h + c->g.cap,
+		                                    memory_order_acq_rel, memory_order_acquire))
 			break;
 		chan_consumed(c, 1);
 		c->passed++;
@@ -751,7 +751,8 @@ static int chan_spin(uipc_chan *c, int64_t timeout_ns, uint64_t *ret_deadline)
 			if (!end) {
 				if (timeout_ns >= 0)
 					deadline = now + (uint64_t)timeout_ns;
-				end = deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
+				end =
+				    deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
 			}
 			if (now >= end)
 				break;
@@ -1206,8 +1207,8 @@ static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n,
 		/* What we claim, before we do (chan_pass_holes()). */
 		atomic_store_explicit(&p->claim->n, k, memory_order_relaxed);
 		atomic_store_explicit(&p->claim->pos, pos, memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + k, memory_order_release,
-		                                          memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak_explicit(
+		        &s->tail, &pos, pos + k, memory_order_release, memory_order_relaxed)) {
 			*ret_pos = pos;
 			return (int64_t)k;
 		}
@@ -1300,7 +1301,7 @@ UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
 		return k < 0 ? (int)k : ptx_full(p);
 	for (int64_t i = 0; i < k; i++)
 		msg_copy(msg_at(&p->g, pos + (uint64_t)i), src + (size_t)i * p->g.msg_size,
-		       p->g.msg_size);
+		         p->g.msg_size);
 	r = ptx_publish(p, pos, (uint64_t)k);
 	return r < 0 ? r : (int)k;
 }

@@ -414,8 +414,8 @@ static void test_chan_producer_killed(void **state)
 
 /* MPSC, two producers --------------------------------------------------------- */
 
-#define SURVIVOR (UINT64_C(1) << 62) /* k of the surviving producer's messages */
-#define SURVIVOR_AFTER 8u             /* messages it sends after the kill */
+#define SURVIVOR       (UINT64_C(1) << 62) /* k of the surviving producer's messages */
+#define SURVIVOR_AFTER 8u                  /* messages it sends after the kill */
 
 static int victim_reserver(int cap, uint64_t rng)
 {
@@ -511,8 +511,9 @@ static void test_chan_mpsc_producer_killed(void **state)
 				continue;
 			fail_msg("iteration %u: drain got %d after %llu of %llu victim and %llu of "
 			         "%llu survivor messages",
-			         it, r, (unsigned long long)(t.next_v - 1), (unsigned long long)done,
-			         (unsigned long long)(t.next_s - 1), (unsigned long long)want_s);
+			         it, r, (unsigned long long)(t.next_v - 1),
+			         (unsigned long long)done, (unsigned long long)(t.next_s - 1),
+			         (unsigned long long)want_s);
 		}
 		if (t.next_v - 1 < done || t.next_v - 1 > done + 1)
 			fail_msg("iteration %u: %llu victim messages committed, %llu received", it,
