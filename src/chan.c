@@ -4,7 +4,7 @@
  * receiver with the core protocol (src/desc.c).
  *
  * Data direction. The producer writes slots, publishes each by storing its
- * sequence number (in the slot's first word) and calls uipc_tx_notify(). The
+ * sequence number (in the slot's last word) and calls uipc_tx_notify(). The
  * core's post is a seq_cst fence and a load of pir: while the vector's bit
  * is still pending (the consumer is draining and has not taken it) it ends
  * there, so a busy channel never writes the descriptor line and never makes
@@ -255,20 +255,15 @@ static void geo_map(struct chan_geo *g, void *map)
 	    (unsigned char *)map + sizeof(struct chan_shm) + (g->mpsc ? CHAN_CLAIMS_SIZE : 0);
 }
 
-static inline unsigned char *slot_at(const struct chan_geo *g, uint64_t pos)
+/* A slot is the message (8-byte aligned) and then its sequence number. */
+static inline unsigned char *msg_at(const struct chan_geo *g, uint64_t pos)
 {
 	return g->slots + (size_t)(pos & g->mask) * g->stride;
 }
 
-/* A slot is the message (8-byte aligned) and then its sequence number. */
 static inline _Atomic uint64_t *seq_at(const struct chan_geo *g, uint64_t pos)
 {
-	return (_Atomic uint64_t *)(void *)(slot_at(g, pos) + g->stride - sizeof(uint64_t));
-}
-
-static inline unsigned char *msg_at(const struct chan_geo *g, uint64_t pos)
-{
-	return slot_at(g, pos);
+	return (_Atomic uint64_t *)(void *)(msg_at(g, pos) + g->stride - sizeof(uint64_t));
 }
 
 /*
@@ -639,9 +634,9 @@ static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
  * normally a producer between its claim and its publish: it is looked into
  * once it has stayed so for a millisecond (now, when every producer is gone
  * already), then at most once a millisecond (a blocked consumer wakes each
- * millisecond for it). Passing is a compare-and-swap
- * of the slot's sequence from "empty" to "free for the next lap", so a
- * publish that lands first wins. Returns how many slots were passed.
+ * millisecond for it). Passing is a compare-and-swap of the slot's
+ * sequence from "empty" to "free for the next lap", so a publish that lands
+ * first wins. Returns how many slots were passed.
  */
 static unsigned chan_pass_holes(uipc_chan *c, bool force)
 {
@@ -678,6 +673,14 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force)
 		passed++;
 	}
 	return passed;
+}
+
+/* chan_avail(), after passing a dead producer's slots at head. */
+static int chan_ready(uipc_chan *c)
+{
+	int a = chan_avail(c);
+
+	return a == 0 && chan_pass_holes(c, false) ? chan_avail(c) : a;
 }
 
 /* Copy up to n ready messages, the first known ready; returns how many. */
@@ -787,9 +790,7 @@ static int chan_block(uipc_chan *c, uint64_t deadline)
 	for (r = 0;;) {
 		chan_fence(c);
 		/* Whatever the wait said, a message that is there wins. */
-		a = chan_avail(c);
-		if (a == 0 && chan_pass_holes(c, false))
-			a = chan_avail(c);
+		a = chan_ready(c);
 		if (a != 0) {
 			r = a;
 			break;
@@ -828,12 +829,8 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 			return r;
 	}
 	if (timeout_ns == 0) {
-		if (chan_pass_holes(c, false)) {
-			r = chan_avail(c);
-			if (r != 0)
-				return r;
-		}
-		return -EAGAIN;
+		r = chan_ready(c);
+		return r != 0 ? r : -EAGAIN;
 	}
 	r = chan_spin(c, timeout_ns, &deadline);
 	return r != 0 ? r : chan_block(c, deadline);
