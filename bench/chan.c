@@ -53,8 +53,7 @@ struct mbox {
 /* A one-direction queue: uipc channel, ck_ring or a spin mailbox. */
 struct q {
 	bool ck;
-	bool box; /* shm-spin mailbox */
-	struct mbox *mbox;
+	struct mbox *mbox; /* shm-spin */
 	size_t msg;
 	unsigned batch;
 	/* uipc */
@@ -86,7 +85,6 @@ static int q_init(struct q *q, const struct chan_mech *cm, size_t msg, unsigned 
 	q->msg = msg;
 	q->batch = batch;
 	if (cm->box) {
-		q->box = true;
 		if (posix_memalign((void **)&q->mbox, _Alignof(struct mbox), sizeof(struct mbox)))
 			return -ENOMEM;
 		memset(q->mbox, 0, sizeof(struct mbox));
@@ -124,7 +122,7 @@ static int q_rx_open(struct q *q)
 {
 	int err = 0;
 #ifdef BENCH_HAVE_CHAN
-	if (!q->ck && !q->box) {
+	if (!q->ck && !q->mbox) {
 		struct uipc_chan_config cfg = {.msg_size = q->msg, .capacity = CHAN_CAPACITY};
 		uipc_chan *chan;
 		err = uipc_rx_new(q->ctx, 0, &q->rx);
@@ -181,7 +179,7 @@ static int q_tx_open(struct q *q)
 	if (r < 0)
 		return -ECANCELED;
 #ifdef BENCH_HAVE_CHAN
-	if (!q->ck && !q->box) {
+	if (!q->ck && !q->mbox) {
 		uipc_chan_tx *tx;
 		int err = uipc_chan_tx_new(q->chan, &tx);
 		if (err < 0)
@@ -229,7 +227,7 @@ static bool ck_dequeue(struct q *q, char *msg)
 /* Send n (<= batch) messages from msgs, all of them: spins while full. */
 static int q_send(struct q *q, const char *msgs, unsigned n)
 {
-	if (q->box)
+	if (q->mbox)
 		return box_send(q, msgs);
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
@@ -262,7 +260,7 @@ static int q_send(struct q *q, const char *msgs, unsigned n)
 /* Receive 1..batch messages into buf, waiting (ck: spinning) while empty. */
 static int q_recv(struct q *q, char *buf)
 {
-	if (q->box)
+	if (q->mbox)
 		return box_recv(q, buf);
 #ifdef BENCH_HAVE_LIBCK
 	if (q->ck) {
