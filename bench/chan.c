@@ -276,7 +276,7 @@ static int q_recv(struct q *q, char *buf)
 	/* A bounded wait, so that a failed producer cannot leave us here. */
 	int64_t timeout = 200000000;
 	int r = q->batch == 1 ? uipc_chan_recv(q->chan, buf, q->msg, timeout)
-	                      : uipc_chan_recv_n(q->chan, buf, q->batch, q->msg, timeout);
+	                      : uipc_chan_recv_n(q->chan, buf, q->batch, q->batch * q->msg, timeout);
 	if (r == -EINTR || r == -ETIMEDOUT)
 		return 0;
 	if (r < 0)

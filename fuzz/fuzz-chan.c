@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 #define MAX_OPS 512
 
@@ -99,7 +99,7 @@ static void op_recv(struct state *s, struct input *in, unsigned op)
 			s->peeked = false;
 		break;
 	case 1:
-		r = uipc_chan_recv_n(s->c, buf, k, s->msg, 0);
+		r = uipc_chan_recv_n(s->c, buf, k, sizeof(buf), 0);
 		consumer_result(s, r, (int)k, "recv_n");
 		if (r >= 0)
 			s->peeked = false;

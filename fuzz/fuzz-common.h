@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "uipc-config.h"
-#include "uipc-private.h"
+#include "backend.h"
 
 /* The one place that knows which backends were compiled (meson decides). */
 #if UIPC_HAVE_BACKEND_FUTEX

@@ -113,3 +113,28 @@ int uipc__cap_alive(int cap_fd)
 		return -EPIPE;
 	return 0;
 }
+
+void uipc__cap_reap(int *peers, unsigned *n)
+{
+	struct pollfd p[64];
+	unsigned i = 0, k, out = 0;
+
+	while (i < *n) {
+		k = *n - i < 64 ? *n - i : 64;
+		for (unsigned j = 0; j < k; j++)
+			p[j] = (struct pollfd){.fd = peers[i + j]};
+		if (poll(p, k, 0) < 0) {
+			for (unsigned j = 0; j < k; j++)
+				peers[out++] = peers[i + j];
+		} else {
+			for (unsigned j = 0; j < k; j++) {
+				if (p[j].revents & POLLHUP)
+					uipc__close(peers[i + j]);
+				else
+					peers[out++] = peers[i + j];
+			}
+		}
+		i += k;
+	}
+	*n = out;
+}

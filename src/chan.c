@@ -43,21 +43,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
-#define CHAN_MAGIC       0x4e414843u /* "CHAN" */
-#define CHAN_ABI         2u
-#define CHAN_CAP_MAGIC   0x50414343u /* "CCAP" */
-#define CHAN_LINE        128         /* the adjacent-line prefetcher pairs 64-byte lines */
-#define CHAN_FLAGS       (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA)
-#define CHAN_SHM_FLAGS   UIPC_CHAN_MPSC
-#define CHAN_MAX_CAPS    64
-#define CHAN_SLICE_NS    20000000u /* liveness checks while blocked: 20 ms */
-#define CHAN_HOLE_NS     1000000u  /* a claimed, empty head slot: checked each ms */
-#define CHAN_CLAIM_TRIES 100000u
+#define CHAN_MAGIC     0x4e414843u /* "CHAN" */
+#define CHAN_ABI       2u
+#define CHAN_CAP_MAGIC 0x50414343u /* "CCAP" */
+#define CHAN_LINE      128         /* the adjacent-line prefetcher pairs 64-byte lines */
+#define CHAN_FLAGS     (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA)
+#define CHAN_SHM_FLAGS UIPC_CHAN_MPSC
+#define CHAN_MAX_CAPS  64
+#define CHAN_SLICE_NS  20000000u /* a producer blocked on a full ring checks the consumer */
+#define CHAN_HOLE_NS   1000000u  /* a claimed, empty head slot: checked each ms */
+#define CHAN_CLAIM_NS  1000000u  /* MPSC: lost claim rounds before -EBUSY */
 
-#define CHAN_TX_MAGIC    0x78746863u
-#define CHAN_RX_MAGIC    0x78726863u
+#define CHAN_TX_MAGIC  0x78746863u
+#define CHAN_RX_MAGIC  0x78726863u
 
 /* The shared mapping: header lines, then the slots. */
 struct chan_shm {
@@ -76,7 +76,7 @@ struct chan_shm {
 	_Alignas(CHAN_LINE) _Atomic uint64_t head;
 	/* Producers waiting for space. */
 	_Alignas(CHAN_LINE) _Atomic uint32_t space_seq; /* futex word */
-	_Atomic uint32_t space_waiters;
+	_Atomic uint32_t space_waiters; /* a flag: the consumer clears it when it wakes them */
 };
 
 _Static_assert(sizeof(struct chan_shm) == 4 * CHAN_LINE, "four line pairs");
@@ -141,20 +141,24 @@ struct chan_map {
 	_Atomic unsigned refs;
 	void *addr;
 	size_t size;
-	bool membarrier;        /* the consumer fences its producers in this process */
-	_Atomic unsigned light; /* producers relying on it */
+	_Atomic bool membarrier; /* the consumer fences its producers in this process */
+	_Atomic unsigned light;  /* producers relying on it */
 };
 
 /*
  * Asymmetric fence for producers in the consumer's process. A producer's
  * store of a message and its following load of pir need a full fence for
- * the Dekker pattern; instead, the consumer runs membarrier() each time,
- * after taking pir, before it re-checks the ring and before it sleeps: that
- * puts a full barrier into every running thread of the process, so either a
- * producer's load comes after the take (sees the bit clear and runs the full
- * notify, fence included) or its store is visible to the re-check. A message
- * then costs an in-process producer no locked instruction. Producers in other
- * processes, or a kernel without the command, keep the fence.
+ * the Dekker pattern; instead, before the receiver sleeps (a channel
+ * receive, uipc_rx_wait() or uipc_rx_arm() on it), the waiter runs
+ * membarrier() after taking pir and then looks at the ring (src/wait.c,
+ * the rx link below): that puts a full barrier into every running thread
+ * of the process, so either a producer's load comes after the take (sees
+ * the bit clear and runs the full notify, fence included) or its store is
+ * visible to that look. A message then costs an in-process producer no
+ * locked instruction, and the consumer one membarrier() per sleep, none
+ * while it drains. Producers in other processes, or a kernel without the
+ * command (or one where it fails: the producers are switched back), keep
+ * the fence.
  */
 static bool membarrier_ready(void)
 {
@@ -186,8 +190,13 @@ struct uipc_chan {
 	struct chan_geo g;
 	struct chan_map *map;
 	int memfd;
-	int vec_cap; /* the receiver's capability for our vector */
 	uipc_rx *rx;
+	struct uipc__rx_link link; /* in rx->links while linked */
+	bool linked;
+	struct uipc__spin spin; /* the receive path's own adaptive spin */
+	uint64_t watch;         /* src/watch.c: producer departures notify wtx */
+	uipc_tx *wtx;
+	_Atomic unsigned departed; /* ... after setting this */
 	uint64_t bit;
 	uint64_t head;      /* next position to consume: ours alone */
 	uint64_t published; /* head as last stored to the ring */
@@ -339,9 +348,15 @@ static void chan_shm_init(struct chan_geo *g)
 
 static void chan_release(uipc_chan *c)
 {
+	if (c->linked)
+		uipc__rx_unlink(c->rx, &c->link);
+	if (c->watch)
+		uipc_tx_free(uipc__watch_free(c->watch));
+	else
+		uipc_tx_free(c->wtx);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		uipc__close(c->peers[i]);
-	uipc__close(c->vec_cap);
+	uipc__rx_reap(c->rx); /* the vector capabilities they carried */
 	if (c->map)
 		map_put(c->map);
 	else if (c->g.shm)
@@ -350,10 +365,34 @@ static void chan_release(uipc_chan *c)
 	free(c);
 }
 
+static int chan_avail(uipc_chan *c);
+
+/* The receiver's view of us (struct uipc__rx_link). */
+static bool link_light(struct uipc__rx_link *l)
+{
+	uipc_chan *c = (uipc_chan *)((char *)l - offsetof(uipc_chan, link));
+
+	return atomic_load_explicit(&c->map->light, memory_order_acquire) != 0;
+}
+
+static void link_heavy(struct uipc__rx_link *l)
+{
+	uipc_chan *c = (uipc_chan *)((char *)l - offsetof(uipc_chan, link));
+
+	atomic_store_explicit(&c->map->membarrier, false, memory_order_seq_cst);
+}
+
+static bool link_ready(struct uipc__rx_link *l)
+{
+	uipc_chan *c = (uipc_chan *)((char *)l - offsetof(uipc_chan, link));
+
+	return chan_avail(c) == 1;
+}
+
 static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned vector)
 {
 	void *map;
-	int r;
+	int r, fd;
 
 	c->map = uipc__calloc(1, sizeof(*c->map));
 	if (!c->map)
@@ -364,14 +403,26 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		return r;
 	geo_map(&c->g, map);
 	c->map->addr = map;
-	c->map->membarrier = membarrier_ready();
+	atomic_init(&c->map->membarrier, membarrier_ready());
 	c->map->size = c->g.size;
 	r = chan_place(map, c->g.size, cfg);
 	if (r < 0)
 		return r;
 	chan_shm_init(&c->g);
-	c->vec_cap = uipc_rx_vector_fd(c->rx, vector);
-	return c->vec_cap < 0 ? c->vec_cap : 0;
+	/* The vector must be usable (uintr: set up on this, the owner's,
+	 * thread); each producer capability gets a fresh one (chan_cap()). */
+	if (c->rx->ops->rx_vector_fd) {
+		r = c->rx->ops->rx_vector_fd(c->rx, vector, &fd);
+		if (r < 0)
+			return r;
+	}
+	if (atomic_load_explicit(&c->map->membarrier, memory_order_relaxed)) {
+		c->link = (struct uipc__rx_link){
+		    .bit = c->bit, .light = link_light, .heavy = link_heavy, .ready = link_ready};
+		uipc__rx_link(c->rx, &c->link);
+		c->linked = true;
+	}
+	return 0;
 }
 
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
@@ -391,7 +442,8 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	if (!c)
 		return -ENOMEM;
 	c->g = g;
-	c->memfd = c->vec_cap = -1;
+	c->memfd = -1;
+	uipc__spin_init(&c->spin);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		c->peers[i] = -1;
 	c->rx = rx;
@@ -409,6 +461,10 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 
 static void space_wake(struct chan_shm *s)
 {
+	/* The flag goes with the wake: a waiter that died (or left) cannot
+	 * make every later publish pay a syscall; one that lives sets it
+	 * again before it sleeps again (ptx_space_wait()). */
+	atomic_store_explicit(&s->space_waiters, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_seq_cst);
 	futex(&s->space_seq, FUTEX_WAKE, INT_MAX, NULL);
 }
@@ -458,6 +514,22 @@ static int chan_free_peer(uipc_chan *c)
 	return -EMFILE;
 }
 
+/* Producers leaving wake a blocked consumer (src/watch.c): set up with
+ * the first capability. */
+static int chan_watch(uipc_chan *c)
+{
+	int r;
+
+	if (c->watch)
+		return 0;
+	if (!c->wtx) {
+		r = uipc_tx_new(c->rx, (unsigned)__builtin_ctzll(c->bit), &c->wtx);
+		if (r < 0)
+			return r;
+	}
+	return uipc__watch_new(c->wtx, &c->departed, &c->watch);
+}
+
 static int chan_cap(uipc_chan *c, int *ret_idx)
 {
 	struct chan_cap cc = {
@@ -469,15 +541,30 @@ static int chan_cap(uipc_chan *c, int *ret_idx)
 	    .vector = (uint32_t)__builtin_ctzll(c->bit),
 	    .size = c->g.size,
 	};
-	int fds[2] = {c->memfd, c->vec_cap};
-	int idx, cap, peer;
+	int fds[2] = {c->memfd, -1};
+	int idx, cap, peer, r;
 
 	idx = chan_free_peer(c);
 	if (idx < 0)
 		return idx;
+	r = chan_watch(c);
+	if (r < 0)
+		return r;
+	/* A vector capability of its own, so that no holder can spoil
+	 * another's (src/rx.c). */
+	fds[1] = uipc_rx_vector_fd(c->rx, cc.vector);
+	if (fds[1] < 0)
+		return fds[1];
 	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
+	uipc__close(fds[1]);
 	if (cap < 0)
 		return cap;
+	r = uipc__watch_fd(c->watch, peer);
+	if (r < 0) {
+		uipc__close(cap);
+		uipc__close(peer);
+		return r;
+	}
 	c->peers[idx] = peer;
 	c->ever++;
 	*ret_idx = idx;
@@ -634,24 +721,29 @@ static bool chan_claimer_dead(uipc_chan *c, uint64_t pos)
  * normally a producer between its claim and its publish: it is looked into
  * once it has stayed so for a millisecond (now, when every producer is gone
  * already), then at most once a millisecond (a blocked consumer wakes each
- * millisecond for it). Passing is a compare-and-swap of the slot's
- * sequence from "empty" to "free for the next lap", so a publish that lands
- * first wins. Returns how many slots were passed.
+ * millisecond for it, only while such a slot is there). Passing is a
+ * compare-and-swap of the slot's sequence from "empty" to "free for the
+ * next lap", so a publish that lands first wins. The tail and the claim
+ * entries are the peers' to write: one call passes at most a ring's worth
+ * of slots and stops at the caller's deadline, whatever they say. Returns
+ * how many slots were passed.
  */
-static unsigned chan_pass_holes(uipc_chan *c, bool force)
+static unsigned chan_pass_holes(uipc_chan *c, bool force, uint64_t deadline)
 {
 	unsigned passed = 0;
 	uint64_t t, h, now, e;
 
 	if (!c->g.mpsc || c->broken)
 		return 0;
-	for (;;) {
+	while (passed < c->g.cap) {
 		h = c->head;
 		t = atomic_load_explicit(&c->g.shm->tail, memory_order_acquire);
 		if (t - h - 1 >= c->g.cap) /* nothing claimed at head (or a lying tail) */
 			break;
+		now = uipc__now_ns();
+		if (passed && now >= deadline)
+			break;
 		if (!force) {
-			now = uipc__now_ns();
 			if (c->hole != h + 1) {
 				c->hole = h + 1;
 				c->hole_ns = now;
@@ -676,11 +768,11 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force)
 }
 
 /* chan_avail(), after passing a dead producer's slots at head. */
-static int chan_ready(uipc_chan *c)
+static int chan_ready(uipc_chan *c, uint64_t deadline)
 {
 	int a = chan_avail(c);
 
-	return a == 0 && chan_pass_holes(c, false) ? chan_avail(c) : a;
+	return a == 0 && chan_pass_holes(c, false, deadline) ? chan_avail(c) : a;
 }
 
 /* Copy up to n ready messages, the first known ready; returns how many. */
@@ -708,132 +800,107 @@ static void chan_give_back(uipc_chan *c)
 	}
 }
 
-static int chan_wait_slice(uipc_chan *c, uint64_t deadline)
-{
-	uint64_t now = uipc__now_ns(), slice, m;
-	int r;
-
-	if (now >= deadline)
-		return -ETIMEDOUT;
-	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
-	/* A hole may be at head: look again soon, not at the next slice. */
-	if (c->hole == c->head + 1 && slice > CHAN_HOLE_NS)
-		slice = CHAN_HOLE_NS;
-	r = uipc_rx_wait(c->rx, (int64_t)slice, &m);
-	if (r == 0)
-		c->held |= m & ~c->bit;
-	else if (r == -ETIMEDOUT)
-		r = chan_producers(c) < 0 ? -EPIPE : 0;
-	return r;
-}
+struct chan_look {
+	uipc_chan *c;
+	uint64_t deadline;    /* the caller's */
+	struct uipc__wait *w; /* ours: brought forward while a hole is at head */
+};
 
 /*
- * Spin phase, on the ring itself rather than on pir: a message costs the
- * consumer the slot and tail lines only, and a pir bit left pending by an
- * earlier notify keeps producers from writing the descriptor at all. The
- * budget is the receiver's (its spin policy, current adaptive budget).
+ * What a blocked receive waits for (src/wait.c): a message at the head,
+ * or every producer gone. Spinning looks at the ring only: a message costs
+ * the consumer the slot's line, and a pir bit left pending by an earlier
+ * notify keeps producers from writing the descriptor at all. Armed and
+ * woken, it takes pir first (ours, so the next post kicks; other vectors'
+ * are held and given back), then looks (seq_cst: the Dekker load half).
  */
-static int chan_spin(uipc_chan *c, int64_t timeout_ns, uint64_t *ret_deadline)
+static int chan_look(void *arg, enum uipc__look when)
 {
-	const struct uipc__spin *sp = &c->rx->spin;
-	uint64_t now, end = 0, deadline = UINT64_MAX;
+	struct chan_look *l = arg;
+	uipc_chan *c = l->c;
+	uint64_t m;
 	int r;
 
-	if (sp->mode != UIPC_SPIN_NONE && sp->budget_ns) {
-		/* Poll first, read the clock after: a message about to land
-		 * (ping-pong) is seen without a clock read in its way. The
-		 * timeout counts from that first reading. */
-		for (;;) {
-			for (unsigned i = 0; i < 64; i++) {
-				r = chan_avail(c);
-				if (r != 0)
-					return r;
-				uipc__cpu_relax();
-			}
-			now = uipc__now_ns();
-			if (!end) {
-				if (timeout_ns >= 0)
-					deadline = now + (uint64_t)timeout_ns;
-				end =
-				    deadline - now < sp->budget_ns ? deadline : now + sp->budget_ns;
-			}
-			if (now >= end)
-				break;
-		}
-	} else if (timeout_ns >= 0) {
-		deadline = uipc__now_ns() + (uint64_t)timeout_ns;
+	if (when == UIPC_LOOK_SPIN)
+		return chan_avail(c);
+	m = uipc__desc_take(c->rx->desc);
+	c->held |= m & ~c->bit;
+	r = chan_ready(c, l->deadline);
+	if (r == 0 && c->hole == c->head + 1 && c->hole_ns + CHAN_HOLE_NS < l->w->deadline)
+		l->w->deadline = c->hole_ns + CHAN_HOLE_NS; /* look again then, not never */
+	if (r != 0)
+		return r;
+	if (!atomic_exchange(&c->departed, 0) && when != UIPC_LOOK_WOKEN)
+		return 0;
+	/* Woken for nothing, or a producer left (src/watch.c): are they all
+	 * gone? What the last ones published behind a dead one's hole comes
+	 * out first. */
+	if (chan_producers(c) < 0) {
+		if (chan_pass_holes(c, true, l->deadline))
+			return chan_avail(c);
+		return -EPIPE;
 	}
-	*ret_deadline = deadline;
 	return 0;
 }
 
-/* The consumer's half of the asymmetric fence, when producers rely on it. */
-static void chan_fence(uipc_chan *c)
+/* The receiver's spin policy, as last set, trained here on the channel's
+ * own gaps (a receive's pattern is not its receiver's). */
+static struct uipc__spin *chan_spin_policy(uipc_chan *c)
 {
-	if (atomic_load_explicit(&c->map->light, memory_order_acquire))
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-}
+	const struct uipc__spin *sp = &c->rx->w.spin;
 
-/* Block through the receiver: the core's arm/re-check/block path. We spun
- * already, so its own spin is off for the duration (the receiver is ours:
- * one thread at a time). */
-static int chan_block(uipc_chan *c, uint64_t deadline)
-{
-	struct uipc__spin saved = c->rx->spin;
-	int r, a;
-
-	/* Producers may wait for the slots we took: they must see them before we sleep. */
-	if (c->head != c->published)
-		chan_publish(c);
-	c->rx->spin.mode = UIPC_SPIN_NONE;
-	c->rx->spin.budget_ns = 0;
-	for (r = 0;;) {
-		chan_fence(c);
-		/* Whatever the wait said, a message that is there wins. */
-		a = chan_ready(c);
-		if (a != 0) {
-			r = a;
-			break;
-		}
-		if (r == -ETIMEDOUT && chan_producers(c) < 0)
-			r = -EPIPE;
-		/* Every producer is gone: what they published behind a hole
-		 * comes out first. */
-		if (r == -EPIPE && chan_pass_holes(c, true))
-			continue;
-		if (r < 0)
-			break;
-		r = chan_wait_slice(c, deadline);
-	}
-	c->rx->spin = saved;
-	chan_give_back(c);
-	return r;
+	if (c->spin.mode != sp->mode || c->spin.max_ns != sp->max_ns)
+		c->spin = *sp;
+	return &c->spin;
 }
 
 /* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
 static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 {
-	uint64_t deadline;
+	struct uipc__spin none = {.mode = UIPC_SPIN_NONE};
+	struct uipc__wait w = {.look = chan_look};
+	struct chan_look l = {.c = c, .deadline = UINT64_MAX, .w = &w};
+	uint64_t now;
 	int r;
 
 	r = chan_avail(c);
 	if (r != 0)
 		return r;
-	/* Empty, and pir taken (by an earlier wait, ours or the caller's
-	 * uipc_rx_wait()): a fence-free producer may have a message in flight
-	 * that its pir load did not announce. Fence, then look again. */
-	if (!(atomic_load_explicit(&c->rx->desc->pir, memory_order_relaxed) & c->bit)) {
-		chan_fence(c);
-		r = chan_avail(c);
-		if (r != 0)
-			return r;
-	}
 	if (timeout_ns == 0) {
-		r = chan_ready(c);
+		r = chan_ready(c, 0);
 		return r != 0 ? r : -EAGAIN;
 	}
-	r = chan_spin(c, timeout_ns, &deadline);
-	return r != 0 ? r : chan_block(c, deadline);
+	/* The event loop owns an armed receiver until it drains. */
+	if (c->rx->w.armed)
+		return -EBUSY;
+	if (c->rx->handler)
+		return -EBUSY;
+	now = uipc__now_ns();
+	if (timeout_ns > 0)
+		l.deadline = now + (uint64_t)timeout_ns;
+	/* Producers may wait for the slots we took: they must see them before we sleep. */
+	if (c->head != c->published)
+		chan_publish(c);
+	w.arg = &l;
+	w.spin = chan_spin_policy(c);
+	for (;;) {
+		w.deadline = l.deadline;
+		r = uipc__wait(c->rx, &w);
+		now = uipc__now_ns();
+		if (r == -ETIMEDOUT && now >= l.deadline) {
+			if (chan_producers(c) < 0)
+				r = chan_pass_holes(c, true, now) ? chan_avail(c) : -EPIPE;
+			break;
+		}
+		if (r != -ETIMEDOUT)
+			break;
+		r = chan_ready(c, l.deadline);
+		if (r != 0)
+			break;
+		w.spin = &none;
+	}
+	chan_give_back(c);
+	return r;
 }
 
 UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, int64_t timeout_ns)
@@ -841,7 +908,10 @@ UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, in
 	int r;
 
 	uipc_return_if(!chan_valid(c) || !buf || n == 0, -EINVAL);
-	uipc_return_if(size < c->g.msg_size || n > SIZE_MAX / c->g.msg_size, -EINVAL);
+	uipc_return_if(size < c->g.msg_size, -EINVAL);
+	/* size is the whole buffer: never more messages than fit. */
+	if (n > size / c->g.msg_size)
+		n = size / c->g.msg_size;
 	r = chan_wait(c, timeout_ns);
 	if (r < 0)
 		return r;
@@ -1181,13 +1251,26 @@ static uint64_t mpsc_run(const struct chan_geo *g, uint64_t pos, uint64_t n)
 }
 
 /* MPSC: claim up to n consecutive positions (Vyukov). Returns how many (0:
- * full), *ret_pos the first; -EPROTO when the ring cannot be right. */
+ * full), *ret_pos the first; -EPROTO when the ring cannot be right. Losing
+ * a round means another producer claimed, so the loop makes progress; it
+ * says "full" only when the slot at the tail holds the previous lap, and
+ * gives up (-EBUSY) only after losing for CHAN_CLAIM_NS (a peer moving the
+ * tail for ever cannot keep us here). */
 static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 {
 	struct chan_shm *s = p->g.shm;
 	uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed), seq, np, k;
+	uint64_t since = 0;
 
-	for (unsigned i = 0; i < CHAN_CLAIM_TRIES; i++) {
+	for (unsigned i = 1;; i++) {
+		if ((i & 1023) == 0) {
+			uint64_t now = uipc__now_ns();
+
+			if (!since)
+				since = now;
+			else if (now - since >= CHAN_CLAIM_NS)
+				return -EBUSY;
+		}
 		seq = atomic_load_explicit(seq_at(&p->g, pos), memory_order_acquire);
 		if ((int64_t)(seq - pos) < 0)
 			return 0; /* the slot still holds the previous lap */
@@ -1215,7 +1298,6 @@ static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n,
 		 * its winner died (tests/model/mpsc.pml, BROKEN 2). */
 		atomic_store_explicit(&p->claim->n, 0, memory_order_relaxed);
 	}
-	return 0;
 }
 
 /* Claim up to n slots; *ret_pos is the first. 0 when full, or -errno. */
@@ -1249,7 +1331,7 @@ static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 		p->tail = pos + k;
 		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
 	}
-	if (p->light) {
+	if (p->light && atomic_load_explicit(&p->map->membarrier, memory_order_relaxed)) {
 		/* The consumer's membarrier() stands in for our fence (above). */
 		atomic_signal_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&p->tx->desc->pir, memory_order_relaxed) & p->tx->bit)
@@ -1355,10 +1437,11 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
 	ts = uipc__ns_to_ts(slice);
 	seq = atomic_load_explicit(&s->space_seq, memory_order_seq_cst);
-	atomic_fetch_add_explicit(&s->space_waiters, 1, memory_order_seq_cst);
+	/* A flag, not a count: the consumer clears it when it wakes us, so a
+	 * waiter killed here leaves at most one wake syscall behind. */
+	atomic_store_explicit(&s->space_waiters, 1, memory_order_seq_cst);
 	if (!ptx_has_space(p) && !ptx_closed(p))
 		r = futex(&s->space_seq, FUTEX_WAIT, seq, &ts);
-	atomic_fetch_sub_explicit(&s->space_waiters, 1, memory_order_relaxed);
 	if (r < 0 && errno == EINTR)
 		return -EINTR;
 	if (r < 0 && errno == ETIMEDOUT)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 static enum uipc_backend auto_choice(void)
 {

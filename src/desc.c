@@ -15,30 +15,38 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 	uint32_t s;
 
 	/*
-	 * Still pending from an earlier notify? Then that notify owns the kick
-	 * and the receiver, which has not taken the bit yet, will see ours too:
-	 * a load, no shared write, the line stays shared. The fence orders the
-	 * caller's earlier stores (the message being announced) before the
-	 * deciding load; without it TSO lets the load pass them, and the
-	 * receiver could take the bit, miss the message and sleep. A first
-	 * relaxed look keeps the fence off the path that ORs, where the locked
-	 * OR is the full barrier.
+	 * Still pending from an earlier notify? Then that notify's kick (or
+	 * the receiver's next look) covers ours: no shared write, the line
+	 * stays shared. The fence orders the caller's earlier stores (the
+	 * message being announced) before the deciding loads; without it TSO
+	 * lets the loads pass them, and the receiver could take the bit, miss
+	 * the message and sleep. A first relaxed look keeps the fence off the
+	 * path that ORs, where the locked OR is the full barrier.
+	 *
+	 * Pending and armed without ON is the one state where the pending bit
+	 * does not cover us: a kick failed (uipc__desc_unpost()), or the
+	 * receiver is between arming and its re-check. Then we kick (go on).
 	 */
 	if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
 			s = atomic_load_explicit(&d->status, memory_order_relaxed);
-			return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
+			if (s & (UIPC_DESC_SN | UIPC_DESC_ON))
+				return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
 		}
 	}
 
 	atomic_fetch_or_explicit(&d->pir, bit, memory_order_seq_cst);
 	s = atomic_load_explicit(&d->status, memory_order_seq_cst);
-	if (s & UIPC_DESC_CLOSED)
-		return -EPIPE;
-	/* Awake (SN), or a kick is already on its way (ON): nothing to do. */
+	/*
+	 * Awake (SN), or a kick is already on its way (ON): nothing to do.
+	 * CLOSED is the receiver's farewell (it comes with SN), but any peer
+	 * can store it: it is only a hint, which the caller confirms with the
+	 * capability's hang-up before it reports -EPIPE (uipc_tx_notify()),
+	 * and it never stops a kick to an armed receiver.
+	 */
 	if (s & (UIPC_DESC_SN | UIPC_DESC_ON))
-		return 0;
+		return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
 	/* Armed: whoever sets ON kicks, exactly once per arming. */
 	if (!atomic_compare_exchange_strong_explicit(&d->status, &s, s | UIPC_DESC_ON,
 	                                             memory_order_seq_cst, memory_order_relaxed))
@@ -46,25 +54,14 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 	return 1;
 }
 
-int uipc__desc_arm(struct uipc__desc *d, uint32_t *ret_expect, uint64_t *ret_mask)
+void uipc__desc_unpost(struct uipc__desc *d)
 {
-	uint32_t s;
-	uint64_t m;
+	uint32_t s = UIPC_DESC_ON;
 
-	s = atomic_fetch_and_explicit(&d->status, ~UIPC_DESC_SN, memory_order_seq_cst);
-	m = uipc__desc_take(d);
-	if (m) {
-		uipc__desc_disarm(d);
-		*ret_mask = m;
-		return -EAGAIN;
-	}
-	*ret_expect = s & ~UIPC_DESC_SN;
-	return 0;
-}
-
-uint32_t uipc__desc_disarm(struct uipc__desc *d)
-{
-	/* One exchange: a sender's CAS either came first (we see its ON) or
-	 * fails because SN is set. Bits a peer scribbled are reset too. */
-	return atomic_exchange_explicit(&d->status, UIPC_DESC_SN, memory_order_seq_cst);
+	/* Our kick failed: give the duty back, so the next notify kicks. Only
+	 * from the armed-with-ON state we left: if the receiver disarmed (or
+	 * re-armed and another sender won ON) meanwhile, the word is not ours
+	 * to touch. At worst that other sender's kick is doubled. */
+	atomic_compare_exchange_strong_explicit(&d->status, &s, 0, memory_order_seq_cst,
+	                                        memory_order_relaxed);
 }

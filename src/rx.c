@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 #define RX_FLAGS UIPC_RX_POLLABLE
 
@@ -22,13 +22,6 @@ static const struct uipc__backend_ops *rx_pick_ops(uipc_ctx *ctx, unsigned flags
 	if (ctx->forced)
 		return NULL;
 	return uipc__backend_get(UIPC_BACKEND_EVENTFD);
-}
-
-static void spin_init(struct uipc__spin *sp)
-{
-	sp->mode = UIPC_SPIN_ADAPTIVE;
-	sp->max_ns = UIPC_SPIN_DEFAULT_MAX_NS;
-	sp->budget_ns = UIPC_SPIN_DEFAULT_MAX_NS / 4;
 }
 
 UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
@@ -68,9 +61,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx->ops = ops;
 	rx->owner_tid = d->tid;
 	rx->backend_fd = -1;
-	for (unsigned i = 0; i < UIPC_VECTORS; i++)
-		rx->caps[i] = rx->cap_peers[i] = -1;
-	spin_init(&rx->spin);
+	uipc__spin_init(&rx->w.spin);
 	if (ops->rx_init) {
 		r = ops->rx_init(rx);
 		if (r < 0) {
@@ -96,10 +87,9 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 	                         memory_order_seq_cst);
 	/* ...and holders of a capability see its socket hang up. */
-	for (unsigned i = 0; i < UIPC_VECTORS; i++) {
-		uipc__close(rx->caps[i]);
-		uipc__close(rx->cap_peers[i]);
-	}
+	for (unsigned i = 0; i < rx->npeers; i++)
+		uipc__close(rx->peers[i]);
+	free(rx->peers);
 	if (rx->ops->rx_fini)
 		rx->ops->rx_fini(rx);
 	munmap(rx->desc, UIPC_DESC_MAP_SIZE);
@@ -119,182 +109,112 @@ UIPC_API const char *uipc_rx_backend_name(const uipc_rx *rx)
 UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t budget_ns)
 {
 	uipc_return_if(!rx_valid(rx), -EINVAL);
-	uipc_return_if(budget_ns > UIPC_SPIN_MAX_NS, -EINVAL);
-	switch (mode) {
-	case UIPC_SPIN_ADAPTIVE:
-		rx->spin.max_ns = budget_ns ? budget_ns : UIPC_SPIN_DEFAULT_MAX_NS;
-		rx->spin.budget_ns = rx->spin.max_ns / 4;
-		break;
-	case UIPC_SPIN_NONE:
-		rx->spin.max_ns = rx->spin.budget_ns = 0;
-		break;
-	case UIPC_SPIN_FIXED:
-		rx->spin.max_ns = rx->spin.budget_ns = budget_ns;
-		break;
-	default:
-		return -EINVAL;
-	}
-	rx->spin.mode = mode;
-	return 0;
+	return uipc__spin_set(&rx->w.spin, mode, budget_ns);
 }
 
 /* Vector capabilities ------------------------------------------------------ */
 
-static int cap_make(uipc_rx *rx, unsigned vector)
+/* Room for one more creator end, after closing those nobody holds (every
+ * time: capabilities are made rarely, and a stale end is an fd). */
+static int peers_room(uipc_rx *rx)
 {
-	struct uipc__cap_vector cv = {.vector = vector, .backend = (uint32_t)rx->ops->id};
-	int fds[2] = {rx->memfd, rx->backend_fd};
-	int peer, cap, r;
+	unsigned size;
+	int *p;
 
+	uipc__cap_reap(rx->peers, &rx->npeers);
+	if (rx->npeers < rx->peers_size)
+		return 0;
+	size = rx->peers_size ? rx->peers_size * 2 : 8;
+	if (uipc__fault(&uipc__faults.alloc))
+		return -ENOMEM;
+	p = realloc(rx->peers, size * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	rx->peers = p;
+	rx->peers_size = size;
+	return 0;
+}
+
+void uipc__rx_reap(uipc_rx *rx)
+{
+	uipc__cap_reap(rx->peers, &rx->npeers);
+}
+
+/*
+ * Every capability handed out is a socket pair of its own: the holder's
+ * end, whose one queued message it peeks at connect, and ours, which tells
+ * it when we are gone. A holder that consumes its message (recv() without
+ * MSG_PEEK) spoils only its own capability, never another holder's
+ * (tests/regress/cap-consumed.c).
+ */
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+{
+	struct uipc__cap_vector cv = {.vector = vector};
+	int fds[2], peer, cap, r;
+
+	uipc_return_if(!rx_valid(rx) || vector >= UIPC_VECTORS, -EINVAL);
+	cv.backend = (uint32_t)rx->ops->id;
+	fds[0] = rx->memfd;
+	fds[1] = rx->backend_fd;
 	if (rx->ops->rx_vector_fd) {
 		r = rx->ops->rx_vector_fd(rx, vector, &fds[1]);
 		if (r < 0)
 			return r;
 	}
+	r = peers_room(rx);
+	if (r < 0)
+		return r;
 	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, fds[1] >= 0 ? 2 : 1,
 	                       &peer);
 	if (cap < 0)
 		return cap;
-	rx->caps[vector] = cap;
-	rx->cap_peers[vector] = peer;
-	return 0;
-}
-
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
-{
-	int fd, r;
-
-	uipc_return_if(!rx_valid(rx) || vector >= UIPC_VECTORS, -EINVAL);
-	if (rx->caps[vector] < 0) {
-		r = cap_make(rx, vector);
-		if (r < 0)
-			return r;
-	}
-	/* Every fd for one vector is the same socket: one peer end per vector
-	 * is enough to signal our death to all of them. */
-	if (uipc__fault(&uipc__faults.fd))
-		return -EMFILE;
-	fd = fcntl(rx->caps[vector], F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
+	rx->peers[rx->npeers++] = peer;
+	return cap;
 }
 
 /* Waiting ---------------------------------------------------------------- */
 
-/* Spin on pir until it is non-zero or until `end`; the clock is read only
- * every few dozen loads so the loop stays a pure cache-line watch. *now is
- * the last clock reading: the spin policy's estimate of when the bit came,
- * without a clock read on the path between the hit and the caller. */
-static uint64_t spin_wait(struct uipc__desc *d, uint64_t end, uint64_t *now)
+struct rx_look {
+	struct uipc__desc *d;
+	uint64_t mask;
+};
+
+static int rx_look(void *arg, enum uipc__look when)
 {
-	for (;;) {
-		for (unsigned i = 0; i < 64; i++) {
-			if (atomic_load_explicit(&d->pir, memory_order_relaxed))
-				return uipc__desc_take(d);
-			uipc__cpu_relax();
-		}
-		*now = uipc__now_ns();
-		if (*now >= end)
-			return 0;
-	}
-}
+	struct rx_look *l = arg;
 
-/*
- * Adaptive policy. A wait that ends during the spin keeps the budget at
- * least twice that gap (room for jitter). A wait that had to block halves
- * the budget: on an oversubscribed CPU the spin only steals time from the
- * thread we wait for, and an idle receiver stops burning CPU within a few
- * waits. Every 8th block re-probes: if that wait's gap was short enough
- * that spinning could have covered it, the budget jumps back to twice the
- * gap. One wait never spins longer than max_ns.
- */
-static void spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
-{
-	uint64_t want = gap_ns < sp->max_ns ? gap_ns * 2 : sp->max_ns;
-
-	if (sp->mode != UIPC_SPIN_ADAPTIVE)
-		return;
-	if (want > sp->max_ns)
-		want = sp->max_ns;
-	if (spun_ok) {
-		if (want > sp->budget_ns)
-			sp->budget_ns = want;
-		sp->blocks = 0;
-		return;
-	}
-	sp->budget_ns /= 2;
-	if ((++sp->blocks & 7) == 0 && gap_ns <= sp->max_ns / 2)
-		sp->budget_ns = want;
-}
-
-static int rx_wait_protocol(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
-{
-	struct uipc__desc *d = rx->desc;
-	uint64_t start, deadline = UINT64_MAX, budget, m;
-	struct timespec ts;
-	uint32_t expect;
-	int r;
-
-	m = uipc__desc_take(d);
-	if (m)
-		goto out;
-	if (timeout_ns == 0)
-		return -ETIMEDOUT;
-	start = uipc__now_ns();
-	if (timeout_ns > 0) {
-		deadline = start + (uint64_t)timeout_ns;
-		ts = uipc__ns_to_ts(deadline);
-	}
-
-	budget = rx->spin.budget_ns;
-	if (budget > deadline - start)
-		budget = deadline - start;
-	if (budget) {
-		uint64_t seen = start;
-
-		m = spin_wait(d, start + budget, &seen);
-		if (m) {
-			spin_learn(&rx->spin, true, seen - start);
-			goto out;
-		}
-	}
-
-	for (;;) {
-		r = uipc__desc_arm(d, &expect, &m);
-		rx->arms++;
-		if (r == -EAGAIN) { /* arrived before we blocked */
-			spin_learn(&rx->spin, true, uipc__now_ns() - start);
-			goto out;
-		}
-		r = rx->ops->rx_block(rx, expect, timeout_ns > 0 ? &ts : NULL);
-		if ((uipc__desc_disarm(d) & UIPC_DESC_ON) && r != 0 && rx->ops->rx_ack)
-			rx->ops->rx_ack(rx); /* a kick landed after we stopped waiting */
-		m = uipc__desc_take(d);
-		if (m)
-			goto done;
-		if (r < 0 && r != -ETIMEDOUT && r != -EINTR)
-			return r;
-		if (r == -EINTR)
-			return -EINTR;
-		if (r == -ETIMEDOUT || uipc__now_ns() >= deadline) {
-			spin_learn(&rx->spin, false, UINT64_MAX);
-			return -ETIMEDOUT;
-		}
-		/* Woken with nothing pending (a peer's stray kick): block again. */
-	}
-done:
-	spin_learn(&rx->spin, false, uipc__now_ns() - start);
-out:
-	*ret_mask = m;
-	return 0;
+	(void)when;
+	l->mask = uipc__desc_take(l->d);
+	return l->mask != 0;
 }
 
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
+	struct rx_look l;
+	struct uipc__wait w = {.look = rx_look, .arg = &l, .deadline = UINT64_MAX};
+	int r;
+
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(rx->handler, -EBUSY);
+	/* Armed for an event loop: the loop owns the arming until it drains
+	 * (a blocking wait here would disarm it behind the loop's back). */
+	uipc_return_if(rx->w.armed && timeout_ns != 0, -EBUSY);
 	if (rx->ops->rx_wait)
 		return rx->ops->rx_wait(rx, timeout_ns, ret_mask);
-	return rx_wait_protocol(rx, timeout_ns, ret_mask);
+	l.d = rx->desc;
+	l.mask = uipc__desc_take(rx->desc);
+	if (!l.mask) {
+		if (timeout_ns == 0)
+			return -ETIMEDOUT;
+		w.spin = &rx->w.spin;
+		if (timeout_ns > 0)
+			w.deadline = uipc__now_ns() + (uint64_t)timeout_ns;
+		r = uipc__wait(rx, &w);
+		if (r < 0)
+			return r;
+	}
+	*ret_mask = l.mask;
+	return 0;
 }
 
 UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
@@ -325,33 +245,46 @@ UIPC_API int uipc_rx_fd(uipc_rx *rx)
 
 UIPC_API int uipc_rx_arm(uipc_rx *rx)
 {
-	uint32_t expect;
+	bool bounded = false;
 	uint64_t m;
 
 	uipc_return_if(!rx_valid(rx), -EINVAL);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
 	uipc_return_if(rx->handler, -EBUSY);
-	rx->arms++;
-	if (uipc__desc_arm(rx->desc, &expect, &m) == -EAGAIN) {
-		/* Put back what arm took: drain() hands it out. No sender can
-		 * have kicked for it (SN was set again before we return). */
-		atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+	if (rx->w.armed)
+		return 0;
+	uipc__rx_arm_status(rx);
+	/* The re-check: pending bits stay in pir for drain() to hand out. */
+	m = atomic_load_explicit(&rx->desc->pir, memory_order_seq_cst);
+	if (!m && rx->links) {
+		m = uipc__rx_links_ready(rx, &bounded);
+		if (m)
+			atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+	}
+	if (m || bounded) {
+		/* A sender may have won ON and be kicking meanwhile: disarm
+		 * counts that kick, so the next drain consumes it. */
+		uipc__rx_disarm(rx, false);
 		return -EAGAIN;
 	}
-	rx->armed = true;
+	rx->w.armed = true;
 	return 0;
 }
 
 UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 {
+	uint64_t m;
+
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
-	/* Consume the readiness only when a kick was actually sent (ON): a
-	 * notify-free wake costs no extra syscall. */
-	if ((uipc__desc_disarm(rx->desc) & UIPC_DESC_ON) && rx->ops->rx_ack)
-		rx->ops->rx_ack(rx);
-	rx->armed = false;
-	*ret_mask = uipc__desc_take(rx->desc);
+	/* The ack: a kick whose ON we see, one still owed, or a wake with
+	 * nothing pending (a stray write) is consumed, so the fd does not stay
+	 * readable for nothing. Otherwise a notify-free drain costs no
+	 * syscall. */
+	m = uipc__desc_take(rx->desc);
+	uipc__rx_disarm(rx, m == 0);
+	rx->w.armed = false;
+	*ret_mask = m | uipc__desc_take(rx->desc);
 	return 0;
 }
 
@@ -383,7 +316,7 @@ UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata
 	if (!fn) {
 		if (!rx->handler)
 			return 0;
-		uipc__desc_disarm(rx->desc);
+		uipc__rx_disarm(rx, false);
 		r = rx->ops->rx_handler(rx, false);
 		rx->handler = NULL;
 		rx->handler_data = NULL;

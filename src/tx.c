@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 static bool tx_valid(const uipc_tx *tx)
 {
@@ -19,8 +19,6 @@ static int desc_check(const struct uipc__desc *d, uint32_t backend)
 		return -EINVAL;
 	if (d->pid <= 0 || d->tid <= 0)
 		return -EINVAL;
-	if (atomic_load_explicit(&d->status, memory_order_acquire) & UIPC_DESC_CLOSED)
-		return -EPIPE;
 	return 0;
 }
 
@@ -143,16 +141,20 @@ UIPC_API int uipc_tx_notify(uipc_tx *tx)
 	if (tx->ops->tx_notify)
 		return tx->ops->tx_notify(tx);
 	r = uipc__desc_post(tx->desc, tx->bit);
-	if (r <= 0)
-		return r;
+	if (r == 0)
+		return 0;
+	if (r < 0) /* CLOSED in shared memory: gone only if the kernel agrees */
+		return uipc__cap_alive(tx->cap_fd) < 0 ? -EPIPE : 0;
 	atomic_fetch_add_explicit(&tx->kicks, 1, memory_order_relaxed);
-	return tx->ops->tx_kick(tx);
+	r = tx->ops->tx_kick(tx);
+	if (r < 0)
+		uipc__desc_unpost(tx->desc);
+	return r;
 }
 
 UIPC_API int uipc_tx_check(uipc_tx *tx)
 {
 	uipc_return_if(!tx_valid(tx), -EINVAL);
-	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
-		return -EPIPE;
+	/* Not the CLOSED bit: any holder of a capability can store it. */
 	return uipc__cap_alive(tx->cap_fd);
 }

@@ -85,6 +85,26 @@ struct uipc__spin {
 	unsigned blocks;    /* ADAPTIVE: blocked waits since the last spin success */
 };
 
+/* A channel whose producers in this process skip their fence (src/chan.c):
+ * the receiver's waits look at it once more, after a membarrier(), before
+ * they sleep (src/wait.c). Linked by the channel, one thread at a time like
+ * every other use of the receiver. */
+struct uipc__rx_link {
+	struct uipc__rx_link *next;
+	uint64_t bit;                           /* the channel's vector */
+	bool (*light)(struct uipc__rx_link *l); /* fence-free producers now? */
+	void (*heavy)(struct uipc__rx_link *l); /* make them fence again */
+	bool (*ready)(struct uipc__rx_link *l); /* a message at the head? */
+};
+
+/* The receiver's side of the wait protocol (src/wait.c). */
+struct uipc__waiter {
+	struct uipc__spin spin;
+	bool armed;    /* uipc_rx_arm() was called, uipc_rx_drain() not yet */
+	uint64_t owed; /* kicks seen (ON) whose delivery rx_ack has not consumed */
+	uint64_t arms; /* times the receiver armed (tests) */
+};
+
 struct uipc_rx {
 	uint32_t magic; /* UIPC_RX_MAGIC while alive: catches use after free, sometimes */
 	uipc_ctx *ctx;
@@ -92,14 +112,13 @@ struct uipc_rx {
 	struct uipc__desc *desc; /* shared mapping */
 	int memfd;
 	int owner_tid;
-	struct uipc__spin spin;
-	bool armed;              /* arm() was called, drain() not yet */
-	uipc_handler_fn handler; /* handler mode when not NULL */
+	struct uipc__waiter w;
+	struct uipc__rx_link *links; /* channels with fence-free producers */
+	uipc_handler_fn handler;     /* handler mode when not NULL */
 	void *handler_data;
-	int caps[UIPC_VECTORS];      /* each vector's capability socket (dup'ed out), or -1 */
-	int cap_peers[UIPC_VECTORS]; /* our end of it: closing it tells holders we are gone */
+	int *peers;                  /* our end of each capability handed out: closing */
+	unsigned npeers, peers_size; /* ... them tells every holder we are gone */
 	void *backend;               /* backend-private receiver state */
-	uint64_t arms;               /* times SN was cleared by wait/arm (tests) */
 	int backend_fd;              /* backend fd passed to senders (eventfd...), or -1 */
 };
 
@@ -119,79 +138,6 @@ struct uipc_tx {
 
 #define UIPC_RX_MAGIC 0x72785550u
 #define UIPC_TX_MAGIC 0x74785550u
-
-/* ------------------------------------------------------------------------ */
-/* The backend contract                                                     */
-
-enum uipc__backend_caps {
-	UIPC_CAP_POLLABLE = 1u << 0,      /* rx_fd gives a pollable fd */
-	UIPC_CAP_HANDLER = 1u << 1,       /* handler mode */
-	UIPC_CAP_CROSS_PROCESS = 1u << 2, /* senders may be in other processes */
-	UIPC_CAP_TEST_ONLY = 1u << 3, /* a model for tests: never chosen by auto, only by name */
-};
-
-/*
- * One per backend (backends/<name>/), listed in src/backend.c. The core runs
- * the descriptor protocol (src/rx.c, src/tx.c); a backend only says how a
- * blocked receiver is kicked and how it blocks. Backends whose hardware runs
- * part of the protocol itself (uintr) override notify/wait.
- *
- * Every hook returns 0 or -errno and leaves nothing half-done on failure.
- * Optional hooks may be NULL.
- */
-struct uipc__backend_ops {
-	const char *name;
-	enum uipc_backend id;
-	unsigned caps;
-
-	/* Usable on this machine? 0, or -EOPNOTSUPP with a reason in why. */
-	int (*probe)(char *why, size_t len);
-
-	/* Receiver resources. rx->desc, rx->memfd and rx->owner_tid are set;
-	 * rx_init may set rx->backend, rx->backend_fd (handed to senders in the
-	 * capability) and desc->backend_data. rx_fini undoes rx_init. */
-	int (*rx_init)(uipc_rx *rx);
-	void (*rx_fini)(uipc_rx *rx);
-
-	/* Block until kicked, the absolute CLOCK_MONOTONIC deadline passes
-	 * (NULL: forever) or a signal arrives. Called with SN clear; the core
-	 * has re-checked pir. Returns 0 (woken, perhaps spuriously),
-	 * -ETIMEDOUT or -EINTR. `expect` is the status value the receiver
-	 * armed with (for futex-style compare-and-block). */
-	int (*rx_block)(uipc_rx *rx, uint32_t expect, const struct timespec *deadline);
-
-	/* Consume a kick that was delivered but not waited for (eventfd count). */
-	void (*rx_ack)(uipc_rx *rx);
-
-	/* Optional: the backend fd the capability of `vector` carries, owned by
-	 * the receiver (duplicated into the capability). NULL: rx->backend_fd.
-	 * uintr needs it: the kernel gives one fd per vector. */
-	int (*rx_vector_fd)(uipc_rx *rx, unsigned vector, int *ret_fd);
-
-	/* Pollable fd, or NULL (then -EOPNOTSUPP). */
-	int (*rx_fd)(uipc_rx *rx);
-
-	/* Handler mode: install (fn set in rx) or remove delivery to the owner
-	 * thread; mask/unmask defer delivery. NULL when not UIPC_CAP_HANDLER. */
-	int (*rx_handler)(uipc_rx *rx, bool on);
-	int (*rx_mask)(uipc_rx *rx, bool masked);
-
-	/* Sender resources: tx->desc, tx->backend_fd (the receiver's backend fd
-	 * from the capability, now owned by tx), pid/tid are set. */
-	int (*tx_init)(uipc_tx *tx);
-	void (*tx_fini)(uipc_tx *tx);
-
-	/* Wake the receiver: the sender won the CAS that set ON. */
-	int (*tx_kick)(uipc_tx *tx);
-
-	/* Full overrides of the protocol (uintr: SENDUIPI does it in hardware). */
-	int (*tx_notify)(uipc_tx *tx);
-	int (*rx_wait)(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
-};
-
-/* Backends known to this build (NULL entries for those not compiled). */
-UIPC_INTERNAL const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id);
-UIPC_INTERNAL int uipc__backend_lookup(const char *name, enum uipc_backend *ret_id);
 
 /* ------------------------------------------------------------------------ */
 /* Core helpers for backends and other modules                              */
@@ -216,17 +162,48 @@ static inline uint64_t uipc__desc_take(struct uipc__desc *d)
 /* The descriptor protocol, shared by receivers, senders and channels. */
 
 /* Sender: post bit. Returns 1 when the caller must kick the backend (it won
- * the CAS that set ON), 0 when no kick is needed, -EPIPE if the receiver is
- * closed. */
+ * the CAS that set ON), 0 when no kick is needed, -EPIPE if the status word
+ * says CLOSED (which the caller must confirm: any peer can write it). */
 UIPC_INTERNAL int uipc__desc_post(struct uipc__desc *d, uint64_t bit);
 
-/* Receiver: arm (clear SN). Returns the armed status value to block on, or
- * takes and returns -EAGAIN with *ret_mask set when something is pending
- * (SN is set again then). */
-UIPC_INTERNAL int uipc__desc_arm(struct uipc__desc *d, uint32_t *ret_expect, uint64_t *ret_mask);
+/* Sender: the kick after a post failed; let the next notify kick. */
+UIPC_INTERNAL void uipc__desc_unpost(struct uipc__desc *d);
 
-/* Receiver: disarm (set SN, clear ON). Returns the previous status. */
-UIPC_INTERNAL uint32_t uipc__desc_disarm(struct uipc__desc *d);
+/* The waiter (src/wait.c). */
+UIPC_INTERNAL void uipc__spin_init(struct uipc__spin *sp);
+UIPC_INTERNAL int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode,
+                                 uint64_t budget_ns);
+UIPC_INTERNAL void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns);
+
+/* Receiver: arm (status := 0, whatever a peer stored) and disarm (status :=
+ * SN; a kick seen is acknowledged through the backend, now or once it
+ * lands; woken: the backend said its fd or signal fired). */
+UIPC_INTERNAL void uipc__rx_arm_status(uipc_rx *rx);
+UIPC_INTERNAL void uipc__rx_disarm(uipc_rx *rx, bool woken);
+
+/* Close the receiver's ends of capabilities nobody holds any more. */
+UIPC_INTERNAL void uipc__rx_reap(uipc_rx *rx);
+UIPC_INTERNAL void uipc__rx_link(uipc_rx *rx, struct uipc__rx_link *l);
+UIPC_INTERNAL void uipc__rx_unlink(uipc_rx *rx, struct uipc__rx_link *l);
+UIPC_INTERNAL uint64_t uipc__rx_links_ready(uipc_rx *rx, bool *bounded);
+
+/* What the waiter looks at: > 0 done (the caller's result), 0 not yet, or
+ * -errno. SPIN: cheap, called in a loop; ARMED: right after arming, the
+ * last look before a sleep (Dekker's load half: seq_cst); WOKEN: after a
+ * wake or a sleep's end. */
+enum uipc__look { UIPC_LOOK_SPIN, UIPC_LOOK_ARMED, UIPC_LOOK_WOKEN };
+
+struct uipc__wait {
+	int (*look)(void *arg, enum uipc__look when);
+	void *arg;
+	struct uipc__spin *spin; /* the policy to follow and train */
+	uint64_t deadline;       /* absolute CLOCK_MONOTONIC ns; UINT64_MAX: none;
+	                          * look may bring it forward (a recheck time) */
+};
+
+/* Spin, then arm / look / block / disarm until look says > 0 (returned),
+ * the deadline (-ETIMEDOUT), a signal (-EINTR) or an error. */
+UIPC_INTERNAL int uipc__wait(uipc_rx *rx, struct uipc__wait *w);
 
 /* Time. */
 static inline uint64_t uipc__now_ns(void)
@@ -293,6 +270,20 @@ UIPC_INTERNAL int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_
 
 /* 0 while the creator's end is open, -EPIPE after. */
 UIPC_INTERNAL int uipc__cap_alive(int cap_fd);
+
+/* Close the creator ends in peers[0..*n) whose every holder has closed the
+ * capability (it hung up), compacting the array. */
+UIPC_INTERNAL void uipc__cap_reap(int *peers, unsigned *n);
+
+/* Producer departures as events (src/watch.c): a process-wide thread that
+ * sets *flag and notifies tx when a watched capability's creator end hangs
+ * up. */
+UIPC_INTERNAL int uipc__watch_new(uipc_tx *tx, _Atomic unsigned *flag, uint64_t *ret_id);
+/* Start the thread now (tests: its epoll fd then exists before they count). */
+UIPC_INTERNAL int uipc__watch_ready(void);
+UIPC_INTERNAL int uipc__watch_fd(uint64_t id, int fd);
+/* Forget a watch; returns its tx for the caller to free. */
+UIPC_INTERNAL uipc_tx *uipc__watch_free(uint64_t id);
 
 /* Shared memory: a sealed memfd of size bytes, mapped shared. */
 UIPC_INTERNAL int uipc__shm_create(const char *name, size_t size, int *ret_fd, void **ret_map);

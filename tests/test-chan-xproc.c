@@ -84,7 +84,7 @@ static void cross_process(unsigned flags, unsigned nprod)
 		close(sock[i]);
 	}
 	while (got < (uint64_t)MSGS * nprod) {
-		r = uipc_chan_recv_n(c, buf, 32, sizeof(buf[0]), 10000000000);
+		r = uipc_chan_recv_n(c, buf, 32, sizeof(buf), 10000000000);
 		assert_true(r > 0);
 		for (int i = 0; i < r; i++) {
 			assert_true(buf[i].id < nprod);

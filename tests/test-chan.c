@@ -172,11 +172,11 @@ static void batch(struct test_fx *f, unsigned flags)
 	assert_int_equal(uipc_chan_send_n(p, in, 5), 5);
 	assert_int_equal(uipc_chan_send_n(p, in + 5, 40), 11); /* as many as fit */
 	assert_int_equal(uipc_chan_send_n(p, in, 1), -EAGAIN);
-	assert_int_equal(uipc_chan_recv_n(c, out, 3, 8, 0), 3);
-	assert_int_equal(uipc_chan_recv_n(c, out + 3, 40, 8, 0), 13);
+	assert_int_equal(uipc_chan_recv_n(c, out, 3, sizeof(out), 0), 3);
+	assert_int_equal(uipc_chan_recv_n(c, out + 3, 40, sizeof(out) - 3 * 8, 0), 13);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(out[i], (uint64_t)i);
-	assert_int_equal(uipc_chan_recv_n(c, out, 4, 8, 0), -EAGAIN);
+	assert_int_equal(uipc_chan_recv_n(c, out, 4, sizeof(out), 0), -EAGAIN);
 	/* Odd batch sizes across the wrap point, many laps. */
 	for (uint64_t expect = 0, lap = 0; lap < 200; lap++) {
 		size_t n = 1 + lap % 13, got = 0;
@@ -185,7 +185,7 @@ static void batch(struct test_fx *f, unsigned flags)
 			in[i] = next++;
 		assert_int_equal(uipc_chan_send_n(p, in, n), (int)n);
 		while (got < n) {
-			int r = uipc_chan_recv_n(c, out, 1 + lap % 5, 8, 0);
+			int r = uipc_chan_recv_n(c, out, 1 + lap % 5, sizeof(out), 0);
 
 			assert_true(r > 0);
 			for (int i = 0; i < r; i++)
@@ -526,16 +526,13 @@ static uint64_t kicks(uipc_chan_tx *p)
  * take it out again, as uipc_rx_wait() does around the backend's block. */
 static void consumer_sleeps(uipc_rx *rx)
 {
-	uint32_t expect;
-	uint64_t m = 0;
-
-	assert_int_equal(uipc__desc_arm(rx->desc, &expect, &m), 0);
+	uipc__rx_arm_status(rx);
+	assert_int_equal(atomic_load(&rx->desc->pir), 0);
 }
 
 static void consumer_wakes(uipc_rx *rx)
 {
-	if ((uipc__desc_disarm(rx->desc) & UIPC_DESC_ON) && rx->ops->rx_ack)
-		rx->ops->rx_ack(rx);
+	uipc__rx_disarm(rx, false);
 }
 
 static void kick_count(struct test_fx *f, unsigned flags)
@@ -555,8 +552,8 @@ static void kick_count(struct test_fx *f, unsigned flags)
 	for (v = 0; v < 100; v++)
 		assert_int_equal(uipc_chan_send(p, &v, 8), 0);
 	assert_int_equal(kicks(p), k0);
-	assert_int_equal(uipc_chan_recv_n(c, buf, 64, 8, 0), 64);
-	assert_int_equal(uipc_chan_recv_n(c, buf, 64, 8, 0), 36);
+	assert_int_equal(uipc_chan_recv_n(c, buf, 64, sizeof(buf), 0), 64);
+	assert_int_equal(uipc_chan_recv_n(c, buf, 64, sizeof(buf), 0), 36);
 	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
 	uipc_rx_poll(f->rx, &v); /* the vector bit the sends left pending */
 
@@ -578,7 +575,7 @@ static void kick_count(struct test_fx *f, unsigned flags)
 	assert_int_equal(uipc_chan_send_n(p, buf, 64), 64);
 	assert_int_equal(kicks(p), k0 + 1);
 	consumer_wakes(f->rx);
-	assert_int_equal(uipc_chan_recv_n(c, buf, 64, 8, 0), 64);
+	assert_int_equal(uipc_chan_recv_n(c, buf, 64, sizeof(buf), 0), 64);
 	uipc_chan_tx_free(p);
 	uipc_chan_free(c);
 }
@@ -641,7 +638,7 @@ static void test_blocked_consumer_kicks(void **state)
 	assert_int_equal(uipc_chan_recv(c, buf, 8, -1), 0);
 	assert_int_equal(buf[0], 1);
 	while (got < 32) {
-		r = uipc_chan_recv_n(c, buf, 32, 8, -1);
+		r = uipc_chan_recv_n(c, buf, 32, sizeof(buf), -1);
 		assert_true(r > 0);
 		got += r;
 	}
@@ -968,7 +965,7 @@ static void stress(struct test_fx *f, unsigned flags, unsigned nprod)
 			assert_int_equal(
 			    uipc_rx_set_spin(f->rx, (enum uipc_spin_mode)(x % 3), (x >> 8) % 20000),
 			    0);
-		r = uipc_chan_recv_n(c, buf, 1 + (x >> 32) % 16, sizeof(buf[0]), 10000000000);
+		r = uipc_chan_recv_n(c, buf, 1 + (x >> 32) % 16, sizeof(buf), 10000000000);
 		assert_true(r > 0);
 		for (int i = 0; i < r; i++) {
 			assert_true(buf[i].id < nprod);

@@ -142,10 +142,10 @@ static void test_fire_and_forget(void **state)
 	assert_false(atomic_load(&sh->failed));
 	/* Exactly one kick per arming at most, whatever the interleaving. */
 	if (!sh->tx[0]->ops->tx_notify)
-		assert_true(kicks <= sh->rx->arms);
+		assert_true(kicks <= sh->rx->w.arms);
 	printf("# fire-and-forget: %llu notifies, %llu wakeups, %llu arms, %llu kicks\n",
 	       (unsigned long long)(sh->per_sender * SENDERS), (unsigned long long)wakeups,
-	       (unsigned long long)sh->rx->arms, (unsigned long long)kicks);
+	       (unsigned long long)sh->rx->w.arms, (unsigned long long)kicks);
 }
 
 /* Phase B: every single notify must be seen ------------------------------------ */

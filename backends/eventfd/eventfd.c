@@ -9,7 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 static int efd_rx_init(uipc_rx *rx)
 {
@@ -30,12 +30,16 @@ static void efd_rx_fini(uipc_rx *rx)
 	rx->backend_fd = -1;
 }
 
-static void efd_rx_ack(uipc_rx *rx)
+static uint64_t efd_rx_ack(uipc_rx *rx)
 {
 	uint64_t v;
 
-	while (read(rx->backend_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		if (read(rx->backend_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			return v;
+		if (errno != EINTR)
+			return 0; /* EAGAIN: nothing landed (yet) */
+	}
 }
 
 static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
@@ -55,10 +59,8 @@ static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *dea
 	n = ppoll(&p, 1, relp, NULL);
 	if (n < 0)
 		return errno == EINTR ? -EINTR : -errno;
-	if (n == 0)
-		return -ETIMEDOUT;
-	efd_rx_ack(rx);
-	return 0;
+	/* Readable: the core reads it (rx_ack), counting what it consumes. */
+	return n == 0 ? -ETIMEDOUT : 0;
 }
 
 static int efd_rx_fd(uipc_rx *rx)
@@ -83,7 +85,18 @@ static int efd_tx_init(uipc_tx *tx)
 static int efd_tx_kick(uipc_tx *tx)
 {
 	uint64_t one = 1;
+	int fl;
 
+	/* The open file description is shared with the receiver, which can
+	 * clear O_NONBLOCK at any time; a blocking write to a full counter
+	 * would then hang us. Checked (and set back) before every kick; what
+	 * is left is a receiver that clears it and fills the counter between
+	 * this check and the write (doc/threat-model.md). */
+	fl = fcntl(tx->backend_fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK) && fcntl(tx->backend_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
 	for (;;) {
 		if (write(tx->backend_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
 			return 0;

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 static int futex_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
 {

@@ -22,24 +22,44 @@
  * A handler-mode receiver may be freed from any thread (not from its own
  * handler): removal waits until no signal handler still uses it.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "uipc-private.h"
+#include "backend.h"
 
 #define SIG_DEFAULT_OFFSET 4  /* SIGRTMIN+4: clear of the low RT signals libraries like */
 #define SIG_MAX_HANDLERS   64 /* handler-mode receivers per process */
 
+/*
+ * Where kicks go. Not in the descriptor, which every sender can write (one
+ * could redirect the others' kicks to another thread of the receiver's
+ * process): in a page of its own, a memfd the receiver maps writable and
+ * then seals against any further writable mapping or write()
+ * (F_SEAL_FUTURE_WRITE). Senders receive it as the capability's backend
+ * fd and can only map it read-only (tests/regress/signal-redirect.c).
+ */
+struct sig_target {
+	uint32_t signo;
+	_Atomic int32_t tid;
+};
+
+#define SIG_TARGET_SIZE  4096u
+#define SIG_TARGET_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
+
 struct sig_rx {
 	int signo;
-	_Atomic bool masked; /* read by the signal handler on the owner thread */
-	int slot;            /* index in handlers[] while in handler mode, else -1 */
+	_Atomic bool masked;       /* read by the signal handler on the owner thread */
+	int slot;                  /* index in handlers[] while in handler mode, else -1 */
+	struct sig_target *target; /* our writable mapping of the sealed page */
 };
 
 /*
@@ -199,6 +219,35 @@ static int sig_probe(char *why, size_t len)
 	return 0;
 }
 
+static int target_create(int signo, struct sig_target **ret_map)
+{
+	struct sig_target *t;
+	int fd;
+
+	if (uipc__fault(&uipc__faults.fd))
+		return -EMFILE;
+	fd = memfd_create("uipc-signal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, SIG_TARGET_SIZE) < 0)
+		goto fail;
+	t = mmap(NULL, SIG_TARGET_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (t == MAP_FAILED)
+		goto fail;
+	/* Ours stays writable; nobody else's ever is. */
+	if (fcntl(fd, F_ADD_SEALS, SIG_TARGET_SEALS) < 0) {
+		munmap(t, SIG_TARGET_SIZE);
+		goto fail;
+	}
+	t->signo = (uint32_t)signo;
+	atomic_store_explicit(&t->tid, uipc__gettid(), memory_order_release);
+	*ret_map = t;
+	return fd;
+fail:
+	uipc__close(fd);
+	return -errno;
+}
+
 static int sig_rx_init(uipc_rx *rx)
 {
 	struct sig_rx *s;
@@ -213,11 +262,26 @@ static int sig_rx_init(uipc_rx *rx)
 	s = uipc__calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	r = target_create(signo, &s->target);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	rx->backend_fd = r;
 	s->signo = signo;
 	s->slot = -1;
 	rx->desc->backend_data[0] = (uint32_t)signo;
 	rx->backend = s;
 	return 0;
+}
+
+/* Kicks go to tid from now on (the descriptor's copy is for observers). */
+static void target_set(uipc_rx *rx, int tid)
+{
+	struct sig_rx *s = rx->backend;
+
+	atomic_store_explicit(&s->target->tid, tid, memory_order_seq_cst);
+	rx->desc->ndst = (uint32_t)tid;
 }
 
 static int thread_block(int signo, bool block)
@@ -266,7 +330,7 @@ static int sig_handler(uipc_rx *rx, bool on)
 		if (!atomic_compare_exchange_strong(&handlers[i].tid, &zero, tid))
 			continue;
 		/* Kicks go to this thread from now on. */
-		rx->desc->ndst = (uint32_t)tid;
+		target_set(rx, tid);
 		s->slot = (int)i;
 		atomic_store_explicit(&handlers[i].rx, rx, memory_order_release);
 		return 0;
@@ -284,6 +348,9 @@ static void sig_rx_fini(uipc_rx *rx)
 	if (atomic_load_explicit(&s->masked, memory_order_relaxed) &&
 	    uipc__gettid() == rx->owner_tid)
 		sig_mask(rx, false);
+	munmap(s->target, SIG_TARGET_SIZE);
+	uipc__close(rx->backend_fd);
+	rx->backend_fd = -1;
 	free(s);
 	rx->backend = NULL;
 }
@@ -309,7 +376,7 @@ static int sig_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadli
 	/* Kicks go to whichever thread blocks (normally the owner). Store the
 	 * target before blocking the signal and re-checking the status word:
 	 * a sender that read the old target also set ON, which we see below. */
-	rx->desc->ndst = (uint32_t)uipc__gettid();
+	target_set(rx, uipc__gettid());
 	sigemptyset(&set);
 	sigaddset(&set, s->signo);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
@@ -332,17 +399,46 @@ static int sig_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadli
 
 struct sig_tx {
 	int signo;
-	bool local; /* receiver in this process: tgkill */
+	bool local;                      /* receiver in this process: tgkill */
+	const struct sig_target *target; /* read-only mapping of the receiver's page */
 };
+
+/* The receiver's target page: sealed so that no sender can write it. */
+static int target_map(int fd, const struct sig_target **ret_map)
+{
+	struct stat st;
+	void *map;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & SIG_TARGET_SEALS) != SIG_TARGET_SEALS)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != SIG_TARGET_SIZE)
+		return -EINVAL;
+	map = mmap(NULL, SIG_TARGET_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	*ret_map = map;
+	return 0;
+}
 
 static int sig_tx_init(uipc_tx *tx)
 {
-	uint32_t signo = tx->desc->backend_data[0];
+	const struct sig_target *map = NULL;
+	uint32_t signo;
 	struct sig_tx *t;
+	int r;
 
-	/* From the peer's memory: only a real-time signal is acceptable. */
-	if (signo < (uint32_t)SIGRTMIN || signo > (uint32_t)SIGRTMAX)
+	if (tx->backend_fd < 0)
 		return -EINVAL;
+	r = target_map(tx->backend_fd, &map);
+	if (r < 0)
+		return r;
+	/* From the receiver: only a real-time signal is acceptable. */
+	signo = map->signo;
+	if (signo < (uint32_t)SIGRTMIN || signo > (uint32_t)SIGRTMAX) {
+		munmap((void *)map, SIG_TARGET_SIZE);
+		return -EINVAL;
+	}
 	/* The pid came from the peer's memory too: a receiver in another
 	 * process must be the one that created the capability (its socket's
 	 * peer), so our kicks can only reach that process's threads. */
@@ -351,12 +447,17 @@ static int sig_tx_init(uipc_tx *tx)
 		socklen_t len = sizeof(cred);
 
 		if (getsockopt(tx->cap_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    cred.pid != tx->pid)
+		    cred.pid != tx->pid) {
+			munmap((void *)map, SIG_TARGET_SIZE);
 			return -EINVAL;
+		}
 	}
 	t = uipc__calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		munmap((void *)map, SIG_TARGET_SIZE);
 		return -ENOMEM;
+	}
+	t->target = map;
 	t->signo = (int)signo;
 	t->local = tx->pid == getpid();
 	tx->backend = t;
@@ -365,14 +466,18 @@ static int sig_tx_init(uipc_tx *tx)
 
 static void sig_tx_fini(uipc_tx *tx)
 {
-	free(tx->backend);
+	struct sig_tx *t = tx->backend;
+
+	if (t)
+		munmap((void *)t->target, SIG_TARGET_SIZE);
+	free(t);
 	tx->backend = NULL;
 }
 
 static int sig_kick(uipc_tx *tx)
 {
 	struct sig_tx *t = tx->backend;
-	int tid = (int)*(volatile uint32_t *)&tx->desc->ndst;
+	int tid = atomic_load_explicit(&t->target->tid, memory_order_acquire);
 	siginfo_t si;
 	long r;
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "uipc-config.h"
-#include "uipc-private.h"
+#include "backend.h"
 #include "uintr-route.h"
 
 /* The model turns SENDUIPI's faults into errors: #GP (index beyond the

@@ -293,7 +293,7 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	start = uipc__now_ns();
 	if (timeout_ns > 0)
 		deadline = start + (uint64_t)timeout_ns;
-	budget = rx->spin.budget_ns;
+	budget = rx->w.spin.budget_ns;
 	if (budget > deadline - start)
 		budget = deadline - start;
 	if (budget) {
@@ -331,6 +331,39 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 done:
 	*ret_mask = m;
 	return 0;
+}
+
+/*
+ * The sleep step of the shared waiter (src/wait.c), for channel receives:
+ * the same clui / re-check / uintr_wait / stui as above, one round. The
+ * waiter's arm and disarm of the status word are for observers only here
+ * (SENDUIPI has its own descriptor).
+ */
+static int u_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
+{
+	const struct uipc__uintr_platform *p = ((struct uintr_rx *)rx->backend)->plat;
+	struct uipc__uintr_routes *rt;
+	uint64_t now, end = UINT64_MAX, seen;
+	int r;
+
+	(void)expect;
+	if (!on_owner(rx))
+		return -EPERM;
+	if (deadline)
+		end = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
+	rt = p->routes();
+	p->clui();
+	if (atomic_load_explicit(&rx->desc->pir, memory_order_seq_cst)) {
+		p->stui();
+		return 0;
+	}
+	now = uipc__now_ns();
+	seen = rt ? atomic_load(&rt->deliveries) : 0;
+	r = now >= end ? -ETIMEDOUT : p->wait(usec_left(now, end), 0);
+	p->stui();
+	if (r == -EINTR && rt && atomic_load(&rt->deliveries) != seen)
+		return 0; /* a user interrupt, not a signal */
+	return r == -ETIMEDOUT && uipc__now_ns() < end ? 0 : r;
 }
 
 /*
@@ -467,6 +500,7 @@ __attribute__((unused)) static int u_tx_notify(uipc_tx *tx)
 	    .tx_fini = u_tx_fini,                                                                  \
 	    .tx_notify = notify,                                                                   \
 	    .rx_wait = u_rx_wait,                                                                  \
+	    .rx_block = u_rx_block,                                                                \
 	}
 
 #if UIPC_HAVE_BACKEND_UINTR

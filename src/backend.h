@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend contract, and nothing else: what a backend (backends/<name>/)
+ * provides, and what the core promises when it calls it. The objects it
+ * works on (struct uipc_rx, struct uipc_tx, the descriptor) are in
+ * uipc-private.h; the wait protocol that calls rx_block/rx_ack is in
+ * src/wait.c.
+ */
+#ifndef UIPC_BACKEND_H
+#define UIPC_BACKEND_H
+
+#include "uipc-private.h"
+
+enum uipc__backend_caps {
+	UIPC_CAP_POLLABLE = 1u << 0,      /* rx_fd gives a pollable fd */
+	UIPC_CAP_HANDLER = 1u << 1,       /* handler mode */
+	UIPC_CAP_CROSS_PROCESS = 1u << 2, /* senders may be in other processes */
+	UIPC_CAP_TEST_ONLY = 1u << 3, /* a model for tests: never chosen by auto, only by name */
+};
+
+/*
+ * One per backend (backends/<name>/), listed in src/backend.c. The core runs
+ * the descriptor protocol (src/rx.c, src/tx.c); a backend only says how a
+ * blocked receiver is kicked and how it blocks. Backends whose hardware runs
+ * part of the protocol itself (uintr) override notify/wait.
+ *
+ * Every hook returns 0 or -errno and leaves nothing half-done on failure.
+ * Optional hooks may be NULL.
+ */
+struct uipc__backend_ops {
+	const char *name;
+	enum uipc_backend id;
+	unsigned caps;
+
+	/* Usable on this machine? 0, or -EOPNOTSUPP with a reason in why. */
+	int (*probe)(char *why, size_t len);
+
+	/* Receiver resources. rx->desc, rx->memfd and rx->owner_tid are set;
+	 * rx_init may set rx->backend, rx->backend_fd (handed to senders in the
+	 * capability) and desc->backend_data. rx_fini undoes rx_init. */
+	int (*rx_init)(uipc_rx *rx);
+	void (*rx_fini)(uipc_rx *rx);
+
+	/* Block until kicked, the absolute CLOCK_MONOTONIC deadline passes
+	 * (NULL: forever) or a signal arrives. Called armed (status 0); the
+	 * core has re-checked pir. Returns 0 (woken, perhaps spuriously),
+	 * -ETIMEDOUT or -EINTR. `expect` is the status value the receiver
+	 * armed with (for futex-style compare-and-block). It must not consume
+	 * a kick that leaves state behind: the core acknowledges (rx_ack). */
+	int (*rx_block)(uipc_rx *rx, uint32_t expect, const struct timespec *deadline);
+
+	/* Optional, for kicks that leave state behind (an eventfd's count):
+	 * consume whatever kicks have landed, without blocking, and say how
+	 * many. The core calls it for every kick it saw (ON) until that many
+	 * were consumed, and after a wake with nothing pending (src/wait.c). */
+	uint64_t (*rx_ack)(uipc_rx *rx);
+
+	/* Optional: the backend fd the capability of `vector` carries, owned by
+	 * the receiver (duplicated into the capability). NULL: rx->backend_fd.
+	 * uintr needs it: the kernel gives one fd per vector. */
+	int (*rx_vector_fd)(uipc_rx *rx, unsigned vector, int *ret_fd);
+
+	/* Pollable fd, or NULL (then -EOPNOTSUPP). */
+	int (*rx_fd)(uipc_rx *rx);
+
+	/* Handler mode: install (fn set in rx) or remove delivery to the owner
+	 * thread; mask/unmask defer delivery. NULL when not UIPC_CAP_HANDLER. */
+	int (*rx_handler)(uipc_rx *rx, bool on);
+	int (*rx_mask)(uipc_rx *rx, bool masked);
+
+	/* Sender resources: tx->desc, tx->backend_fd (the receiver's backend fd
+	 * from the capability, now owned by tx), pid/tid are set. */
+	int (*tx_init)(uipc_tx *tx);
+	void (*tx_fini)(uipc_tx *tx);
+
+	/* Wake the receiver: the sender won the CAS that set ON. */
+	int (*tx_kick)(uipc_tx *tx);
+
+	/* Full overrides of the protocol (uintr: SENDUIPI does it in hardware). */
+	int (*tx_notify)(uipc_tx *tx);
+	int (*rx_wait)(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
+};
+
+/* Backends known to this build (NULL entries for those not compiled). */
+UIPC_INTERNAL const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id);
+UIPC_INTERNAL int uipc__backend_lookup(const char *name, enum uipc_backend *ret_id);
+
+#endif

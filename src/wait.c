@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The waiter: the one implementation of "spin, arm, re-check, block, disarm
+ * and acknowledge" that receivers (src/rx.c) and channel consumers
+ * (src/chan.c) share.
+ *
+ * Who owns which transition of the status word. Only the receiver arms and
+ * disarms: arming stores 0 (SN, ON and CLOSED all clear), disarming stores
+ * SN. Senders only set ON, with a compare-and-swap from an armed status, and
+ * the one that wins kicks. So whatever a peer scribbled into the word before
+ * an arm is gone after it: a stale or forged ON cannot make the next
+ * legitimate notify skip its kick (tests/regress/forged-on.c).
+ *
+ * Kicks that leave state behind. An eventfd kick is a write() that lands
+ * after the sender's CAS, possibly after the receiver disarmed and looked.
+ * The waiter counts the kicks whose ON it saw (owed) and the ones the
+ * backend's ack consumed, and keeps acknowledging while any is owed, so a
+ * late write is consumed by the next drain or wait instead of leaving the
+ * fd readable for ever (an idle epoll loop spinning, tests/regress/
+ * eventfd-late-kick.c). A wake with nothing pending is acknowledged too: it
+ * may be a write no ON announced (a hostile peer's).
+ *
+ * Channels with fence-free producers in this process (src/chan.c) are
+ * looked at once more, after one membarrier(), before every sleep: that is
+ * the consumer's half of their asymmetric fence, paid once per sleep and
+ * never on a drain that does not sleep.
+ */
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+/* Spin policy --------------------------------------------------------------- */
+
+void uipc__spin_init(struct uipc__spin *sp)
+{
+	sp->mode = UIPC_SPIN_ADAPTIVE;
+	sp->max_ns = UIPC_SPIN_DEFAULT_MAX_NS;
+	sp->budget_ns = UIPC_SPIN_DEFAULT_MAX_NS / 4;
+	sp->blocks = 0;
+}
+
+int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t budget_ns)
+{
+	if (budget_ns > UIPC_SPIN_MAX_NS)
+		return -EINVAL;
+	switch (mode) {
+	case UIPC_SPIN_ADAPTIVE:
+		sp->max_ns = budget_ns ? budget_ns : UIPC_SPIN_DEFAULT_MAX_NS;
+		sp->budget_ns = sp->max_ns / 4;
+		break;
+	case UIPC_SPIN_NONE:
+		sp->max_ns = sp->budget_ns = 0;
+		break;
+	case UIPC_SPIN_FIXED:
+		sp->max_ns = sp->budget_ns = budget_ns;
+		break;
+	default:
+		return -EINVAL;
+	}
+	sp->mode = mode;
+	sp->blocks = 0;
+	return 0;
+}
+
+/*
+ * Adaptive policy. A wait that ends during the spin keeps the budget at
+ * least twice that gap (room for jitter). A wait that had to block halves
+ * the budget: on an oversubscribed CPU the spin only steals time from the
+ * thread we wait for, and an idle waiter stops burning CPU within a few
+ * waits. Every 8th block re-probes: if that wait's gap was short enough
+ * that spinning could have covered it, the budget jumps back to twice the
+ * gap. One wait never spins longer than max_ns. A budget under a
+ * microsecond is not worth the clock reads: it becomes 0.
+ */
+void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
+{
+	uint64_t want = gap_ns < sp->max_ns / 2 ? gap_ns * 2 : sp->max_ns;
+
+	if (sp->mode != UIPC_SPIN_ADAPTIVE)
+		return;
+	if (spun_ok) {
+		if (want > sp->budget_ns)
+			sp->budget_ns = want;
+		sp->blocks = 0;
+		return;
+	}
+	sp->budget_ns /= 2;
+	if (sp->budget_ns < 1000)
+		sp->budget_ns = 0;
+	if ((++sp->blocks & 7) == 0 && gap_ns <= sp->max_ns / 2)
+		sp->budget_ns = want;
+}
+
+/* Arm and disarm --------------------------------------------------------------- */
+
+void uipc__rx_arm_status(uipc_rx *rx)
+{
+	/* One store of the whole word: a peer's ON, SN or CLOSED goes. seq_cst:
+	 * the store half of the receiver's Dekker pattern (the caller's
+	 * re-check is the load half). */
+	atomic_exchange_explicit(&rx->desc->status, 0, memory_order_seq_cst);
+	rx->w.arms++;
+}
+
+void uipc__rx_disarm(uipc_rx *rx, bool woken)
+{
+	uint32_t old =
+	    atomic_exchange_explicit(&rx->desc->status, UIPC_DESC_SN, memory_order_seq_cst);
+	uint64_t k;
+
+	if (!rx->ops->rx_ack)
+		return;
+	if (old & UIPC_DESC_ON)
+		rx->w.owed++;
+	if (!rx->w.owed && !woken)
+		return;
+	k = rx->ops->rx_ack(rx);
+	rx->w.owed = k >= rx->w.owed ? 0 : rx->w.owed - k;
+}
+
+/* Fence-free channel producers ------------------------------------------------ */
+
+void uipc__rx_link(uipc_rx *rx, struct uipc__rx_link *l)
+{
+	l->next = rx->links;
+	rx->links = l;
+}
+
+void uipc__rx_unlink(uipc_rx *rx, struct uipc__rx_link *l)
+{
+	for (struct uipc__rx_link **p = &rx->links; *p; p = &(*p)->next) {
+		if (*p == l) {
+			*p = l->next;
+			return;
+		}
+	}
+}
+
+static bool membarrier_run(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+/*
+ * Before a sleep: run the consumers' half of the asymmetric fence once, if
+ * any linked channel has fence-free producers, then look at those channels'
+ * rings. Returns the vectors of the ready ones. If membarrier() fails, the
+ * channels are told to make their producers fence again (*bounded is set:
+ * a message already in flight unannounced is caught by a short sleep).
+ */
+uint64_t uipc__rx_links_ready(uipc_rx *rx, bool *bounded)
+{
+	uint64_t m = 0;
+	bool any = false;
+
+	for (struct uipc__rx_link *l = rx->links; l; l = l->next)
+		any |= l->light(l);
+	if (!any)
+		return 0;
+	if (!membarrier_run()) {
+		for (struct uipc__rx_link *l = rx->links; l; l = l->next)
+			l->heavy(l);
+		*bounded = true;
+	}
+	for (struct uipc__rx_link *l = rx->links; l; l = l->next)
+		if (l->ready(l))
+			m |= l->bit;
+	return m;
+}
+
+/* The wait -------------------------------------------------------------------- */
+
+#define MEMBARRIER_FALLBACK_NS 1000000u
+
+/* Spin on w->look until it says something or the budget is spent. *now is
+ * the last clock reading (the moment the spin started, if it never read). */
+static int wait_spin(struct uipc__wait *w, uint64_t end, uint64_t *now)
+{
+	int r;
+
+	for (;;) {
+		for (unsigned i = 0; i < 64; i++) {
+			r = w->look(w->arg, UIPC_LOOK_SPIN);
+			if (r != 0)
+				return r;
+			uipc__cpu_relax();
+		}
+		*now = uipc__now_ns();
+		if (*now >= end)
+			return 0;
+	}
+}
+
+/* Block once: arm, look again, sleep, disarm. > 0 when the look found
+ * something (*slept false: it came before we slept), 0 when woken or the
+ * sleep ended, or -errno. */
+static int wait_block(uipc_rx *rx, struct uipc__wait *w, bool *slept)
+{
+	uint64_t deadline;
+	struct timespec ts;
+	bool bounded = false;
+	int r, b;
+
+	uipc__rx_arm_status(rx);
+	r = w->look(w->arg, UIPC_LOOK_ARMED);
+	if (r == 0 && rx->links) {
+		uint64_t m = uipc__rx_links_ready(rx, &bounded);
+
+		if (m) {
+			atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+			r = w->look(w->arg, UIPC_LOOK_ARMED);
+		}
+	}
+	if (r != 0) {
+		uipc__rx_disarm(rx, false);
+		return r;
+	}
+	*slept = true;
+	deadline = w->deadline; /* the look may have brought it forward */
+	if (bounded && deadline - uipc__now_ns() > MEMBARRIER_FALLBACK_NS)
+		deadline = uipc__now_ns() + MEMBARRIER_FALLBACK_NS;
+	if (deadline != UINT64_MAX)
+		ts = uipc__ns_to_ts(deadline);
+	b = rx->ops->rx_block(rx, 0, deadline != UINT64_MAX ? &ts : NULL);
+	uipc__rx_disarm(rx, b == 0);
+	if (b == -ETIMEDOUT && deadline != w->deadline)
+		b = 0; /* our own short sleep, not the caller's timeout */
+	return b > 0 ? 0 : b;
+}
+
+int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
+{
+	uint64_t start = uipc__now_ns(), seen = start, budget;
+	int r;
+
+	budget = w->spin->mode == UIPC_SPIN_NONE ? 0 : w->spin->budget_ns;
+	if (budget > w->deadline - start)
+		budget = w->deadline - start;
+	if (budget) {
+		r = wait_spin(w, start + budget, &seen);
+		if (r != 0) {
+			uipc__spin_learn(w->spin, true, seen - start);
+			return r;
+		}
+	}
+	for (;;) {
+		bool slept = false;
+
+		r = wait_block(rx, w, &slept);
+		if (r == 0)
+			r = w->look(w->arg, UIPC_LOOK_WOKEN);
+		if (r > 0) {
+			uipc__spin_learn(w->spin, !slept, uipc__now_ns() - start);
+			return r;
+		}
+		if (r == -ETIMEDOUT || (r == 0 && uipc__now_ns() >= w->deadline)) {
+			uipc__spin_learn(w->spin, false, UINT64_MAX);
+			return -ETIMEDOUT;
+		}
+		if (r < 0)
+			return r;
+		/* Woken with nothing for us (a stray kick, another vector
+		 * given back, our own short sleep): block again. */
+	}
+}
