@@ -966,8 +966,8 @@ static int ptx_check_shm(const struct chan_geo *g)
 	    s->flags != (g->mpsc ? UIPC_CHAN_MPSC : 0u) || s->msg_size != g->msg_size ||
 	    s->capacity != g->cap || s->stride != g->stride || s->size != g->size)
 		return -EINVAL;
-	if (atomic_load_explicit(&s->closed, memory_order_acquire))
-		return -EPIPE;
+	/* Not the closed flag (any producer can store it): the capability was
+	 * alive when we opened it. */
 	return 0;
 }
 
@@ -1179,11 +1179,11 @@ UIPC_API size_t uipc_chan_tx_msg_size(const uipc_chan_tx *p)
 	return ptx_valid(p) ? p->g.msg_size : 0;
 }
 
-/* Consumer closed (flag in the ring) or dead (capability hung up). Sticky. */
+/* Consumer gone: its capability hung up (freed, exited, killed). Sticky.
+ * Not the ring's closed flag: any producer can store that. */
 static int ptx_alive(uipc_chan_tx *p)
 {
-	if (!p->dead && (atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) ||
-	                 uipc__cap_alive(p->cap_fd) < 0))
+	if (!p->dead && uipc__cap_alive(p->cap_fd) < 0)
 		p->dead = true;
 	return p->dead ? -EPIPE : 0;
 }
@@ -1196,9 +1196,12 @@ UIPC_API int uipc_chan_tx_check(uipc_chan_tx *p)
 
 /* Producer: claiming slots ------------------------------------------------- */
 
-static inline bool ptx_closed(const uipc_chan_tx *p)
+/* The closed flag (the consumer's farewell) is a hint to look now. */
+static inline bool ptx_closed(uipc_chan_tx *p)
 {
-	return p->dead || atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) != 0;
+	if (p->dead)
+		return true;
+	return atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed) && ptx_alive(p) < 0;
 }
 
 /* A full ring: -EAGAIN, or -EPIPE when the consumer is gone. Its liveness
