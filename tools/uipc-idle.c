@@ -51,10 +51,9 @@
 
 enum role { ROLE_RECEIVER, ROLE_CONSUMER, ROLE_MAIN, ROLE_OTHER, ROLE_CHILD, ROLE__COUNT };
 
-static const char *const role_names[ROLE__COUNT] = {
-    [ROLE_RECEIVER] = "receivers", [ROLE_CONSUMER] = "consumers",     [ROLE_MAIN] = "main",
-    [ROLE_OTHER] = "other",        [ROLE_CHILD] = "producer-process",
-};
+/* Threads of the process, by what they do; the producer process apart. */
+static const char *const role_names[ROLE__COUNT] = {"receivers", "consumers", "main", "other",
+                                                    "producer-process"};
 
 struct options {
 	long receivers, channels;
@@ -316,7 +315,8 @@ static int setup_errors(void)
 		if (w->setup_err < 0 && first == 0) {
 			first = w->setup_err;
 			fprintf(stderr, "uipc-idle: %s (%s %ld): %s\n", w->failed_call,
-			        w->role == ROLE_RECEIVER ? "receiver" : "channel", i,
+			        w->role == ROLE_RECEIVER ? "receiver" : "channel",
+			        w->role == ROLE_RECEIVER ? i : i - g.opt.receivers,
 			        strerror(-w->setup_err));
 		}
 	}
@@ -697,8 +697,9 @@ static long expected_wakeups(void)
 }
 
 /* Send the one wakeup each thread waits for; the producer process sends the
- * messages of --xproc channels. Returns how many sends failed. */
-static long wake_all(void)
+ * messages of --xproc channels. Returns how many sends failed. After a setup
+ * failure (!verbose) some are expected to fail: only the first error counts. */
+static long wake_all(bool verbose)
 {
 	long failed = 0;
 	char cmd = 'w';
@@ -706,11 +707,11 @@ static long wake_all(void)
 
 	atomic_store(&g.stopping, true);
 	for (long i = 0; i < g.started; i++)
-		if ((r = kick(&g.workers[i])) < 0 && failed++ == 0)
+		if ((r = kick(&g.workers[i])) < 0 && failed++ == 0 && verbose)
 			fprintf(stderr, "uipc-idle: wake thread %ld: %s\n", i, strerror(-r));
 	if (g.sock >= 0 && send(g.sock, &cmd, 1, MSG_NOSIGNAL) == 1) {
 		r = read_status();
-		if (r != 0)
+		if (r != 0 && verbose)
 			fprintf(stderr, "uipc-idle: producer process: %s\n",
 			        r < 0 ? strerror(-r) : "sends failed");
 		failed += r != 0;
@@ -750,7 +751,7 @@ static void print_wrong(long i, const struct worker *w)
 	        w->extra ? ", and more was pending" : "");
 }
 
-static void check_workers(struct report *rep)
+static void check_workers(struct report *rep, bool verbose)
 {
 	for (long i = 0; i < g.started; i++) {
 		struct worker *w = &g.workers[i];
@@ -761,7 +762,7 @@ static void check_workers(struct report *rep)
 		rep->early += w->early;
 		rep->eintr += w->eintr;
 		if (!woke_right(w) || w->extra) {
-			if (rep->wrong++ == 0)
+			if (rep->wrong++ == 0 && verbose)
 				print_wrong(i, w);
 		} else if (!w->early) {
 			rep->woke++;
@@ -771,9 +772,9 @@ static void check_workers(struct report *rep)
 }
 
 /* Returns false when a thread is stuck: it cannot be joined, nothing is freed. */
-static bool finish(struct report *rep)
+static bool finish(struct report *rep, bool verbose)
 {
-	long failed = wake_all();
+	long failed = wake_all(verbose);
 
 	/* The producer process has sent (or gave up): let it go, so that
 	 * consumers whose producers never attached see them gone. */
@@ -789,7 +790,7 @@ static bool finish(struct report *rep)
 		        failed ? " (some wakeups could not be sent)" : ": lost wakeups");
 		return false;
 	}
-	check_workers(rep);
+	check_workers(rep, verbose);
 	return true;
 }
 
@@ -1102,7 +1103,7 @@ int main(int argc, char **argv)
 		measure(&rep);
 	}
 	close_counters();
-	verified = finish(&rep);
+	verified = finish(&rep, r == 0);
 	if (r == 0 && g.opt.json)
 		print_json(&rep);
 	else if (r == 0)
