@@ -4,18 +4,27 @@
  * blocked in uipc_rx_wait() forever, and N channels, each with a consumer
  * thread blocked in uipc_chan_recv() forever and one attached producer (in
  * this process, or with --xproc in a child process), lets them settle, and
- * measures over a window what the blocked threads cost while nothing is sent:
+ * measures over a window what the blocked threads cost while nothing is sent.
+ * Every rate is per second of the window, summed per kind of thread:
  *
  *   wakeups/s   voluntary + involuntary context switches of each thread
- *               (/proc/PID/task/TID/status), and the runs each thread got
- *               on a CPU (the second field of .../schedstat);
+ *               (/proc/PID/task/TID/status): each time a blocked thread ran
+ *               and blocked again. runs/s: the second field of .../schedstat
+ *               (times it got a CPU; needs CONFIG_SCHED_INFO, else n/a).
  *   syscalls/s  a per-thread perf counter on the raw_syscalls:sys_enter
- *               tracepoint (needs tracefs readable and perf_event_paranoid
- *               <= 2; "n/a" otherwise);
- *   IPIs/s      RES, CAL and TLB lines of /proc/interrupts: machine-wide,
- *               so other processes count too (a window before setup is
- *               measured as a baseline);
+ *               tracepoint, counting only (no sampling): allowed for one's own
+ *               threads at perf_event_paranoid <= 2, but the tracepoint id
+ *               lives in tracefs, usually readable by root only; "n/a" then.
+ *               A manual breakdown by call: strace -f -c -p PID during the
+ *               window (it perturbs what it measures).
+ *   IPIs/s      RES, CAL and TLB lines of /proc/interrupts, summed over CPUs:
+ *               machine-wide, so other processes count too; the same window
+ *               is measured before setup as a baseline. n/a when unreadable.
  *   CPU         getrusage(RUSAGE_SELF) user + sys, seconds per second.
+ *
+ * Threads present when the window opens are counted; the main thread (it
+ * sleeps through the window and reads the counters around it) has its own
+ * row, as does the producer process.
  *
  * Then it wakes every receiver (one notify) and every consumer (one message),
  * joins the threads and checks that each woke once, only after the window,
@@ -113,6 +122,7 @@ struct report {
 	bool ipi_ok, base_ok;
 	const char *syscall_note;
 	long woke, expected, early, lost, wrong, eintr;
+	long eintr_by[ROLE__COUNT]; /* -EINTR returns, though the tool sends no signal */
 };
 
 static struct {
@@ -761,6 +771,7 @@ static void check_workers(struct report *rep, bool verbose)
 			continue;
 		rep->early += w->early;
 		rep->eintr += w->eintr;
+		rep->eintr_by[w->role] += w->eintr;
 		if (!woke_right(w) || w->extra) {
 			if (rep->wrong++ == 0 && verbose)
 				print_wrong(i, w);
@@ -868,6 +879,9 @@ static void print_table(const struct report *rep)
 	printf("wakeup check: %ld of %ld woke once, as sent (%ld early, %ld lost, %ld wrong, "
 	       "%ld EINTR)\n",
 	       rep->woke, rep->expected, rep->early, rep->lost, rep->wrong, rep->eintr);
+	if (rep->eintr > 0)
+		printf("EINTR returns: receivers %ld, consumers %ld (no signal was sent)\n",
+		       rep->eintr_by[ROLE_RECEIVER], rep->eintr_by[ROLE_CONSUMER]);
 }
 
 static void json_rate(const char *key, bool have, double v, const char *sep)
@@ -925,8 +939,9 @@ static void print_json(const struct report *rep)
 	json_ipis("ipis_per_s_before_setup", rep->base_ok, rep->ipi_base);
 	printf("  \"expected_wakeups\": %ld,\n  \"woke\": %ld,\n  \"early\": %ld,\n", rep->expected,
 	       rep->woke, rep->early);
-	printf("  \"lost\": %ld,\n  \"wrong\": %ld,\n  \"eintr\": %ld,\n", rep->lost, rep->wrong,
-	       rep->eintr);
+	printf("  \"lost\": %ld,\n  \"wrong\": %ld,\n", rep->lost, rep->wrong);
+	printf("  \"eintr\": {\"receivers\": %ld, \"consumers\": %ld},\n",
+	       rep->eintr_by[ROLE_RECEIVER], rep->eintr_by[ROLE_CONSUMER]);
 	printf("  \"verified\": %s\n}\n", rep->woke == rep->expected ? "true" : "false");
 }
 
