@@ -9,7 +9,7 @@
  *
  *   wakeups/s   voluntary + involuntary context switches of each thread
  *               (/proc/PID/task/TID/status): each time a blocked thread ran
- *               and blocked again. runs/s: the second field of .../schedstat
+ *               and blocked again. runs/s: the third field of .../schedstat
  *               (times it got a CPU; needs CONFIG_SCHED_INFO, else n/a).
  *   syscalls/s  a per-thread perf counter on the raw_syscalls:sys_enter
  *               tracepoint, counting only (no sampling): allowed for one's own
