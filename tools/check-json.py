@@ -6,6 +6,12 @@ import json
 import subprocess
 import sys
 
+# --idle first: also require that blocked receivers, consumers and the
+# library's watcher thread made no wakeups in the window (a count of events,
+# not a timing: a periodic wakeup of any kind shows as dozens).
+idle = sys.argv[1] == "--idle"
+if idle:
+    del sys.argv[1]
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, timeout=100)
 if proc.returncode != 0:
     sys.exit(f"{sys.argv[1]} exited {proc.returncode}")
@@ -17,4 +23,8 @@ if doc.get("tool") == "uipc-idle":
     for role in doc["roles"]:
         if role["wakeups_per_s"] < 0:
             sys.exit(f"negative rate for {role['role']}")
+        if idle and role["role"] in ("receivers", "consumers", "other"):
+            n = role["wakeups_per_s"] * doc["window_s"]
+            if n > 1.5:
+                sys.exit(f"uipc-idle: idle {role['role']} woke {n:.0f} times")
 print("ok")
