@@ -100,7 +100,8 @@ static void op_foreign(uipc_ctx *ctx, struct fz *in)
 		peer = -1;
 	}
 	r = uipc_tx_connect(ctx, cap, &tx);
-	FZ_EXPECT(r == 0 || r == -EINVAL || r == -EPIPE || r == -EOPNOTSUPP, r);
+	FZ_EXPECT(
+	    r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPIPE || r == -EOPNOTSUPP, r);
 	FZ_EXPECT(r != 0 || peer >= 0, r);
 	if (r == 0) {
 		for (unsigned i = 0; i < 3u; i++) {
@@ -202,7 +203,7 @@ static void run_op(struct state *st, struct fz *in)
 		vec = (vec & 0x80) ? vec : vec % UIPC_VECTORS;
 		r = uipc_tx_new(st->rx, vec, &tx);
 		/* The header may have been scribbled: then connecting fails. */
-		FZ_EXPECT(r == 0 || r == -EINVAL || r == -EPIPE, r);
+		FZ_EXPECT(r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPIPE, r);
 		FZ_EXPECT(vec < UIPC_VECTORS || r == -EINVAL, r);
 		FZ_EXPECT(r != 0 || tx != NULL, r);
 		if (r == 0) {

@@ -382,6 +382,9 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	int r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !config || !ret_chan, -EINVAL);
+	r = uipc__struct_size_check(config, config->size, sizeof(*config));
+	if (r < 0)
+		return r;
 	uipc_return_if(vector >= UIPC_VECTORS || (config->flags & ~CHAN_FLAGS), -EINVAL);
 	r = geo_init(&g, config->msg_size, config->capacity, config->flags & UIPC_CHAN_MPSC);
 	if (r < 0)
@@ -892,6 +895,8 @@ static int ptx_check_shm(const struct chan_geo *g)
 {
 	const struct chan_shm *s = g->shm;
 
+	if (s->magic == CHAN_MAGIC && s->abi != CHAN_ABI)
+		return -EPROTONOSUPPORT; /* a consumer of another uipc release */
 	if (s->magic != CHAN_MAGIC || s->abi != CHAN_ABI ||
 	    s->flags != (g->mpsc ? UIPC_CHAN_MPSC : 0u) || s->msg_size != g->msg_size ||
 	    s->capacity != g->cap || s->stride != g->stride || s->size != g->size)
@@ -981,6 +986,8 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	void *map;
 	int r;
 
+	if (cc->magic == CHAN_CAP_MAGIC && cc->abi != CHAN_ABI)
+		return -EPROTONOSUPPORT; /* a capability of another uipc release */
 	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS))
 		return -EINVAL;
 	r = geo_init(&p->g, cc->msg_size, cc->capacity, cc->flags & UIPC_CHAN_MPSC);

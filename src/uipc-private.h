@@ -18,6 +18,23 @@
 
 #define UIPC_INTERNAL __attribute__((visibility("hidden")))
 
+/*
+ * Backend ids past the public enum. The UINTR model ("uintr-sim") exists
+ * only in the test build of the library (libuipc_test, compiled with
+ * UIPC_HAVE_BACKEND_UINTR_SIM=1); the installed library neither contains
+ * it nor knows its name.
+ */
+#define UIPC_BACKEND_UINTR_SIM ((enum uipc_backend)(UIPC_BACKEND_UINTR + 1))
+#define UIPC__BACKEND_COUNT    ((unsigned)UIPC_BACKEND_UINTR_SIM + 1u)
+
+/*
+ * A structure that can grow (its first field is its size, as the caller
+ * was compiled): 0 for the first sized layout; -EINVAL when smaller than
+ * the layout this library knows; -E2BIG when a later layout's fields are
+ * set, which this library cannot honour.
+ */
+UIPC_INTERNAL int uipc__struct_size_check(const void *s, size_t size, size_t known);
+
 /* Argument checks at public entry points (systemd's assert_return). */
 #define uipc_return_if(cond, err)                                                                  \
 	do {                                                                                       \

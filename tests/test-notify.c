@@ -39,10 +39,10 @@ static void test_ctx_args(void **state)
 	assert_int_equal(uipc_ctx_new(NULL, NULL), -EINVAL);
 	assert_int_equal(uipc_ctx_new("no-such-backend", &ctx), -EINVAL);
 	assert_ptr_equal(ctx, (uipc_ctx *)0x1); /* untouched on failure */
-	assert_null(uipc_backend_name(UIPC_BACKEND__COUNT));
+	assert_null(uipc_backend_name(UIPC__BACKEND_COUNT));
 	assert_null(uipc_backend_name((enum uipc_backend) - 1));
 	assert_string_equal(uipc_backend_name(UIPC_BACKEND_FUTEX), "futex");
-	assert_int_equal(uipc_backend_probe(UIPC_BACKEND__COUNT, why, sizeof(why)), -EINVAL);
+	assert_int_equal(uipc_backend_probe(UIPC__BACKEND_COUNT, why, sizeof(why)), -EINVAL);
 	assert_int_equal(uipc_backend_probe(UIPC_BACKEND_AUTO, NULL, 0), 0);
 	assert_null(uipc_ctx_backend_name(NULL));
 	uipc_ctx_free(NULL);

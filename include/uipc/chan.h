@@ -78,8 +78,20 @@ enum uipc_chan_flags {
 /** Largest shared mapping of one channel, in bytes (1 GiB). */
 #define UIPC_CHAN_MAX_BYTES (UINT64_C(1) << 30)
 
-/** Geometry of a new channel. */
+/**
+ * Geometry of a new channel.
+ *
+ * Growth: later releases append fields. `size` says which layout the caller
+ * was compiled with: sizeof(struct uipc_chan_config), or 0, which means the
+ * layout of 0.2 (the first release with this field), so designated
+ * initializers that leave it out keep working. The library reads only the
+ * fields the caller's size covers (newer ones count as 0), and refuses with
+ * -E2BIG a larger structure whose fields it does not know unless they are
+ * zero. Programs built against 0.1 (no size field) call the UIPC_0.1
+ * version of uipc_chan_new(), which reads the 0.1 layout.
+ */
 struct uipc_chan_config {
+	size_t size;     /**< sizeof(struct uipc_chan_config), or 0 (see above) */
 	size_t msg_size; /**< bytes per message, 1..UIPC_CHAN_MAX_MSG_SIZE */
 	size_t capacity; /**< slots, a power of two, 2..UIPC_CHAN_MAX_CAPACITY */
 	unsigned flags;  /**< enum uipc_chan_flags */
@@ -96,7 +108,10 @@ struct uipc_chan_config {
  * uipc_chan_recv() keeps their notifications pending for uipc_rx_wait()).
  *
  * @return 0; -EINVAL (bad geometry or flags, vector >= 64, a ring larger
- *         than UIPC_CHAN_MAX_BYTES, an unknown NUMA node); -EOPNOTSUPP
+ *         than UIPC_CHAN_MAX_BYTES, an unknown NUMA node, a config size
+ *         that is not 0 and smaller than this release's); -E2BIG (a config
+ *         of a later release that sets fields this one does not know);
+ *         -EOPNOTSUPP
  *         (UIPC_CHAN_NUMA without libnuma or without NUMA support);
  *         -ENOMEM, -EMFILE.
  */
@@ -174,7 +189,8 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *chan);
  * Attach a producer from a capability fd (not consumed). Validates
  * everything it reads from the fd and the ring.
  * @return 0; -EBADF; -EINVAL (not a channel capability, bad geometry);
- *         -EBUSY (an SPSC channel that already has a producer, an MPSC
+ *         -EPROTONOSUPPORT (a channel or receiver of a uipc release with
+ *         another shared-memory layout); -EBUSY (an SPSC channel that already has a producer, an MPSC
  *         one with 64 attached); -EPIPE (consumer gone); -EOPNOTSUPP (no
  *         /proc/self/fd, or the receiver's backend); -ENOMEM, -EMFILE.
  */

@@ -28,15 +28,16 @@ typedef struct uipc_rx uipc_rx;
 /** Sender handle, bound to one vector of one receiver. */
 typedef struct uipc_tx uipc_tx;
 
-/** How a blocked receiver is woken. */
+/**
+ * How a blocked receiver is woken. Later releases may add backends:
+ * iterate with uipc_backend_name(), which returns NULL past the last one.
+ */
 enum uipc_backend {
 	UIPC_BACKEND_AUTO = 0,  /**< uintr if usable, else futex (eventfd for pollable receivers) */
 	UIPC_BACKEND_FUTEX,     /**< futex on the descriptor's status word */
 	UIPC_BACKEND_EVENTFD,   /**< eventfd write/read; receivers have a pollable fd */
 	UIPC_BACKEND_SIGNAL,    /**< real-time signal to the receiver thread (handler mode) */
 	UIPC_BACKEND_UINTR,     /**< Intel user interrupts (SENDUIPI, uintr_wait) */
-	UIPC_BACKEND_UINTR_SIM, /**< the UINTR model; test builds only, never chosen by auto */
-	UIPC_BACKEND__COUNT
 };
 
 /**
@@ -211,8 +212,10 @@ UIPC_API int uipc_rx_unmask(uipc_rx *rx);
  * and the shared descriptor.
  *
  * @return 0; -EBADF (not an open fd); -EINVAL (an fd that is not a uipc
- *         vector capability); -EPIPE (the receiver is gone); -EOPNOTSUPP
- *         (the receiver's backend is not built here); -EMFILE/-ENOMEM.
+ *         vector capability); -EPROTONOSUPPORT (the capability of a
+ *         receiver whose uipc release lays out shared memory differently);
+ *         -EPIPE (the receiver is gone); -EOPNOTSUPP (the receiver's
+ *         backend is not built here); -EMFILE/-ENOMEM.
  */
 UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
 
