@@ -12,6 +12,7 @@ pcdir=$(dirname "$(find "$root" -name uipc.pc | head -n1)")
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$prefix"
 cat > "$prefix/outside.c" <<'C'
 #include <uipc.h>
+#include <errno.h>
 #include <stdio.h>
 int main(void)
 {
@@ -22,7 +23,8 @@ int main(void)
 
 	if (uipc_version_check(UIPC_VERSION_MAJOR, UIPC_VERSION_MINOR, UIPC_VERSION_MICRO) ||
 	    uipc_ctx_new(NULL, &ctx) || uipc_rx_new(ctx, 0, &rx) || uipc_tx_new(rx, 1, &tx) ||
-	    uipc_tx_notify(tx) || uipc_rx_wait(rx, 0, &mask) || mask != 2)
+	    uipc_tx_notify(tx) || uipc_rx_wait(rx, 0, &mask) || mask != 2 ||
+	    uipc_rx_wait(rx, 0, &mask) != -EAGAIN)
 		return 1;
 	printf("outside program: uipc %s, backend %s, ok\n", UIPC_VERSION_STRING, uipc_ctx_backend_name(ctx));
 	uipc_tx_free(tx);

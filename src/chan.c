@@ -347,6 +347,7 @@ static void chan_release(uipc_chan *c)
 	else if (c->g.shm)
 		munmap(c->g.shm, c->g.size);
 	uipc__close(c->memfd);
+	uipc_rx_free(c->rx); /* our reference */
 	free(c);
 }
 
@@ -397,7 +398,7 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	c->memfd = c->vec_cap = -1;
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		c->peers[i] = -1;
-	c->rx = rx;
+	c->rx = uipc__rx_ref(rx);
 	c->bit = UINT64_C(1) << vector;
 	c->batch = g.cap / 4;
 	r = chan_setup(c, config, vector);

@@ -59,3 +59,15 @@ UIPC_API int uipc__topo_get_info_v0_1(const uipc_topo *topo, struct uipc_topo_in
 	                                    i.l2,     i.l3,    i.packages, i.nodes};
 	return 0;
 }
+
+/* 0.1: uipc_rx_wait() with timeout 0 said -ETIMEDOUT when nothing was
+ * pending; since 0.2 it says -EAGAIN, as every other call that was asked
+ * not to wait. */
+UIPC_API int uipc__rx_wait_v0_1(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
+UIPC_COMPAT(uipc__rx_wait_v0_1, "uipc_rx_wait@UIPC_0.1");
+UIPC_API int uipc__rx_wait_v0_1(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
+{
+	int r = uipc_rx_wait(rx, timeout_ns, ret_mask);
+
+	return r == -EAGAIN && timeout_ns == 0 ? -ETIMEDOUT : r;
+}

@@ -104,6 +104,7 @@ struct uipc__spin {
 
 struct uipc_rx {
 	uint32_t magic; /* UIPC_RX_MAGIC while alive: catches use after free, sometimes */
+	_Atomic unsigned refs; /* the creator's, and one per channel on it */
 	uipc_ctx *ctx;
 	const struct uipc__backend_ops *ops;
 	struct uipc__desc *desc; /* shared mapping */
@@ -207,6 +208,8 @@ struct uipc__backend_ops {
 };
 
 /* Backends known to this build (NULL entries for those not compiled). */
+/* Another reference on a receiver (a channel's); uipc_rx_free() drops one. */
+UIPC_INTERNAL uipc_rx *uipc__rx_ref(uipc_rx *rx);
 UIPC_INTERNAL const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id);
 UIPC_INTERNAL int uipc__backend_lookup(const char *name, enum uipc_backend *ret_id);
 

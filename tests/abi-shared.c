@@ -4,7 +4,8 @@
  *  - the test-only UINTR model is not in it: "uintr-sim" is an unknown
  *    backend, by name and through UIPC_BACKEND;
  *  - programs built against 0.1 keep their behaviour through the UIPC_0.1
- *    symbol versions (struct layouts without size).
+ *    symbol versions (struct layouts without size, uipc_rx_wait(0) saying
+ *    -ETIMEDOUT).
  * main() returns 0 pass, 1 fail.
  */
 #include <errno.h>
@@ -35,8 +36,10 @@ struct topo_info_0_1 {
 	unsigned flags, cpus, allowed, cores, l2, l3, packages, nodes;
 };
 int chan_new_0_1(uipc_rx *, unsigned, const struct chan_config_0_1 *, uipc_chan **);
+int rx_wait_0_1(uipc_rx *, int64_t, uint64_t *);
 int topo_get_info_0_1(const uipc_topo *, struct topo_info_0_1 *);
 __asm__(".symver chan_new_0_1, uipc_chan_new@UIPC_0.1");
+__asm__(".symver rx_wait_0_1, uipc_rx_wait@UIPC_0.1");
 __asm__(".symver topo_get_info_0_1, uipc_topo_get_info@UIPC_0.1");
 
 static void no_model(void)
@@ -65,7 +68,8 @@ static void compat_0_1(void)
 
 	CHECK(uipc_ctx_new("futex", &ctx) == 0);
 	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
-	CHECK(uipc_rx_wait(rx, 0, &m) == -ETIMEDOUT);
+	CHECK(rx_wait_0_1(rx, 0, &m) == -ETIMEDOUT);
+	CHECK(uipc_rx_wait(rx, 0, &m) == -EAGAIN);
 	CHECK(chan_new_0_1(rx, 1, &cfg, &chan) == 0);
 	CHECK(uipc_chan_msg_size(chan) == 8);
 	uipc_chan_free(chan);

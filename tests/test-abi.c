@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "uipc-private.h"
@@ -144,6 +145,95 @@ static void topo_info_size(void)
 	uipc_topo_free(topo);
 }
 
+/* The names of 0.2 and the 0.1 aliases do the same thing. */
+static void names(uipc_ctx *ctx)
+{
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 16};
+	uipc_chan_tx *p1, *p2;
+	uipc_tx *t1, *t2;
+	uipc_chan *chan;
+	uipc_rx *rx;
+	uint64_t m, v = 7;
+	int sv[2], cap, got;
+
+	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
+	cap = uipc_rx_cap(rx, 2);
+	CHECK(cap >= 0 && uipc_rx_cap(rx, 64) == -EINVAL && uipc_rx_vector_fd(rx, 64) == -EINVAL);
+	CHECK(uipc_tx_open(ctx, cap, &t1) == 0 && uipc_tx_connect(ctx, cap, &t2) == 0);
+	CHECK(uipc_tx_open(ctx, -1, &t1) == -EBADF);
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(uipc_cap_send(sv[0], cap) == 0 && uipc_cap_recv(sv[1], &got) == 0);
+	CHECK(got >= 0 && got != cap);
+	close(got);
+	CHECK(uipc_fd_send(sv[0], cap) == 0 && uipc_fd_recv(sv[1], &got) == 0);
+	close(got);
+	CHECK(uipc_tx_notify(t1) == 0 && uipc_rx_poll(rx, &m) == 0 && m == 1u << 2);
+	CHECK(uipc_tx_notify(t2) == 0 && uipc_rx_poll(rx, &m) == 0 && m == 1u << 2);
+	uipc_tx_free(t1);
+	uipc_tx_free(t2);
+	close(cap);
+
+	CHECK(uipc_chan_new(rx, 0, &cfg, &chan) == 0);
+	cap = uipc_chan_cap(chan);
+	CHECK(cap >= 0);
+	close(cap);
+	CHECK(uipc_chan_cap(NULL) == -EINVAL && uipc_chan_fd(NULL) == -EINVAL);
+	CHECK(uipc_chan_cap_send(chan, sv[0]) == 0 && uipc_chan_tx_open_sock(ctx, sv[1], &p1) == 0);
+	CHECK(uipc_chan_send(p1, &v, 8) == 0);
+	uipc_chan_tx_free(p1);
+	CHECK(uipc_chan_give(chan, sv[0]) == 0 && uipc_chan_attach(ctx, sv[1], &p2) == 0);
+	uipc_chan_tx_free(p2);
+	CHECK(uipc_chan_recv(chan, &v, 8, 0) == 0 && v == 7);
+	CHECK(uipc_chan_recv(chan, &v, 8, 0) == -EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+	uipc_chan_free(chan);
+	uipc_rx_free(rx);
+}
+
+/* "Nothing pending" is -EAGAIN whenever the call was asked not to wait. */
+static void nothing_pending(uipc_ctx *ctx)
+{
+	uipc_rx *rx;
+	uint64_t m = 99;
+
+	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
+	CHECK(uipc_rx_wait(rx, 0, &m) == -EAGAIN);
+	CHECK(uipc_rx_poll(rx, &m) == -EAGAIN);
+	CHECK(uipc_rx_wait(rx, 1000, &m) == -ETIMEDOUT);
+	CHECK(m == 99);
+	uipc_rx_free(rx);
+}
+
+/* A channel holds a reference on its receiver: free them in any order. */
+static void ownership(uipc_ctx *ctx)
+{
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 16};
+	uipc_chan_tx *p;
+	uipc_chan *chan, *chan2;
+	uipc_tx *tx;
+	uipc_rx *rx;
+	uint64_t v = 5;
+
+	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
+	CHECK(uipc_tx_new(rx, 9, &tx) == 0);
+	CHECK(uipc_chan_new(rx, 0, &cfg, &chan) == 0);
+	CHECK(uipc_chan_new(rx, 1, &cfg, &chan2) == 0);
+	CHECK(uipc_chan_tx_new(chan, &p) == 0);
+	uipc_rx_free(rx); /* the channels keep it */
+	CHECK(uipc_tx_check(tx) == 0);
+	CHECK(uipc_chan_send(p, &v, 8) == 0);
+	v = 0;
+	CHECK(uipc_chan_recv(chan, &v, 8, 1000000000) == 0 && v == 5);
+	uipc_chan_free(chan);
+	CHECK(uipc_tx_check(tx) == 0); /* chan2 still holds it */
+	uipc_chan_free(chan2);
+	CHECK(uipc_tx_check(tx) == -EPIPE); /* the last one destroyed it */
+	CHECK(uipc_tx_notify(tx) == -EPIPE);
+	uipc_chan_tx_free(p);
+	uipc_tx_free(tx);
+}
+
 int main(void)
 {
 	uipc_ctx *ctx;
@@ -157,6 +247,9 @@ int main(void)
 	chan_of_another_release(ctx);
 	chan_config_size(ctx);
 	topo_info_size();
+	names(ctx);
+	nothing_pending(ctx);
+	ownership(ctx);
 	uipc_ctx_free(ctx);
 	return failed;
 }

@@ -6,7 +6,8 @@
  * A channel is a ring of `capacity` slots of `msg_size` bytes in shared
  * memory, bound to one vector of a receiver (uipc_rx). The consumer end
  * (uipc_chan) belongs to the receiver's thread; producer ends (uipc_chan_tx)
- * are attached from a capability fd, in this process or in another one.
+ * are opened from a capability fd (uipc_chan_cap()), in this process or in
+ * another one, or made in this process with uipc_chan_tx_new().
  *
  * A send writes the slot, publishes it (a sequence number at the slot's end,
  * so a waiting consumer polls the very cache line the message arrives in)
@@ -47,8 +48,9 @@
  * sleep instead.
  *
  * Threading: one thread at a time uses a given uipc_chan (the receiver's
- * thread) or a given uipc_chan_tx; several producer threads each attach
- * their own uipc_chan_tx (MPSC). Free a channel before its receiver.
+ * thread) or a given uipc_chan_tx; several producer threads each open
+ * their own uipc_chan_tx (MPSC). A channel holds a reference on its
+ * receiver, so the two may be freed in any order (since 0.2).
  */
 #ifndef UIPC_CHAN_H
 #define UIPC_CHAN_H
@@ -125,20 +127,26 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 UIPC_API void uipc_chan_free(uipc_chan *chan);
 
 /**
- * A new producer capability: whoever holds the fd can attach a producer
- * (uipc_chan_tx_open()), here or in another process (uipc_fd_send()).
+ * A new producer capability: whoever holds the fd can open a producer
+ * (uipc_chan_tx_open()), here or in another process (uipc_cap_send()).
  * The fd is O_CLOEXEC and owned by the caller. At most 64 capabilities of
- * one channel are open at a time.
+ * one channel are open at a time. Since 0.2; 0.1 called it uipc_chan_fd().
  * @return the fd; -EINVAL; -EMFILE (too many open capabilities, or fds); -ENOMEM.
  */
-UIPC_API int uipc_chan_fd(uipc_chan *chan);
+UIPC_API int uipc_chan_cap(uipc_chan *chan);
 
 /**
- * Hand a producer end to the process at the other end of a connected
- * AF_UNIX socket: uipc_chan_fd() and uipc_fd_send() in one call.
+ * Hand a producer capability to the process at the other end of a
+ * connected AF_UNIX socket: uipc_chan_cap(), uipc_cap_send() and close()
+ * in one call. Since 0.2; 0.1 called it uipc_chan_give().
  * @return 0 or a negative errno of either.
  */
-UIPC_API int uipc_chan_give(uipc_chan *chan, int sock);
+UIPC_API int uipc_chan_cap_send(uipc_chan *chan, int sock);
+
+/** 0.1 name of uipc_chan_cap(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_fd(uipc_chan *chan) UIPC_DEPRECATED("use uipc_chan_cap()");
+/** 0.1 name of uipc_chan_cap_send(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_give(uipc_chan *chan, int sock) UIPC_DEPRECATED("use uipc_chan_cap_send()");
 
 /**
  * Receive one message (msg_size bytes) into buf.
@@ -200,10 +208,16 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 UIPC_API int uipc_chan_tx_new(uipc_chan *chan, uipc_chan_tx **ret_tx);
 
 /**
- * Receive a producer end handed over with uipc_chan_give() and attach it:
- * uipc_fd_recv() and uipc_chan_tx_open() in one call.
+ * Receive a producer capability sent with uipc_chan_cap_send() and open a
+ * producer from it: uipc_cap_recv(), uipc_chan_tx_open() and close() in one
+ * call. Since 0.2; 0.1 called it uipc_chan_attach().
+ * @return 0; the errors of uipc_cap_recv() and uipc_chan_tx_open().
  */
-UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
+UIPC_API int uipc_chan_tx_open_sock(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
+
+/** 0.1 name of uipc_chan_tx_open_sock(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
+    UIPC_DEPRECATED("use uipc_chan_tx_open_sock()");
 
 /**
  * Detach and free a producer end. An SPSC channel accepts a new producer

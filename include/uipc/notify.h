@@ -4,9 +4,14 @@
  * @brief Contexts, receivers, senders: the notification core of uipc.
  *
  * A receiver (uipc_rx) owns a descriptor with 64 pending-vector bits, laid out
- * like the UINTR posted-interrupt descriptor. Senders (uipc_tx) are connected
- * to one vector of a receiver through a capability file descriptor, which may
- * be handed to another process (uipc_fd_send()/uipc_fd_recv()).
+ * like the UINTR posted-interrupt descriptor. Senders (uipc_tx) are opened
+ * on one vector of a receiver from a capability file descriptor, which may
+ * be handed to another process (uipc_cap_send()/uipc_cap_recv()).
+ *
+ * Names and ownership follow doc/conventions.md: *_new() makes an object
+ * from one in this process, *_open() from a capability fd; *_cap() returns
+ * a new capability fd the caller owns, *_fd() a borrowed one; every object
+ * holds a reference on what it uses, so *_free() may come in any order.
  *
  * Coalescing: several notifies of one vector before the receiver looks are one
  * pending bit. Use channels (uipc/chan.h) for counted or data-carrying delivery.
@@ -33,11 +38,11 @@ typedef struct uipc_tx uipc_tx;
  * iterate with uipc_backend_name(), which returns NULL past the last one.
  */
 enum uipc_backend {
-	UIPC_BACKEND_AUTO = 0,  /**< uintr if usable, else futex (eventfd for pollable receivers) */
-	UIPC_BACKEND_FUTEX,     /**< futex on the descriptor's status word */
-	UIPC_BACKEND_EVENTFD,   /**< eventfd write/read; receivers have a pollable fd */
-	UIPC_BACKEND_SIGNAL,    /**< real-time signal to the receiver thread (handler mode) */
-	UIPC_BACKEND_UINTR,     /**< Intel user interrupts (SENDUIPI, uintr_wait) */
+	UIPC_BACKEND_AUTO = 0, /**< uintr if usable, else futex (eventfd for pollable receivers) */
+	UIPC_BACKEND_FUTEX,    /**< futex on the descriptor's status word */
+	UIPC_BACKEND_EVENTFD,  /**< eventfd write/read; receivers have a pollable fd */
+	UIPC_BACKEND_SIGNAL,   /**< real-time signal to the receiver thread (handler mode) */
+	UIPC_BACKEND_UINTR,    /**< Intel user interrupts (SENDUIPI, uintr_wait) */
 };
 
 /**
@@ -93,8 +98,11 @@ enum uipc_rx_flags {
 UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx);
 
 /**
- * Destroy a receiver. Senders connected to it get -EPIPE from their next
- * uipc_tx_notify() or uipc_tx_check(). Accepts NULL.
+ * Drop the caller's reference on a receiver. Channels on it hold their own
+ * references: the receiver is destroyed when the last of them is freed
+ * (before 0.2, a channel had to be freed first). Then senders opened on it
+ * get -EPIPE from their next uipc_tx_notify() or uipc_tx_check(). Accepts
+ * NULL.
  */
 UIPC_API void uipc_rx_free(uipc_rx *rx);
 
@@ -126,9 +134,10 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
 
 /**
  * Create a capability for one vector, like uintr_create_fd(): whoever holds
- * the returned fd can connect a sender to that vector (uipc_tx_connect()),
- * in this process or, after uipc_fd_send(), in another one. The fd is
- * O_CLOEXEC and owned by the caller (close() it).
+ * the returned fd can open a sender on that vector (uipc_tx_open()), in
+ * this process or, after uipc_cap_send(), in another one. The fd is
+ * O_CLOEXEC and owned by the caller (close() it). Since 0.2; 0.1 called it
+ * uipc_rx_vector_fd().
  *
  * uintr: the kernel ties a vector to the thread that registers it, so the
  * first capability of each vector must be made on the receiver's thread;
@@ -137,7 +146,10 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
  * @return the fd; -EINVAL for vector >= 64; -EPERM (uintr: first one, not
  *         on the receiver's thread); -EMFILE/-ENFILE/-ENOMEM.
  */
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
+UIPC_API int uipc_rx_cap(uipc_rx *rx, unsigned vector);
+
+/** 0.1 name of uipc_rx_cap(). Deprecated; kept as an alias. */
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector) UIPC_DEPRECATED("use uipc_rx_cap()");
 
 /**
  * Wait for notifications.
@@ -148,8 +160,12 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
  *
  * @param timeout_ns 0 polls, a negative value waits forever.
  * @param ret_mask receives the non-zero mask of vectors that were pending.
- * @return 0; -ETIMEDOUT; -EINTR when a signal interrupted the block;
- *         -EINVAL (NULL arguments); -EBUSY while a handler is installed.
+ * @return 0; -EAGAIN when nothing is pending and timeout_ns is 0 (0.1 said
+ *         -ETIMEDOUT there: programs built against 0.1 still get that);
+ *         -ETIMEDOUT when a wait with a timeout ran out; -EINTR when a
+ *         signal interrupted the block; -EINVAL (NULL arguments); -EBUSY
+ *         while a handler is installed; -EPERM (uintr: not on the
+ *         receiver's thread, which the kernel ties the vectors to).
  */
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
 
@@ -160,7 +176,8 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask);
 
 /**
  * A file descriptor that polls readable (EPOLLIN) when an armed receiver is
- * notified. Owned by the receiver: do not close it.
+ * notified. Borrowed: the receiver owns it, do not close it (names ending
+ * in _fd return borrowed fds, names ending in _cap new owned ones).
  * @return the fd; -EOPNOTSUPP when the receiver's backend has none (create
  *         it with UIPC_RX_POLLABLE).
  */
@@ -207,9 +224,9 @@ UIPC_API int uipc_rx_unmask(uipc_rx *rx);
 /* Senders                                                                  */
 
 /**
- * Connect a sender to the vector a capability fd names. The fd is not
+ * Open a sender on the vector a capability fd names. The fd is not
  * consumed (close it when done). Validates everything it reads from the fd
- * and the shared descriptor.
+ * and the shared descriptor. Since 0.2; 0.1 called it uipc_tx_connect().
  *
  * @return 0; -EBADF (not an open fd); -EINVAL (an fd that is not a uipc
  *         vector capability); -EPROTONOSUPPORT (the capability of a
@@ -217,10 +234,14 @@ UIPC_API int uipc_rx_unmask(uipc_rx *rx);
  *         -EPIPE (the receiver is gone); -EOPNOTSUPP (the receiver's
  *         backend is not built here); -EMFILE/-ENOMEM.
  */
-UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
+UIPC_API int uipc_tx_open(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
+
+/** 0.1 name of uipc_tx_open(). Deprecated; kept as an alias. */
+UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
+    UIPC_DEPRECATED("use uipc_tx_open()");
 
 /** Same-process shortcut: a sender for one vector of rx. uintr: see
- * uipc_rx_vector_fd() for the first sender of a vector (-EPERM). */
+ * uipc_rx_cap() for the first sender of a vector (-EPERM). */
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
 
 /** Disconnect and free a sender. Accepts NULL. */
@@ -249,18 +270,26 @@ UIPC_API int uipc_tx_check(uipc_tx *tx);
 /* Handing capabilities to other processes                                    */
 
 /**
- * Send one file descriptor (a vector capability, a channel end...) over a
- * connected AF_UNIX socket, with SCM_RIGHTS, in one call.
+ * Send one capability fd (of a vector or a channel) over a connected
+ * AF_UNIX socket, with SCM_RIGHTS, in one call. The caller keeps its fd.
+ * Since 0.2; 0.1 called it uipc_fd_send().
  * @return 0; -EBADF; -ENOTSOCK; -EPIPE; other -errno from sendmsg().
  */
-UIPC_API int uipc_fd_send(int sock, int fd);
+UIPC_API int uipc_cap_send(int sock, int cap_fd);
 
 /**
- * Receive one file descriptor sent by uipc_fd_send(). The new fd is O_CLOEXEC.
+ * Receive one capability fd sent by uipc_cap_send(). The new fd is
+ * O_CLOEXEC and owned by the caller. Since 0.2; 0.1 called it
+ * uipc_fd_recv().
  * @return 0; -EPIPE when the peer closed; -EPROTO for a message that is not
  *         exactly one uipc handle (any fds it carried are closed); -errno.
  */
-UIPC_API int uipc_fd_recv(int sock, int *ret_fd);
+UIPC_API int uipc_cap_recv(int sock, int *ret_cap_fd);
+
+/** 0.1 name of uipc_cap_send(). Deprecated; kept as an alias. */
+UIPC_API int uipc_fd_send(int sock, int fd) UIPC_DEPRECATED("use uipc_cap_send()");
+/** 0.1 name of uipc_cap_recv(). Deprecated; kept as an alias. */
+UIPC_API int uipc_fd_recv(int sock, int *ret_fd) UIPC_DEPRECATED("use uipc_cap_recv()");
 
 UIPC_END_DECLS
 
