@@ -158,7 +158,9 @@ UIPC_API int uipc_chan_give(uipc_chan *chan, int sock) UIPC_DEPRECATED("use uipc
  * @param size size of buf: at least the channel's msg_size.
  * @param timeout_ns 0 does not wait; negative waits forever.
  * @return 0; -EAGAIN (empty, timeout 0); -ETIMEDOUT; -EPIPE (empty and every
- *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EINVAL.
+ *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EBUSY (the
+ *         receiver is in handler mode: its handler takes the notifications);
+ *         -EPERM (uintr: not on the receiver's thread); -EINVAL.
  */
 UIPC_API int uipc_chan_recv(uipc_chan *chan, void *buf, size_t size, int64_t timeout_ns);
 

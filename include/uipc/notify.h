@@ -211,7 +211,9 @@ typedef void (*uipc_handler_fn)(uipc_rx *rx, uint64_t mask, void *userdata);
  * Enter handler mode (fn != NULL) or leave it (fn == NULL). Call it from the
  * thread that created the receiver: that thread is the one interrupted.
  * @return 0; -EOPNOTSUPP when the backend has no handler mode (futex,
- *         eventfd: use the signal or uintr backend); -EPERM from another thread.
+ *         eventfd: use the signal or uintr backend); -EPERM from another
+ *         thread; -ENOSPC (signal) when every handler slot of the process
+ *         is taken; -EINVAL.
  */
 UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata);
 
@@ -252,11 +254,37 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
 
 /**
  * Post the sender's vector. While the receiver is awake this is one atomic
- * operation and no syscall; a vector that is still pending costs one load
- * and writes no shared memory; a blocked receiver is kicked exactly once.
+ * OR and no syscall; a blocked receiver is kicked exactly once. A vector
+ * that is still pending writes no shared memory, but costs a full fence
+ * and two loads of the descriptor line (see below): not a single load.
+ * Async-signal-safe.
  *
- * @return 0; -EPIPE when the receiver was freed; -EINVAL (NULL); a backend
- *         error from the kick (e.g. -ESRCH when the receiver thread is gone).
+ * Memory ordering (uipc(7), MEMORY ORDERING): what the caller stored before
+ * the notify is visible to the receiving thread after the call that returns
+ * this vector's bit (uipc_rx_wait(), uipc_rx_poll(), uipc_rx_drain(), the
+ * handler's mask):
+ *  - the notify sets the bit: its OR is a seq_cst read-modify-write and the
+ *    receiver's take a seq_cst exchange that reads it, so the notify
+ *    synchronizes with the take and every earlier store of the sender,
+ *    atomic or plain, happens before the receiver's later reads;
+ *  - the bit is still pending: the notify writes nothing to synchronize
+ *    with. It issues atomic_thread_fence(memory_order_seq_cst) and loads
+ *    the pending word again; the fence keeps the earlier stores from being
+ *    passed by that load (without it a store buffer would let the receiver
+ *    take the bit, miss the data and sleep), and since the load still sees
+ *    the bit, the receiver's take, and its reads after it, come later in
+ *    the single seq_cst order.
+ * A counter or flag of the caller's own is covered on both paths by the C11
+ * model when it is an atomic object, written before the notify with any
+ * memory order and read by the receiver with memory_order_seq_cst (or
+ * after atomic_thread_fence(memory_order_seq_cst)). Plain data is covered
+ * on the pending path on x86 (the receiver's exchange is a full barrier);
+ * elsewhere read it after such a fence.
+ *
+ * @return 0; -EPIPE when the receiver was freed (and, on the signal
+ *         backend, when its process died); -EINVAL (NULL); a backend error
+ *         from the kick: -ESRCH when the receiver thread is gone (signal,
+ *         uintr), -EAGAIN or -EPERM from the signal queue (signal).
  */
 UIPC_API int uipc_tx_notify(uipc_tx *tx);
 
