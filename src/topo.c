@@ -597,7 +597,7 @@ int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo)
 
 int uipc_topo_new(uipc_topo **ret_topo)
 {
-	const char *xml = getenv("UIPC_TOPOLOGY_XML");
+	const char *xml = secure_getenv("UIPC_TOPOLOGY_XML");
 
 	uipc_return_if(!ret_topo, -EINVAL);
 	if (xml && *xml)

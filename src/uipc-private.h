@@ -208,6 +208,10 @@ struct uipc__backend_ops {
 };
 
 /* Backends known to this build (NULL entries for those not compiled). */
+/* A message for a human: to the application's log function
+ * (uipc_set_log()), or to stderr with UIPC_DEBUG set; otherwise nothing. */
+UIPC_INTERNAL void uipc__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Another reference on a receiver (a channel's); uipc_rx_free() drops one. */
 UIPC_INTERNAL uipc_rx *uipc__rx_ref(uipc_rx *rx);
 UIPC_INTERNAL const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id);

@@ -631,6 +631,7 @@ static void test_forced_uintr(void **state)
 		if (pid == 0) {
 			dup2(pfd[1], 2);
 			setenv("UIPC_BACKEND", "uintr", 1);
+			setenv("UIPC_DEBUG", "1", 1); /* the message, on stderr (uipc_set_log()) */
 			_exit(uipc_ctx_new(NULL, &ctx) == -EOPNOTSUPP ? 0 : 1);
 		}
 		close(pfd[1]);

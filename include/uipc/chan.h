@@ -47,6 +47,12 @@
  * locked instruction: the consumer pays one membarrier() when it goes to
  * sleep instead.
  *
+ * Resources (uipc(7), RESOURCES): a consumer holds 2 fds (the ring and a
+ * capability of its vector, for which the receiver holds 2 more) plus 1 per
+ * producer capability until every holder closed it; a producer 3 (its own
+ * open of the ring for its lock, a capability duplicate, its sender), 4 on
+ * the eventfd backend.
+ *
  * Threading: one thread at a time uses a given uipc_chan (the receiver's
  * thread) or a given uipc_chan_tx; several producer threads each open
  * their own uipc_chan_tx (MPSC). A channel holds a reference on its

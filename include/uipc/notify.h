@@ -18,6 +18,10 @@
  *
  * Threading: a receiver is used by one thread at a time (its waits, polls and
  * arms); a sender may be shared by any number of threads and processes.
+ *
+ * Resources (uipc(7), RESOURCES): a receiver holds 1 fd (2 on eventfd) plus
+ * 2 per vector with capabilities out (3 on uintr); a sender 1 (2 on
+ * eventfd); each capability is 1 fd until its holder closes it.
  */
 #ifndef UIPC_NOTIFY_H
 #define UIPC_NOTIFY_H
@@ -53,11 +57,36 @@ enum uipc_backend {
  *        a backend name ("futex", "eventfd", "signal", "uintr"), which takes
  *        precedence over the environment.
  * @return 0; -EINVAL for an unknown name; -EOPNOTSUPP when the named backend
- *         is not built or not usable on this machine (the reason is printed to
- *         stderr when UIPC_DEBUG is set, and is available from
+ *         is not built or not usable on this machine (the reason goes to
+ *         the log function, see uipc_set_log(), and is available from
  *         uipc_backend_probe()); -ENOMEM.
+ *
+ * The environment is read with secure_getenv(): a setuid program ignores
+ * UIPC_BACKEND.
  */
 UIPC_API int uipc_ctx_new(const char *backend, uipc_ctx **ret_ctx);
+
+/** Severity of a message to the log function (the syslog(3) levels). */
+enum uipc_log_level {
+	UIPC_LOG_ERR = 3,     /**< an operation failed */
+	UIPC_LOG_WARNING = 4, /**< a setting was ignored or refused (a bad UIPC_BACKEND) */
+	UIPC_LOG_INFO = 6,    /**< why a backend cannot run here, ... */
+	UIPC_LOG_DEBUG = 7,
+};
+
+/** A log function: msg is one line without its newline, valid during the call. */
+typedef void (*uipc_log_fn)(int level, const char *msg, void *userdata);
+
+/**
+ * Where the library's messages for humans go. The library never writes to
+ * stderr on its own: errors are reported by return values, and the reasons
+ * behind some of them (a UIPC_BACKEND naming a backend that cannot run
+ * here) go to fn, called with userdata on the thread that hit them, or,
+ * with no function set, to stderr only when the environment variable
+ * UIPC_DEBUG is set. NULL removes the function. Process-wide; any thread
+ * may call it. Since 0.2.
+ */
+UIPC_API void uipc_set_log(uipc_log_fn fn, void *userdata);
 
 /** Drop the caller's reference; receivers and senders keep the context alive. */
 UIPC_API void uipc_ctx_free(uipc_ctx *ctx);
