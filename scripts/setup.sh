@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/apt.sh
 
-pkgs=(gcc meson ninja-build pkg-config libcmocka-dev libnuma-dev libhwloc-dev hwloc
+pkgs=(gcc meson ninja-build pkg-config libcmocka-dev libhwloc-dev hwloc
       liburing-dev libuv1-dev libck-dev gnuplot-nox ${EXTRA_PKGS:-})
 apt_install "${pkgs[@]}"
 
@@ -22,7 +22,7 @@ apt_install "${pkgs[@]}"
 # other scripts add (a build configured without them lacks their suites),
 # and the options. Package versions count too (a new libhwloc-dev may change
 # what the build enables).
-watch=(gcc clang meson pkg-config libcmocka-dev libnuma-dev libhwloc-dev liburing-dev
+watch=(gcc clang meson pkg-config libcmocka-dev linux-libc-dev libhwloc-dev liburing-dev
        libuv1-dev libck-dev spin valgrind ${EXTRA_PKGS:-})
 state() {
 	local p

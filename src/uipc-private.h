@@ -356,11 +356,11 @@ UIPC_INTERNAL void *uipc__calloc(size_t n, size_t size);
 /* Topology from a sysfs tree laid out as /sys/devices/system (root NULL: the
  * real one, with this thread's affinity applied). */
 UIPC_INTERNAL int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo);
-/* Prefer node for the pages of [addr, addr+len); -EOPNOTSUPP without libnuma. */
+/* Prefer node for the pages of [addr, addr+len) (mbind); -EOPNOTSUPP without NUMA. */
 UIPC_INTERNAL int uipc__mem_bind(void *addr, size_t len, int node);
 /* Node of the page at addr. */
 UIPC_INTERNAL int uipc__mem_node(const void *addr, int *ret_node);
-/* Node of a CPU per libnuma; -EOPNOTSUPP without it. */
+/* Node of a CPU (sysfs); -EOPNOTSUPP without NUMA. */
 UIPC_INTERNAL int uipc__cpu_node(int cpu);
 /* Bind to the calling thread's current node (a receiver allocating its own
  * memory) and report it in *ret_node (may be NULL). */

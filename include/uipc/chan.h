@@ -75,7 +75,7 @@ typedef struct uipc_chan_tx uipc_chan_tx;
 enum uipc_chan_flags {
 	/** Any number of producers (default: single producer). */
 	UIPC_CHAN_MPSC = 1u << 0,
-	/** Place the ring on struct uipc_chan_config.numa_node (needs libnuma). */
+	/** Place the ring on struct uipc_chan_config.numa_node (needs a NUMA kernel). */
 	UIPC_CHAN_NUMA = 1u << 1,
 };
 
@@ -120,7 +120,8 @@ struct uipc_chan_config {
  *         that is not 0 and smaller than this release's); -E2BIG (a config
  *         of a later release that sets fields this one does not know);
  *         -EOPNOTSUPP
- *         (UIPC_CHAN_NUMA without libnuma or without NUMA support);
+ *         (UIPC_CHAN_NUMA in a build without NUMA, -Dnuma=disabled, or on a
+ *         kernel without NUMA);
  *         -ENOMEM, -EMFILE.
  */
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,

@@ -283,7 +283,7 @@ UIPC_API int uipc_topo_tx_peer_cpu(const uipc_tx *tx, int *ret_cpu);
  * to pages) are preferably allocated on `node`, and pages already present are
  * moved there when possible. Call it before the memory is first touched.
  *
- * @return 0; -EOPNOTSUPP without libnuma or on a kernel without NUMA;
+ * @return 0; -EOPNOTSUPP in a build without NUMA or on a kernel without it;
  *         -EINVAL for NULL, len 0 or a node that does not exist; -errno from mbind().
  */
 UIPC_API int uipc_topo_mem_bind(void *addr, size_t len, int node);
@@ -291,7 +291,7 @@ UIPC_API int uipc_topo_mem_bind(void *addr, size_t len, int node);
 /**
  * NUMA node holding the page at addr (faulting it in if needed).
  *
- * @return 0; -EOPNOTSUPP without libnuma or NUMA; -EINVAL; -EFAULT.
+ * @return 0; -EOPNOTSUPP in a build or kernel without NUMA; -EINVAL; -EFAULT.
  */
 UIPC_API int uipc_topo_mem_node(const void *addr, int *ret_node);
 
