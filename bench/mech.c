@@ -645,23 +645,17 @@ static struct mech *add(const char *name, unsigned flags)
 
 static void add_uipc(void)
 {
-	for (int id = UIPC_BACKEND_FUTEX; id < UIPC_BACKEND__COUNT; id++) {
+	/* Every backend the installed library names (it never contains the
+	 * test-only model of UINTR). */
+	for (int id = UIPC_BACKEND_FUTEX; uipc_backend_name((enum uipc_backend)id); id++) {
 		char why[160] = "", name[48];
 		const char *bn = uipc_backend_name((enum uipc_backend)id);
-		if (!bn)
-			continue;
 		snprintf(name, sizeof(name), "uipc-%s", bn);
 		int err = uipc_backend_probe((enum uipc_backend)id, why, sizeof(why));
 		if (err < 0) {
-			/* The model of the hardware is a test tool: not worth listing. */
-			if (id != UIPC_BACKEND_UINTR_SIM)
-				mech_missing_add(name, why[0] ? why : strerror(-err));
+			mech_missing_add(name, why[0] ? why : strerror(-err));
 			continue;
 		}
-		/* Even when usable, the model's numbers say nothing about
-		 * hardware: measured only when asked for by name. */
-		if (id == UIPC_BACKEND_UINTR_SIM && !(opts.mechs && strstr(opts.mechs, name)))
-			continue;
 		struct mech *m = add(strdup(name), MECH_UIPC | MECH_PROCESS);
 		m->uipc_backend = id;
 		snprintf(m->uipc_name, sizeof(m->uipc_name), "%s", bn);

@@ -11,7 +11,7 @@
 /* Where the placement's topology came from (hwloc, sysfs...). */
 static const char *topo_source(void)
 {
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	if (!bench_topo() || uipc_topo_get_info(bench_topo(), &info) < 0)
 		return "no topology";
 	return uipc_topo_source_name(info.source);

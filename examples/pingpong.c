@@ -29,14 +29,14 @@ static int side_init(int sock, uipc_ctx **ctx, uipc_rx **rx, uipc_tx **tx)
 
 	if ((r = uipc_ctx_new(NULL, ctx)) < 0 || (r = uipc_rx_new(*ctx, 0, rx)) < 0)
 		return r;
-	cap = uipc_rx_vector_fd(*rx, 0);
+	cap = uipc_rx_cap(*rx, 0);
 	if (cap < 0)
 		return cap;
-	r = uipc_fd_send(sock, cap);
+	r = uipc_cap_send(sock, cap);
 	close(cap);
-	if (r < 0 || (r = uipc_fd_recv(sock, &cap)) < 0)
+	if (r < 0 || (r = uipc_cap_recv(sock, &cap)) < 0)
 		return r;
-	r = uipc_tx_connect(*ctx, cap, tx);
+	r = uipc_tx_open(*ctx, cap, tx);
 	close(cap);
 	return r;
 }

@@ -91,7 +91,8 @@ static void as_capability(uipc_ctx *ctx, const uint8_t *msgb, size_t len, const 
 		sv[1] = -1;
 	}
 	r = uipc_tx_connect(ctx, sv[0], &tx);
-	FZ_EXPECT(r == 0 || r == -EINVAL || r == -EPIPE || r == -EOPNOTSUPP, r);
+	FZ_EXPECT(
+	    r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPIPE || r == -EOPNOTSUPP, r);
 	/* Outputs are untouched on failure; a dead creator never connects. */
 	FZ_EXPECT(r == 0 || tx == (uipc_tx *)0x1, r);
 	FZ_EXPECT(r != 0 || sv[1] >= 0, r);

@@ -181,7 +181,8 @@ static void op_attach(struct state *s)
 	uipc_chan_tx *p;
 	int r = uipc_chan_tx_new(s->c, &p);
 
-	must(r == 0 || r == -EINVAL || r == -EBUSY || r == -EPROTO || r == -EPIPE || r == -EMFILE,
+	must(r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EBUSY || r == -EPROTO ||
+	         r == -EPIPE || r == -EMFILE,
 	     "attach", r);
 	if (r == 0)
 		uipc_chan_tx_free(p);

@@ -115,7 +115,7 @@ static inline uint32_t fz_backend(uint8_t v)
 	case 2:
 		return UIPC_BACKEND_AUTO;
 	case 3:
-		return UIPC_BACKEND__COUNT + v;
+		return UIPC__BACKEND_COUNT + v;
 	default:
 		return 0xffffffffu - v;
 	}

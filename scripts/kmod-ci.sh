@@ -26,17 +26,9 @@ die() { printf 'kmod-ci: FAIL: %s\n' "$*" >&2; exit 1; }
 # ---- 1. packages ---------------------------------------------------------
 pkgs=(linux-headers-amd64 linux-image-amd64 busybox-static qemu-system-x86 cpio kmod gcc make meson ninja-build)
 if [ "${1:-}" != "--no-install" ]; then
-	missing=()
-	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing ${missing[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq >/dev/null
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$work/apt.log" 2>&1 ||
-			{ tail -20 "$work/apt.log"; die "apt-get install failed"; }
-	fi
+	# Waits for the dpkg lock (another apt run) and retries: scripts/apt.sh.
+	. "$here/scripts/apt.sh"
+	apt_install "${pkgs[@]}" || die "apt-get install failed"
 fi
 
 # The kernel the metapackages point at, e.g. 6.1.0-56-amd64.

@@ -22,7 +22,7 @@ extern const struct uipc__backend_ops uipc__backend_uintr;
 extern const struct uipc__backend_ops uipc__backend_uintr_sim;
 #endif
 
-static const struct uipc__backend_ops *const backends[UIPC_BACKEND__COUNT] = {
+static const struct uipc__backend_ops *const backends[UIPC__BACKEND_COUNT] = {
 #if UIPC_HAVE_BACKEND_FUTEX
     [UIPC_BACKEND_FUTEX] = &uipc__backend_futex,
 #endif
@@ -41,23 +41,26 @@ static const struct uipc__backend_ops *const backends[UIPC_BACKEND__COUNT] = {
 };
 
 /* Names exist for every id, built or not, so errors can name what is missing. */
-static const char *const names[UIPC_BACKEND__COUNT] = {
-    [UIPC_BACKEND_AUTO] = "auto",       [UIPC_BACKEND_FUTEX] = "futex",
-    [UIPC_BACKEND_EVENTFD] = "eventfd", [UIPC_BACKEND_SIGNAL] = "signal",
-    [UIPC_BACKEND_UINTR] = "uintr",     [UIPC_BACKEND_UINTR_SIM] = "uintr-sim",
+static const char *const names[UIPC__BACKEND_COUNT] = {
+    [UIPC_BACKEND_AUTO] = "auto",           [UIPC_BACKEND_FUTEX] = "futex",
+    [UIPC_BACKEND_EVENTFD] = "eventfd",     [UIPC_BACKEND_SIGNAL] = "signal",
+    [UIPC_BACKEND_UINTR] = "uintr",
+#if UIPC_HAVE_BACKEND_UINTR_SIM
+    [UIPC_BACKEND_UINTR_SIM] = "uintr-sim",
+#endif
 };
 
 const struct uipc__backend_ops *uipc__backend_get(enum uipc_backend id)
 {
-	if ((unsigned)id >= UIPC_BACKEND__COUNT)
+	if ((unsigned)id >= UIPC__BACKEND_COUNT)
 		return NULL;
 	return backends[id];
 }
 
 int uipc__backend_lookup(const char *name, enum uipc_backend *ret_id)
 {
-	for (unsigned i = 0; i < UIPC_BACKEND__COUNT; i++) {
-		if (strcmp(name, names[i]) == 0) {
+	for (unsigned i = 0; i < UIPC__BACKEND_COUNT; i++) {
+		if (names[i] && strcmp(name, names[i]) == 0) {
 			*ret_id = (enum uipc_backend)i;
 			return 0;
 		}
@@ -67,7 +70,7 @@ int uipc__backend_lookup(const char *name, enum uipc_backend *ret_id)
 
 UIPC_API const char *uipc_backend_name(enum uipc_backend backend)
 {
-	if ((unsigned)backend >= UIPC_BACKEND__COUNT)
+	if ((unsigned)backend >= UIPC__BACKEND_COUNT)
 		return NULL;
 	return names[backend];
 }
@@ -77,7 +80,7 @@ UIPC_API int uipc_backend_probe(enum uipc_backend backend, char *why, size_t len
 	const struct uipc__backend_ops *ops;
 	char scratch[1];
 
-	uipc_return_if((unsigned)backend >= UIPC_BACKEND__COUNT, -EINVAL);
+	uipc_return_if((unsigned)backend >= UIPC__BACKEND_COUNT || !names[backend], -EINVAL);
 	if (!why || !len) {
 		why = scratch;
 		len = sizeof(scratch);

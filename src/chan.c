@@ -362,6 +362,7 @@ static void chan_release(uipc_chan *c)
 	else if (c->g.shm)
 		munmap(c->g.shm, c->g.size);
 	uipc__close(c->memfd);
+	uipc_rx_free(c->rx); /* our reference */
 	free(c);
 }
 
@@ -433,6 +434,9 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	int r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !config || !ret_chan, -EINVAL);
+	r = uipc__struct_size_check(config, config->size, sizeof(*config));
+	if (r < 0)
+		return r;
 	uipc_return_if(vector >= UIPC_VECTORS || (config->flags & ~CHAN_FLAGS), -EINVAL);
 	r = geo_init(&g, config->msg_size, config->capacity, config->flags & UIPC_CHAN_MPSC);
 	if (r < 0)
@@ -446,7 +450,7 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	uipc__spin_init(&c->spin);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		c->peers[i] = -1;
-	c->rx = rx;
+	c->rx = uipc__rx_ref(rx);
 	c->bit = UINT64_C(1) << vector;
 	c->batch = g.cap / 4;
 	r = chan_setup(c, config, vector);
@@ -962,6 +966,8 @@ static int ptx_check_shm(const struct chan_geo *g)
 {
 	const struct chan_shm *s = g->shm;
 
+	if (s->magic == CHAN_MAGIC && s->abi != CHAN_ABI)
+		return -EPROTONOSUPPORT; /* a consumer of another uipc release */
 	if (s->magic != CHAN_MAGIC || s->abi != CHAN_ABI ||
 	    s->flags != (g->mpsc ? UIPC_CHAN_MPSC : 0u) || s->msg_size != g->msg_size ||
 	    s->capacity != g->cap || s->stride != g->stride || s->size != g->size)
@@ -1051,6 +1057,8 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	void *map;
 	int r;
 
+	if (cc->magic == CHAN_CAP_MAGIC && cc->abi != CHAN_ABI)
+		return -EPROTONOSUPPORT; /* a capability of another uipc release */
 	if (cc->magic != CHAN_CAP_MAGIC || cc->abi != CHAN_ABI || (cc->flags & ~CHAN_SHM_FLAGS))
 		return -EINVAL;
 	r = geo_init(&p->g, cc->msg_size, cc->capacity, cc->flags & UIPC_CHAN_MPSC);

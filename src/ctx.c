@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +23,7 @@ static int resolve(const char *name, bool from_env, enum uipc_backend *ret_id)
 
 	if (uipc__backend_lookup(name, &id) < 0) {
 		if (from_env)
-			fprintf(stderr, "uipc: UIPC_BACKEND=%s: unknown backend\n", name);
+			uipc__log(UIPC_LOG_WARNING, "UIPC_BACKEND=%s: unknown backend", name);
 		return -EINVAL;
 	}
 	if (id == UIPC_BACKEND_AUTO) {
@@ -33,9 +32,10 @@ static int resolve(const char *name, bool from_env, enum uipc_backend *ret_id)
 	}
 	r = uipc_backend_probe(id, why, sizeof(why));
 	if (r < 0) {
-		/* The user asked for this backend by name: say why it cannot be. */
-		if (from_env || getenv("UIPC_DEBUG"))
-			fprintf(stderr, "uipc: backend %s unavailable: %s\n", name, why);
+		/* The user asked for this backend by name: say why it cannot be
+		 * (to the application's log function, or with UIPC_DEBUG). */
+		uipc__log(from_env ? UIPC_LOG_WARNING : UIPC_LOG_INFO, "backend %s unavailable: %s",
+		          name, why);
 		return r;
 	}
 	*ret_id = id;
@@ -51,7 +51,8 @@ UIPC_API int uipc_ctx_new(const char *backend, uipc_ctx **ret_ctx)
 
 	uipc_return_if(!ret_ctx, -EINVAL);
 	if (!backend || strcmp(backend, "auto") == 0) {
-		env = getenv("UIPC_BACKEND");
+		/* Not in a setuid or otherwise secure-execution program. */
+		env = secure_getenv("UIPC_BACKEND");
 		if (env && *env)
 			backend = env;
 		else

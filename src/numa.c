@@ -4,46 +4,63 @@
  * node, because the receiver reads them on every wakeup while each sender
  * only writes a line or two.
  */
-#include <pthread.h>
+#include <dirent.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "uipc-config.h"
 #include "uipc-private.h"
 
 #if UIPC_HAVE_NUMA
-#include <numa.h>
-#include <numaif.h>
+/*
+ * The kernel's NUMA calls directly (mbind(2), get_mempolicy(2)) and sysfs,
+ * not libnuma: a wakeup library should not pull in a NUMA library for two
+ * system calls (doc/placement.md).
+ */
+#include <linux/mempolicy.h>
 
-static pthread_mutex_t numa_lock = PTHREAD_MUTEX_INITIALIZER;
+#define NODE_BITS 4096 /* nodes a mask can name */
 
-/* numa_available() asks the kernel once; later calls are cheap. */
+/* Does the kernel have NUMA? (get_mempolicy() is ENOSYS without it.) */
 static bool numa_ok(void)
 {
-	return numa_available() >= 0;
+	int mode;
+
+	return syscall(SYS_get_mempolicy, &mode, NULL, 0UL, NULL, 0UL) == 0;
+}
+
+static bool node_exists(int node)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", node);
+	return access(path, F_OK) == 0;
 }
 
 int uipc__mem_bind(void *addr, size_t len, int node)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start, end;
-	unsigned long mask[64] = {0}; /* 4096 nodes */
-	unsigned long bits = sizeof(mask) * 8;
+	unsigned long mask[NODE_BITS / (8 * sizeof(long))] = {0};
 
 	if (!addr || len == 0 || node < 0)
 		return -EINVAL;
 	if (!numa_ok())
 		return -EOPNOTSUPP;
-	if (node > numa_max_node() || (unsigned long)node >= bits ||
-	    !numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)node))
+	if (node >= NODE_BITS || !node_exists(node))
 		return -EINVAL;
 	start = (uintptr_t)addr & ~(page - 1);
 	end = ((uintptr_t)addr + len + page - 1) & ~(page - 1);
 	mask[node / (int)(8 * sizeof(long))] = 1ul << (node % (int)(8 * sizeof(long)));
 	/* Preferred, not bind: a full node must not make the allocation fail;
 	 * MOVE migrates pages some thread already touched. */
-	if (mbind((void *)start, end - start, MPOL_PREFERRED, mask, bits, MPOL_MF_MOVE) < 0)
+	if (syscall(SYS_mbind, start, end - start, (unsigned long)MPOL_PREFERRED, mask,
+	            (unsigned long)NODE_BITS, (unsigned long)MPOL_MF_MOVE) < 0)
 		return -errno;
 	return 0;
 }
@@ -56,27 +73,43 @@ int uipc__mem_node(const void *addr, int *ret_node)
 		return -EINVAL;
 	if (!numa_ok())
 		return -EOPNOTSUPP;
-	if (get_mempolicy(&node, NULL, 0, (void *)(uintptr_t)addr, MPOL_F_NODE | MPOL_F_ADDR) < 0)
+	if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, addr,
+	            (unsigned long)(MPOL_F_NODE | MPOL_F_ADDR)) < 0)
 		return -errno;
 	*ret_node = node;
 	return 0;
 }
 
+/* /sys/devices/system/cpu/cpuN/ has a nodeM link for its node. */
 int uipc__cpu_node(int cpu)
 {
-	int node;
+	char path[64];
+	struct dirent *e;
+	int node = -EINVAL;
+	DIR *d;
 
 	if (cpu < 0)
 		return -EINVAL;
 	if (!numa_ok())
 		return -EOPNOTSUPP;
-	/* libnuma fills its per-node CPU mask cache on first use without a
-	 * lock: two threads doing so at once leak one mask (LeakSanitizer saw
-	 * it in the chan-server example, whose workers start together). */
-	pthread_mutex_lock(&numa_lock);
-	node = numa_node_of_cpu(cpu);
-	pthread_mutex_unlock(&numa_lock);
-	return node < 0 ? -EINVAL : node;
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+	d = opendir(path);
+	if (!d)
+		return -EINVAL;
+	while ((e = readdir(d))) {
+		char *end;
+		long v;
+
+		if (strncmp(e->d_name, "node", 4) != 0 || !e->d_name[4])
+			continue;
+		v = strtol(e->d_name + 4, &end, 10);
+		if (!*end && v >= 0 && v < NODE_BITS) {
+			node = (int)v;
+			break;
+		}
+	}
+	closedir(d);
+	return node;
 }
 #else
 int uipc__mem_bind(void *addr, size_t len, int node)

@@ -72,14 +72,24 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 		}
 	}
 	rx->ctx = uipc__ctx_ref(ctx);
+	atomic_init(&rx->refs, 1);
 	rx->magic = UIPC_RX_MAGIC;
 	*ret_rx = rx;
 	return 0;
 }
 
+uipc_rx *uipc__rx_ref(uipc_rx *rx)
+{
+	atomic_fetch_add_explicit(&rx->refs, 1, memory_order_relaxed);
+	return rx;
+}
+
 UIPC_API void uipc_rx_free(uipc_rx *rx)
 {
 	if (!rx_valid(rx))
+		return;
+	/* Channels on it hold references: the last one destroys it. */
+	if (atomic_fetch_sub_explicit(&rx->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (rx->handler && rx->ops->rx_handler)
 		rx->ops->rx_handler(rx, false);
@@ -199,13 +209,17 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	/* Armed for an event loop: the loop owns the arming until it drains
 	 * (a blocking wait here would disarm it behind the loop's back). */
 	uipc_return_if(rx->w.armed && timeout_ns != 0, -EBUSY);
-	if (rx->ops->rx_wait)
-		return rx->ops->rx_wait(rx, timeout_ns, ret_mask);
+	if (rx->ops->rx_wait) {
+		r = rx->ops->rx_wait(rx, timeout_ns, ret_mask);
+		/* Nothing pending and not asked to wait: -EAGAIN, as every call
+		 * (0.1 said -ETIMEDOUT: its version in compat.c still does). */
+		return r == -ETIMEDOUT && timeout_ns == 0 ? -EAGAIN : r;
+	}
 	l.d = rx->desc;
 	l.mask = uipc__desc_take(rx->desc);
 	if (!l.mask) {
 		if (timeout_ns == 0)
-			return -ETIMEDOUT;
+			return -EAGAIN;
 		w.spin = &rx->w.spin;
 		if (timeout_ns > 0)
 			w.deadline = uipc__now_ns() + (uint64_t)timeout_ns;

@@ -597,7 +597,7 @@ int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo)
 
 int uipc_topo_new(uipc_topo **ret_topo)
 {
-	const char *xml = getenv("UIPC_TOPOLOGY_XML");
+	const char *xml = secure_getenv("UIPC_TOPOLOGY_XML");
 
 	uipc_return_if(!ret_topo, -EINVAL);
 	if (xml && *xml)
@@ -664,9 +664,14 @@ static unsigned count_keys(const uipc_topo *t, size_t offset)
 
 int uipc_topo_get_info(const uipc_topo *topo, struct uipc_topo_info *ret_info)
 {
-	struct uipc_topo_info info = {0};
+	struct uipc_topo_info info = {.size = sizeof(info)};
+	size_t size;
 
 	uipc_return_if(!topo || !ret_info, -EINVAL);
+	/* 0: the 0.2 layout, this one; a later one is larger (its fields
+	 * this library does not know are zeroed). */
+	size = ret_info->size ? ret_info->size : sizeof(info);
+	uipc_return_if(size < sizeof(info), -EINVAL);
 	info.source = topo->source;
 	info.flags = topo->flags;
 	info.cpus = (unsigned)topo->ncpus;
@@ -679,6 +684,7 @@ int uipc_topo_get_info(const uipc_topo *topo, struct uipc_topo_info *ret_info)
 	info.l3 = count_keys(topo, offsetof(struct topo_cpu, l3));
 	info.packages = count_keys(topo, offsetof(struct topo_cpu, pkg));
 	info.nodes = (unsigned)topo->nnodes;
+	memset((char *)ret_info + sizeof(info), 0, size - sizeof(info));
 	*ret_info = info;
 	return 0;
 }
@@ -995,6 +1001,7 @@ int uipc_topo_describe(const uipc_topo *topo, char *buf, size_t len)
 	struct uipc_topo_info info;
 
 	uipc_return_if(!topo || (!buf && len > 0), -EINVAL);
+	info.size = sizeof(info);
 	uipc_topo_get_info(topo, &info);
 	if (len > 0)
 		buf[0] = '\0';

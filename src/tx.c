@@ -15,7 +15,11 @@ static bool tx_valid(const uipc_tx *tx)
  * once, copy what we use, never trust it again. */
 static int desc_check(const struct uipc__desc *d, uint32_t backend)
 {
-	if (d->magic != UIPC_DESC_MAGIC || d->abi != UIPC_DESC_ABI || d->backend != backend)
+	if (d->magic != UIPC_DESC_MAGIC)
+		return -EINVAL;
+	if (d->abi != UIPC_DESC_ABI) /* a receiver of another uipc release */
+		return -EPROTONOSUPPORT;
+	if (d->backend != backend)
 		return -EINVAL;
 	if (d->pid <= 0 || d->tid <= 0)
 		return -EINVAL;

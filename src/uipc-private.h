@@ -18,6 +18,23 @@
 
 #define UIPC_INTERNAL __attribute__((visibility("hidden")))
 
+/*
+ * Backend ids past the public enum. The UINTR model ("uintr-sim") exists
+ * only in the test build of the library (libuipc_test, compiled with
+ * UIPC_HAVE_BACKEND_UINTR_SIM=1); the installed library neither contains
+ * it nor knows its name.
+ */
+#define UIPC_BACKEND_UINTR_SIM ((enum uipc_backend)(UIPC_BACKEND_UINTR + 1))
+#define UIPC__BACKEND_COUNT    ((unsigned)UIPC_BACKEND_UINTR_SIM + 1u)
+
+/*
+ * A structure that can grow (its first field is its size, as the caller
+ * was compiled): 0 for the first sized layout; -EINVAL when smaller than
+ * the layout this library knows; -E2BIG when a later layout's fields are
+ * set, which this library cannot honour.
+ */
+UIPC_INTERNAL int uipc__struct_size_check(const void *s, size_t size, size_t known);
+
 /* Argument checks at public entry points (systemd's assert_return). */
 #define uipc_return_if(cond, err)                                                                  \
 	do {                                                                                       \
@@ -107,6 +124,7 @@ struct uipc__waiter {
 
 struct uipc_rx {
 	uint32_t magic; /* UIPC_RX_MAGIC while alive: catches use after free, sometimes */
+	_Atomic unsigned refs; /* the creator's, and one per channel on it */
 	uipc_ctx *ctx;
 	const struct uipc__backend_ops *ops;
 	struct uipc__desc *desc; /* shared mapping */
@@ -138,6 +156,14 @@ struct uipc_tx {
 
 #define UIPC_RX_MAGIC 0x72785550u
 #define UIPC_TX_MAGIC 0x74785550u
+
+/* ------------------------------------------------------------------------ */
+/* A message for a human: to the application's log function
+ * (uipc_set_log()), or to stderr with UIPC_DEBUG set; otherwise nothing. */
+UIPC_INTERNAL void uipc__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Another reference on a receiver (a channel's); uipc_rx_free() drops one. */
+UIPC_INTERNAL uipc_rx *uipc__rx_ref(uipc_rx *rx);
 
 /* ------------------------------------------------------------------------ */
 /* Core helpers for backends and other modules                              */
@@ -323,11 +349,11 @@ UIPC_INTERNAL void *uipc__calloc(size_t n, size_t size);
 /* Topology from a sysfs tree laid out as /sys/devices/system (root NULL: the
  * real one, with this thread's affinity applied). */
 UIPC_INTERNAL int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo);
-/* Prefer node for the pages of [addr, addr+len); -EOPNOTSUPP without libnuma. */
+/* Prefer node for the pages of [addr, addr+len) (mbind); -EOPNOTSUPP without NUMA. */
 UIPC_INTERNAL int uipc__mem_bind(void *addr, size_t len, int node);
 /* Node of the page at addr. */
 UIPC_INTERNAL int uipc__mem_node(const void *addr, int *ret_node);
-/* Node of a CPU per libnuma; -EOPNOTSUPP without it. */
+/* Node of a CPU (sysfs); -EOPNOTSUPP without NUMA. */
 UIPC_INTERNAL int uipc__cpu_node(int cpu);
 /* Bind to the calling thread's current node (a receiver allocating its own
  * memory) and report it in *ret_node (may be NULL). */

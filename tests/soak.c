@@ -172,7 +172,7 @@ static void phase_processes(void)
 		int64_t timeout = random_wait_mode(rx, &rng);
 		int r = uipc_rx_wait(rx, timeout, &m);
 
-		if (r == -ETIMEDOUT) {
+		if (r == -ETIMEDOUT || r == -EAGAIN) { /* -EAGAIN: a poll */
 			if (timeout == LONG_WAIT_NS) {
 				atomic_store(&psh->fail, 1);
 				lost("processes: lost wakeup: seq %llu/%llu, acked %llu/%llu",

@@ -39,10 +39,10 @@ static void test_ctx_args(void **state)
 	assert_int_equal(uipc_ctx_new(NULL, NULL), -EINVAL);
 	assert_int_equal(uipc_ctx_new("no-such-backend", &ctx), -EINVAL);
 	assert_ptr_equal(ctx, (uipc_ctx *)0x1); /* untouched on failure */
-	assert_null(uipc_backend_name(UIPC_BACKEND__COUNT));
+	assert_null(uipc_backend_name(UIPC__BACKEND_COUNT));
 	assert_null(uipc_backend_name((enum uipc_backend) - 1));
 	assert_string_equal(uipc_backend_name(UIPC_BACKEND_FUTEX), "futex");
-	assert_int_equal(uipc_backend_probe(UIPC_BACKEND__COUNT, why, sizeof(why)), -EINVAL);
+	assert_int_equal(uipc_backend_probe(UIPC__BACKEND_COUNT, why, sizeof(why)), -EINVAL);
 	assert_int_equal(uipc_backend_probe(UIPC_BACKEND_AUTO, NULL, 0), 0);
 	assert_null(uipc_ctx_backend_name(NULL));
 	uipc_ctx_free(NULL);
@@ -137,7 +137,7 @@ static void test_notify_wait_coalesce(void **state)
 	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), 0);
 	assert_int_equal(m, (UINT64_C(1) << 3) | (UINT64_C(1) << 63));
 	assert_int_equal(uipc_rx_poll(f->rx, &m), -EAGAIN);
-	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), -ETIMEDOUT);
+	assert_int_equal(uipc_rx_wait(f->rx, 0, &m), -EAGAIN);
 	/* Nobody was armed: no kick was ever sent. */
 	assert_int_equal(atomic_load(&a->kicks) + atomic_load(&b->kicks), 0);
 	uipc_tx_free(a);

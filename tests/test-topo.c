@@ -148,7 +148,7 @@ static void check_all_rules(const uipc_topo *t)
 static void intel_distances(void **state)
 {
 	uipc_topo *t = load_xml("intel-2s-smt.xml");
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	const unsigned all = UIPC_TOPO_KNOWS_CORES | UIPC_TOPO_KNOWS_L2 | UIPC_TOPO_KNOWS_L3 |
 	                     UIPC_TOPO_KNOWS_NUMA | UIPC_TOPO_KNOWS_DISTANCES;
 
@@ -214,7 +214,7 @@ static void intel_rank(void **state)
 static void amd_ccx(void **state)
 {
 	uipc_topo *t = load_xml("amd-epyc-2ccd.xml");
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 
 	assert_int_equal(uipc_topo_get_info(t, &info), 0);
 	assert_int_equal(info.l3, 4);
@@ -262,7 +262,7 @@ static void restricted_cpuset(void **state)
 {
 	uipc_topo *t = load_xml("restricted-cpuset.xml");
 	int cpus[MAXC];
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 
 	assert_int_equal(uipc_topo_get_info(t, &info), 0);
 	assert_int_equal(info.cpus, 16);
@@ -287,7 +287,7 @@ static void restricted_cpuset(void **state)
 static void restrict_override(void **state)
 {
 	uipc_topo *t = load_xml("intel-2s-smt.xml");
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	int cpus[MAXC];
 
 	assert_int_equal(uipc_topo_restrict(t, (const int[]){17, 0, 1, 16, 8, 9}, 6), 6);
@@ -335,7 +335,7 @@ static void shared_l2(void **state)
 {
 	/* Clusters of 4 cores sharing an L2 (as Intel E-cores). */
 	uipc_topo *t = load_syn("pack:1 [numa] l3:1 l2:2 core:4 pu:1");
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 
 	assert_int_equal(uipc_topo_get_info(t, &info), 0);
 	assert_int_equal(info.source, UIPC_TOPO_SOURCE_SYNTHETIC);
@@ -355,7 +355,7 @@ static void synthetic_intel(void **state)
 	                        "pu:2(indexes=0,16,1,17,2,18,3,19,4,20,5,21,6,22,7,23,8,24,9,25,10,"
 	                        "26,11,27,12,28,13,29,14,30,15,31)");
 	uipc_topo *x = load_xml("intel-2s-smt.xml");
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 
 	for (int a = 0; a < 32; a++)
 		for (int b = 0; b < 32; b++)
@@ -436,7 +436,7 @@ static void env_xml(void **state)
 {
 	char path[1024];
 	uipc_topo *t = NULL;
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 
 	snprintf(path, sizeof(path), "%s/amd-epyc-2ccd.xml", topo_dir());
 	setenv("UIPC_TOPOLOGY_XML", path, 1);
@@ -563,7 +563,7 @@ static void rm_tree(void)
 static void sysfs_full(void **state)
 {
 	uipc_topo *t = NULL;
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	char buf[1024];
 
 	fake_sysfs(true, true);
@@ -597,7 +597,7 @@ static void sysfs_full(void **state)
 static void sysfs_sparse(void **state)
 {
 	uipc_topo *t = NULL;
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	char buf[1024];
 
 	/* No cache directories, no NUMA: only cores are known, and the
@@ -646,7 +646,7 @@ static int affinity_count(void)
 static void sysfs_this_machine(void **state)
 {
 	uipc_topo *s = NULL, *h = NULL;
-	struct uipc_topo_info si, hi;
+	struct uipc_topo_info si = UIPC_TOPO_INFO_INIT, hi = UIPC_TOPO_INFO_INIT;
 
 	assert_int_equal(uipc__topo_new_sysfs(NULL, &s), 0);
 	assert_int_equal(uipc_topo_get_info(s, &si), 0);
@@ -855,7 +855,7 @@ static void names_and_args(void **state)
 {
 	uipc_topo *t = NULL;
 	enum uipc_topo_policy p = UIPC_TOPO_SPREAD;
-	struct uipc_topo_info info;
+	struct uipc_topo_info info = UIPC_TOPO_INFO_INIT;
 	int cpus[4], cpu = -1;
 
 	assert_string_equal(uipc_topo_dist_name(UIPC_TOPO_DIST_SELF), "self");

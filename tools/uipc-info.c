@@ -27,7 +27,8 @@ struct backend_status {
 };
 
 struct info {
-	struct backend_status be[UIPC_BACKEND__COUNT];
+	struct backend_status be[16];
+	unsigned nbe; /* be[1..nbe-1]: every backend id this library names */
 	const char *auto_choice;
 	int auto_r;
 	const char *env_backend;
@@ -62,7 +63,9 @@ static void collect(struct info *in)
 	uipc_ctx *ctx;
 	char *saved = NULL;
 
-	for (unsigned i = UIPC_BACKEND_AUTO + 1; i < UIPC_BACKEND__COUNT; i++) {
+	in->nbe = UIPC_BACKEND_AUTO + 1;
+	for (unsigned i = in->nbe; i < 16 && uipc_backend_name((enum uipc_backend)i); i++) {
+		in->nbe = i + 1;
 		in->be[i].name = uipc_backend_name((enum uipc_backend)i);
 		in->be[i].r =
 		    uipc_backend_probe((enum uipc_backend)i, in->be[i].why, sizeof(in->be[i].why));
@@ -91,6 +94,7 @@ static void collect(struct info *in)
 
 		in->topo_r = uipc_topo_new(&t);
 		if (in->topo_r == 0) {
+			in->topo.size = sizeof(in->topo);
 			uipc_topo_get_info(t, &in->topo);
 			uipc_topo_describe(t, in->topo_text, sizeof(in->topo_text));
 			uipc_topo_free(t);
@@ -111,7 +115,7 @@ static void print_text(const struct info *in)
 	printf("  not detected on this platform\n");
 #endif
 	printf("\nbackends\n");
-	for (unsigned i = UIPC_BACKEND_AUTO + 1; i < UIPC_BACKEND__COUNT; i++)
+	for (unsigned i = UIPC_BACKEND_AUTO + 1; i < in->nbe; i++)
 		printf("  %-10s %-12s %s\n", in->be[i].name,
 		       in->be[i].r == 0 ? "usable" : "unavailable", in->be[i].why);
 	printf("\nauto picks           %s\n",
@@ -172,12 +176,12 @@ static void print_json(const struct info *in)
 	printf("\"cpuid\": false, \"kernel_interface\": \"none\", \"usable\": false");
 #endif
 	printf("},\n  \"backends\": [\n");
-	for (unsigned i = UIPC_BACKEND_AUTO + 1; i < UIPC_BACKEND__COUNT; i++) {
+	for (unsigned i = UIPC_BACKEND_AUTO + 1; i < in->nbe; i++) {
 		printf("    {\"name\": ");
 		json_str(in->be[i].name);
 		printf(", \"usable\": %s, \"why\": ", in->be[i].r == 0 ? "true" : "false");
 		json_str(in->be[i].why);
-		printf("}%s\n", i + 1 < UIPC_BACKEND__COUNT ? "," : "");
+		printf("}%s\n", i + 1 < in->nbe ? "," : "");
 	}
 	printf("  ],\n  \"auto\": ");
 	if (in->auto_choice)

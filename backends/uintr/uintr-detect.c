@@ -73,7 +73,7 @@ static int shim_open(struct uintr_info *info, int *ret_fd)
 
 static long syscall_base(void)
 {
-	const char *env = getenv("UIPC_UINTR_SYSCALL_BASE");
+	const char *env = secure_getenv("UIPC_UINTR_SYSCALL_BASE");
 	char *end;
 	long v;
 

@@ -6,7 +6,8 @@
  * A channel is a ring of `capacity` slots of `msg_size` bytes in shared
  * memory, bound to one vector of a receiver (uipc_rx). The consumer end
  * (uipc_chan) belongs to the receiver's thread; producer ends (uipc_chan_tx)
- * are attached from a capability fd, in this process or in another one.
+ * are opened from a capability fd (uipc_chan_cap()), in this process or in
+ * another one, or made in this process with uipc_chan_tx_new().
  *
  * A send writes the slot, publishes it (a sequence number at the slot's end,
  * so a waiting consumer polls the very cache line the message arrives in)
@@ -46,9 +47,16 @@
  * locked instruction: the consumer pays one membarrier() when it goes to
  * sleep instead.
  *
+ * Resources (uipc(7), RESOURCES): a consumer holds 2 fds (the ring and a
+ * capability of its vector, for which the receiver holds 2 more) plus 1 per
+ * producer capability until every holder closed it; a producer 3 (its own
+ * open of the ring for its lock, a capability duplicate, its sender), 4 on
+ * the eventfd backend.
+ *
  * Threading: one thread at a time uses a given uipc_chan (the receiver's
- * thread) or a given uipc_chan_tx; several producer threads each attach
- * their own uipc_chan_tx (MPSC). Free a channel before its receiver.
+ * thread) or a given uipc_chan_tx; several producer threads each open
+ * their own uipc_chan_tx (MPSC). A channel holds a reference on its
+ * receiver, so the two may be freed in any order (since 0.2).
  */
 #ifndef UIPC_CHAN_H
 #define UIPC_CHAN_H
@@ -67,7 +75,7 @@ typedef struct uipc_chan_tx uipc_chan_tx;
 enum uipc_chan_flags {
 	/** Any number of producers (default: single producer). */
 	UIPC_CHAN_MPSC = 1u << 0,
-	/** Place the ring on struct uipc_chan_config.numa_node (needs libnuma). */
+	/** Place the ring on struct uipc_chan_config.numa_node (needs a NUMA kernel). */
 	UIPC_CHAN_NUMA = 1u << 1,
 };
 
@@ -78,8 +86,20 @@ enum uipc_chan_flags {
 /** Largest shared mapping of one channel, in bytes (1 GiB). */
 #define UIPC_CHAN_MAX_BYTES (UINT64_C(1) << 30)
 
-/** Geometry of a new channel. */
+/**
+ * Geometry of a new channel.
+ *
+ * Growth: later releases append fields. `size` says which layout the caller
+ * was compiled with: sizeof(struct uipc_chan_config), or 0, which means the
+ * layout of 0.2 (the first release with this field), so designated
+ * initializers that leave it out keep working. The library reads only the
+ * fields the caller's size covers (newer ones count as 0), and refuses with
+ * -E2BIG a larger structure whose fields it does not know unless they are
+ * zero. Programs built against 0.1 (no size field) call the UIPC_0.1
+ * version of uipc_chan_new(), which reads the 0.1 layout.
+ */
 struct uipc_chan_config {
+	size_t size;     /**< sizeof(struct uipc_chan_config), or 0 (see above) */
 	size_t msg_size; /**< bytes per message, 1..UIPC_CHAN_MAX_MSG_SIZE */
 	size_t capacity; /**< slots, a power of two, 2..UIPC_CHAN_MAX_CAPACITY */
 	unsigned flags;  /**< enum uipc_chan_flags */
@@ -96,8 +116,12 @@ struct uipc_chan_config {
  * uipc_chan_recv() keeps their notifications pending for uipc_rx_wait()).
  *
  * @return 0; -EINVAL (bad geometry or flags, vector >= 64, a ring larger
- *         than UIPC_CHAN_MAX_BYTES, an unknown NUMA node); -EOPNOTSUPP
- *         (UIPC_CHAN_NUMA without libnuma or without NUMA support);
+ *         than UIPC_CHAN_MAX_BYTES, an unknown NUMA node, a config size
+ *         that is not 0 and smaller than this release's); -E2BIG (a config
+ *         of a later release that sets fields this one does not know);
+ *         -EOPNOTSUPP
+ *         (UIPC_CHAN_NUMA in a build without NUMA, -Dnuma=disabled, or on a
+ *         kernel without NUMA);
  *         -ENOMEM, -EMFILE.
  */
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
@@ -110,20 +134,26 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 UIPC_API void uipc_chan_free(uipc_chan *chan);
 
 /**
- * A new producer capability: whoever holds the fd can attach a producer
- * (uipc_chan_tx_open()), here or in another process (uipc_fd_send()).
+ * A new producer capability: whoever holds the fd can open a producer
+ * (uipc_chan_tx_open()), here or in another process (uipc_cap_send()).
  * The fd is O_CLOEXEC and owned by the caller. At most 64 capabilities of
- * one channel are open at a time.
+ * one channel are open at a time. Since 0.2; 0.1 called it uipc_chan_fd().
  * @return the fd; -EINVAL; -EMFILE (too many open capabilities, or fds); -ENOMEM.
  */
-UIPC_API int uipc_chan_fd(uipc_chan *chan);
+UIPC_API int uipc_chan_cap(uipc_chan *chan);
 
 /**
- * Hand a producer end to the process at the other end of a connected
- * AF_UNIX socket: uipc_chan_fd() and uipc_fd_send() in one call.
+ * Hand a producer capability to the process at the other end of a
+ * connected AF_UNIX socket: uipc_chan_cap(), uipc_cap_send() and close()
+ * in one call. Since 0.2; 0.1 called it uipc_chan_give().
  * @return 0 or a negative errno of either.
  */
-UIPC_API int uipc_chan_give(uipc_chan *chan, int sock);
+UIPC_API int uipc_chan_cap_send(uipc_chan *chan, int sock);
+
+/** 0.1 name of uipc_chan_cap(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_fd(uipc_chan *chan) UIPC_DEPRECATED("use uipc_chan_cap()");
+/** 0.1 name of uipc_chan_cap_send(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_give(uipc_chan *chan, int sock) UIPC_DEPRECATED("use uipc_chan_cap_send()");
 
 /**
  * Receive one message (msg_size bytes) into buf.
@@ -135,7 +165,9 @@ UIPC_API int uipc_chan_give(uipc_chan *chan, int sock);
  * @param size size of buf: at least the channel's msg_size.
  * @param timeout_ns 0 does not wait; negative waits forever.
  * @return 0; -EAGAIN (empty, timeout 0); -ETIMEDOUT; -EPIPE (empty and every
- *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EINVAL.
+ *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EBUSY (the
+ *         receiver is in handler mode: its handler takes the notifications);
+ *         -EPERM (uintr: not on the receiver's thread); -EINVAL.
  */
 UIPC_API int uipc_chan_recv(uipc_chan *chan, void *buf, size_t size, int64_t timeout_ns);
 
@@ -174,7 +206,8 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *chan);
  * Attach a producer from a capability fd (not consumed). Validates
  * everything it reads from the fd and the ring.
  * @return 0; -EBADF; -EINVAL (not a channel capability, bad geometry);
- *         -EBUSY (an SPSC channel that already has a producer, an MPSC
+ *         -EPROTONOSUPPORT (a channel or receiver of a uipc release with
+ *         another shared-memory layout); -EBUSY (an SPSC channel that already has a producer, an MPSC
  *         one with 64 attached); -EPIPE (consumer gone); -EOPNOTSUPP (no
  *         /proc/self/fd, or the receiver's backend); -ENOMEM, -EMFILE.
  */
@@ -184,10 +217,16 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 UIPC_API int uipc_chan_tx_new(uipc_chan *chan, uipc_chan_tx **ret_tx);
 
 /**
- * Receive a producer end handed over with uipc_chan_give() and attach it:
- * uipc_fd_recv() and uipc_chan_tx_open() in one call.
+ * Receive a producer capability sent with uipc_chan_cap_send() and open a
+ * producer from it: uipc_cap_recv(), uipc_chan_tx_open() and close() in one
+ * call. Since 0.2; 0.1 called it uipc_chan_attach().
+ * @return 0; the errors of uipc_cap_recv() and uipc_chan_tx_open().
  */
-UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
+UIPC_API int uipc_chan_tx_open_sock(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx);
+
+/** 0.1 name of uipc_chan_tx_open_sock(). Deprecated; kept as an alias. */
+UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
+    UIPC_DEPRECATED("use uipc_chan_tx_open_sock()");
 
 /**
  * Detach and free a producer end. An SPSC channel accepts a new producer

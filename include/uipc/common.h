@@ -19,6 +19,17 @@
 #define UIPC_API
 #endif
 
+/*
+ * Deprecated names (doc/conventions.md lists them with their replacements)
+ * stay declared and exported, so nothing breaks. Define UIPC_WARN_DEPRECATED
+ * before including <uipc.h> to have the compiler point at every use.
+ */
+#if defined(UIPC_WARN_DEPRECATED) && defined(__GNUC__)
+#define UIPC_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define UIPC_DEPRECATED(msg)
+#endif
+
 /** Number of notification vectors of one receiver (as UINTR's 64 user vectors). */
 #define UIPC_VECTORS 64u
 

@@ -4,15 +4,24 @@
  * @brief Contexts, receivers, senders: the notification core of uipc.
  *
  * A receiver (uipc_rx) owns a descriptor with 64 pending-vector bits, laid out
- * like the UINTR posted-interrupt descriptor. Senders (uipc_tx) are connected
- * to one vector of a receiver through a capability file descriptor, which may
- * be handed to another process (uipc_fd_send()/uipc_fd_recv()).
+ * like the UINTR posted-interrupt descriptor. Senders (uipc_tx) are opened
+ * on one vector of a receiver from a capability file descriptor, which may
+ * be handed to another process (uipc_cap_send()/uipc_cap_recv()).
+ *
+ * Names and ownership follow doc/conventions.md: *_new() makes an object
+ * from one in this process, *_open() from a capability fd; *_cap() returns
+ * a new capability fd the caller owns, *_fd() a borrowed one; every object
+ * holds a reference on what it uses, so *_free() may come in any order.
  *
  * Coalescing: several notifies of one vector before the receiver looks are one
  * pending bit. Use channels (uipc/chan.h) for counted or data-carrying delivery.
  *
  * Threading: a receiver is used by one thread at a time (its waits, polls and
  * arms); a sender may be shared by any number of threads and processes.
+ *
+ * Resources (uipc(7), RESOURCES): a receiver holds 1 fd (2 on eventfd) plus
+ * 2 per vector with capabilities out (3 on uintr); a sender 1 (2 on
+ * eventfd); each capability is 1 fd until its holder closes it.
  */
 #ifndef UIPC_NOTIFY_H
 #define UIPC_NOTIFY_H
@@ -28,15 +37,16 @@ typedef struct uipc_rx uipc_rx;
 /** Sender handle, bound to one vector of one receiver. */
 typedef struct uipc_tx uipc_tx;
 
-/** How a blocked receiver is woken. */
+/**
+ * How a blocked receiver is woken. Later releases may add backends:
+ * iterate with uipc_backend_name(), which returns NULL past the last one.
+ */
 enum uipc_backend {
-	UIPC_BACKEND_AUTO = 0,  /**< uintr if usable, else futex (eventfd for pollable receivers) */
-	UIPC_BACKEND_FUTEX,     /**< futex on the descriptor's status word */
-	UIPC_BACKEND_EVENTFD,   /**< eventfd write/read; receivers have a pollable fd */
-	UIPC_BACKEND_SIGNAL,    /**< real-time signal to the receiver thread (handler mode) */
-	UIPC_BACKEND_UINTR,     /**< Intel user interrupts (SENDUIPI, uintr_wait) */
-	UIPC_BACKEND_UINTR_SIM, /**< the UINTR model; test builds only, never chosen by auto */
-	UIPC_BACKEND__COUNT
+	UIPC_BACKEND_AUTO = 0, /**< uintr if usable, else futex (eventfd for pollable receivers) */
+	UIPC_BACKEND_FUTEX,    /**< futex on the descriptor's status word */
+	UIPC_BACKEND_EVENTFD,  /**< eventfd write/read; receivers have a pollable fd */
+	UIPC_BACKEND_SIGNAL,   /**< real-time signal to the receiver thread (handler mode) */
+	UIPC_BACKEND_UINTR,    /**< Intel user interrupts (SENDUIPI, uintr_wait) */
 };
 
 /**
@@ -47,11 +57,36 @@ enum uipc_backend {
  *        a backend name ("futex", "eventfd", "signal", "uintr"), which takes
  *        precedence over the environment.
  * @return 0; -EINVAL for an unknown name; -EOPNOTSUPP when the named backend
- *         is not built or not usable on this machine (the reason is printed to
- *         stderr when UIPC_DEBUG is set, and is available from
+ *         is not built or not usable on this machine (the reason goes to
+ *         the log function, see uipc_set_log(), and is available from
  *         uipc_backend_probe()); -ENOMEM.
+ *
+ * The environment is read with secure_getenv(): a setuid program ignores
+ * UIPC_BACKEND.
  */
 UIPC_API int uipc_ctx_new(const char *backend, uipc_ctx **ret_ctx);
+
+/** Severity of a message to the log function (the syslog(3) levels). */
+enum uipc_log_level {
+	UIPC_LOG_ERR = 3,     /**< an operation failed */
+	UIPC_LOG_WARNING = 4, /**< a setting was ignored or refused (a bad UIPC_BACKEND) */
+	UIPC_LOG_INFO = 6,    /**< why a backend cannot run here, ... */
+	UIPC_LOG_DEBUG = 7,
+};
+
+/** A log function: msg is one line without its newline, valid during the call. */
+typedef void (*uipc_log_fn)(int level, const char *msg, void *userdata);
+
+/**
+ * Where the library's messages for humans go. The library never writes to
+ * stderr on its own: errors are reported by return values, and the reasons
+ * behind some of them (a UIPC_BACKEND naming a backend that cannot run
+ * here) go to fn, called with userdata on the thread that hit them, or,
+ * with no function set, to stderr only when the environment variable
+ * UIPC_DEBUG is set. NULL removes the function. Process-wide; any thread
+ * may call it. Since 0.2.
+ */
+UIPC_API void uipc_set_log(uipc_log_fn fn, void *userdata);
 
 /** Drop the caller's reference; receivers and senders keep the context alive. */
 UIPC_API void uipc_ctx_free(uipc_ctx *ctx);
@@ -92,8 +127,11 @@ enum uipc_rx_flags {
 UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx);
 
 /**
- * Destroy a receiver. Senders connected to it get -EPIPE from their next
- * uipc_tx_notify() or uipc_tx_check(). Accepts NULL.
+ * Drop the caller's reference on a receiver. Channels on it hold their own
+ * references: the receiver is destroyed when the last of them is freed
+ * (before 0.2, a channel had to be freed first). Then senders opened on it
+ * get -EPIPE from their next uipc_tx_notify() or uipc_tx_check(). Accepts
+ * NULL.
  */
 UIPC_API void uipc_rx_free(uipc_rx *rx);
 
@@ -125,9 +163,10 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
 
 /**
  * Create a capability for one vector, like uintr_create_fd(): whoever holds
- * the returned fd can connect a sender to that vector (uipc_tx_connect()),
- * in this process or, after uipc_fd_send(), in another one. The fd is
- * O_CLOEXEC and owned by the caller (close() it).
+ * the returned fd can open a sender on that vector (uipc_tx_open()), in
+ * this process or, after uipc_cap_send(), in another one. The fd is
+ * O_CLOEXEC and owned by the caller (close() it). Since 0.2; 0.1 called it
+ * uipc_rx_vector_fd().
  *
  * uintr: the kernel ties a vector to the thread that registers it, so the
  * first capability of each vector must be made on the receiver's thread;
@@ -136,7 +175,10 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
  * @return the fd; -EINVAL for vector >= 64; -EPERM (uintr: first one, not
  *         on the receiver's thread); -EMFILE/-ENFILE/-ENOMEM.
  */
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
+UIPC_API int uipc_rx_cap(uipc_rx *rx, unsigned vector);
+
+/** 0.1 name of uipc_rx_cap(). Deprecated; kept as an alias. */
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector) UIPC_DEPRECATED("use uipc_rx_cap()");
 
 /**
  * Wait for notifications.
@@ -147,8 +189,12 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector);
  *
  * @param timeout_ns 0 polls, a negative value waits forever.
  * @param ret_mask receives the non-zero mask of vectors that were pending.
- * @return 0; -ETIMEDOUT; -EINTR when a signal interrupted the block;
- *         -EINVAL (NULL arguments); -EBUSY while a handler is installed.
+ * @return 0; -EAGAIN when nothing is pending and timeout_ns is 0 (0.1 said
+ *         -ETIMEDOUT there: programs built against 0.1 still get that);
+ *         -ETIMEDOUT when a wait with a timeout ran out; -EINTR when a
+ *         signal interrupted the block; -EINVAL (NULL arguments); -EBUSY
+ *         while a handler is installed; -EPERM (uintr: not on the
+ *         receiver's thread, which the kernel ties the vectors to).
  */
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
 
@@ -159,7 +205,8 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask);
 
 /**
  * A file descriptor that polls readable (EPOLLIN) when an armed receiver is
- * notified. Owned by the receiver: do not close it.
+ * notified. Borrowed: the receiver owns it, do not close it (names ending
+ * in _fd return borrowed fds, names ending in _cap new owned ones).
  * @return the fd; -EOPNOTSUPP when the receiver's backend has none (create
  *         it with UIPC_RX_POLLABLE).
  */
@@ -193,7 +240,9 @@ typedef void (*uipc_handler_fn)(uipc_rx *rx, uint64_t mask, void *userdata);
  * Enter handler mode (fn != NULL) or leave it (fn == NULL). Call it from the
  * thread that created the receiver: that thread is the one interrupted.
  * @return 0; -EOPNOTSUPP when the backend has no handler mode (futex,
- *         eventfd: use the signal or uintr backend); -EPERM from another thread.
+ *         eventfd: use the signal or uintr backend); -EPERM from another
+ *         thread; -ENOSPC (signal) when every handler slot of the process
+ *         is taken; -EINVAL.
  */
 UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata);
 
@@ -206,18 +255,24 @@ UIPC_API int uipc_rx_unmask(uipc_rx *rx);
 /* Senders                                                                  */
 
 /**
- * Connect a sender to the vector a capability fd names. The fd is not
+ * Open a sender on the vector a capability fd names. The fd is not
  * consumed (close it when done). Validates everything it reads from the fd
- * and the shared descriptor.
+ * and the shared descriptor. Since 0.2; 0.1 called it uipc_tx_connect().
  *
  * @return 0; -EBADF (not an open fd); -EINVAL (an fd that is not a uipc
- *         vector capability); -EPIPE (the receiver is gone); -EOPNOTSUPP
- *         (the receiver's backend is not built here); -EMFILE/-ENOMEM.
+ *         vector capability); -EPROTONOSUPPORT (the capability of a
+ *         receiver whose uipc release lays out shared memory differently);
+ *         -EPIPE (the receiver is gone); -EOPNOTSUPP (the receiver's
+ *         backend is not built here); -EMFILE/-ENOMEM.
  */
-UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
+UIPC_API int uipc_tx_open(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
+
+/** 0.1 name of uipc_tx_open(). Deprecated; kept as an alias. */
+UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
+    UIPC_DEPRECATED("use uipc_tx_open()");
 
 /** Same-process shortcut: a sender for one vector of rx. uintr: see
- * uipc_rx_vector_fd() for the first sender of a vector (-EPERM). */
+ * uipc_rx_cap() for the first sender of a vector (-EPERM). */
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
 
 /** Disconnect and free a sender. Accepts NULL. */
@@ -228,11 +283,37 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
 
 /**
  * Post the sender's vector. While the receiver is awake this is one atomic
- * operation and no syscall; a vector that is still pending costs one load
- * and writes no shared memory; a blocked receiver is kicked exactly once.
+ * OR and no syscall; a blocked receiver is kicked exactly once. A vector
+ * that is still pending writes no shared memory, but costs a full fence
+ * and two loads of the descriptor line (see below): not a single load.
+ * Async-signal-safe.
  *
- * @return 0; -EPIPE when the receiver was freed; -EINVAL (NULL); a backend
- *         error from the kick (e.g. -ESRCH when the receiver thread is gone).
+ * Memory ordering (uipc(7), MEMORY ORDERING): what the caller stored before
+ * the notify is visible to the receiving thread after the call that returns
+ * this vector's bit (uipc_rx_wait(), uipc_rx_poll(), uipc_rx_drain(), the
+ * handler's mask):
+ *  - the notify sets the bit: its OR is a seq_cst read-modify-write and the
+ *    receiver's take a seq_cst exchange that reads it, so the notify
+ *    synchronizes with the take and every earlier store of the sender,
+ *    atomic or plain, happens before the receiver's later reads;
+ *  - the bit is still pending: the notify writes nothing to synchronize
+ *    with. It issues atomic_thread_fence(memory_order_seq_cst) and loads
+ *    the pending word again; the fence keeps the earlier stores from being
+ *    passed by that load (without it a store buffer would let the receiver
+ *    take the bit, miss the data and sleep), and since the load still sees
+ *    the bit, the receiver's take, and its reads after it, come later in
+ *    the single seq_cst order.
+ * A counter or flag of the caller's own is covered on both paths by the C11
+ * model when it is an atomic object, written before the notify with any
+ * memory order and read by the receiver with memory_order_seq_cst (or
+ * after atomic_thread_fence(memory_order_seq_cst)). Plain data is covered
+ * on the pending path on x86 (the receiver's exchange is a full barrier);
+ * elsewhere read it after such a fence.
+ *
+ * @return 0; -EPIPE when the receiver was freed (and, on the signal
+ *         backend, when its process died); -EINVAL (NULL); a backend error
+ *         from the kick: -ESRCH when the receiver thread is gone (signal,
+ *         uintr), -EAGAIN or -EPERM from the signal queue (signal).
  */
 UIPC_API int uipc_tx_notify(uipc_tx *tx);
 
@@ -246,18 +327,26 @@ UIPC_API int uipc_tx_check(uipc_tx *tx);
 /* Handing capabilities to other processes                                    */
 
 /**
- * Send one file descriptor (a vector capability, a channel end...) over a
- * connected AF_UNIX socket, with SCM_RIGHTS, in one call.
+ * Send one capability fd (of a vector or a channel) over a connected
+ * AF_UNIX socket, with SCM_RIGHTS, in one call. The caller keeps its fd.
+ * Since 0.2; 0.1 called it uipc_fd_send().
  * @return 0; -EBADF; -ENOTSOCK; -EPIPE; other -errno from sendmsg().
  */
-UIPC_API int uipc_fd_send(int sock, int fd);
+UIPC_API int uipc_cap_send(int sock, int cap_fd);
 
 /**
- * Receive one file descriptor sent by uipc_fd_send(). The new fd is O_CLOEXEC.
+ * Receive one capability fd sent by uipc_cap_send(). The new fd is
+ * O_CLOEXEC and owned by the caller. Since 0.2; 0.1 called it
+ * uipc_fd_recv().
  * @return 0; -EPIPE when the peer closed; -EPROTO for a message that is not
  *         exactly one uipc handle (any fds it carried are closed); -errno.
  */
-UIPC_API int uipc_fd_recv(int sock, int *ret_fd);
+UIPC_API int uipc_cap_recv(int sock, int *ret_cap_fd);
+
+/** 0.1 name of uipc_cap_send(). Deprecated; kept as an alias. */
+UIPC_API int uipc_fd_send(int sock, int fd) UIPC_DEPRECATED("use uipc_cap_send()");
+/** 0.1 name of uipc_cap_recv(). Deprecated; kept as an alias. */
+UIPC_API int uipc_fd_recv(int sock, int *ret_fd) UIPC_DEPRECATED("use uipc_cap_recv()");
 
 UIPC_END_DECLS
 

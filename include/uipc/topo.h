@@ -85,8 +85,19 @@ enum uipc_topo_rank_flags {
 	UIPC_TOPO_RANK_OWN_CORE = 1u << 0,
 };
 
-/** Summary of a topology (uipc_topo_get_info()). */
+/**
+ * Summary of a topology (uipc_topo_get_info()).
+ *
+ * Growth: later releases append fields. Before the call, set `size` to
+ * sizeof(struct uipc_topo_info) (UIPC_TOPO_INFO_INIT does), or to 0, which
+ * means the layout of 0.2 (the first release with this field). The library
+ * writes at most that many bytes, zeroes what it does not know, and sets
+ * `size` to the bytes it filled. A size that is not 0 and smaller than the
+ * 0.2 layout is -EINVAL. Programs built against 0.1 (no size field) call
+ * the UIPC_0.1 version of uipc_topo_get_info(), which writes the 0.1 layout.
+ */
 struct uipc_topo_info {
+	size_t size; /**< in: sizeof(struct uipc_topo_info) or 0; out: bytes filled */
 	enum uipc_topo_source source;
 	unsigned flags; /**< ::uipc_topo_flags */
 	unsigned cpus;  /**< CPUs (hardware threads) described */
@@ -98,6 +109,12 @@ struct uipc_topo_info {
 	unsigned packages; /**< sockets (0 when unknown) */
 	unsigned nodes;    /**< NUMA nodes with CPUs (1 when unknown) */
 };
+
+/** Initializer for struct uipc_topo_info: the size this program was built with. */
+#define UIPC_TOPO_INFO_INIT                                                                        \
+	{                                                                                          \
+		.size = sizeof(struct uipc_topo_info)                                              \
+	}
 
 /**
  * Topology of this machine.
@@ -140,7 +157,10 @@ UIPC_API void uipc_topo_free(uipc_topo *topo);
 /** Name of a source ("hwloc", "sysfs", "xml", "synthetic"), or NULL for an invalid value. */
 UIPC_API const char *uipc_topo_source_name(enum uipc_topo_source source);
 
-/** Counts and flags of a topology. @return 0; -EINVAL. */
+/**
+ * Counts and flags of a topology. Set ret_info->size first (see struct
+ * uipc_topo_info). @return 0; -EINVAL (NULL, or a size too small).
+ */
 UIPC_API int uipc_topo_get_info(const uipc_topo *topo, struct uipc_topo_info *ret_info);
 
 /**
@@ -263,7 +283,7 @@ UIPC_API int uipc_topo_tx_peer_cpu(const uipc_tx *tx, int *ret_cpu);
  * to pages) are preferably allocated on `node`, and pages already present are
  * moved there when possible. Call it before the memory is first touched.
  *
- * @return 0; -EOPNOTSUPP without libnuma or on a kernel without NUMA;
+ * @return 0; -EOPNOTSUPP in a build without NUMA or on a kernel without it;
  *         -EINVAL for NULL, len 0 or a node that does not exist; -errno from mbind().
  */
 UIPC_API int uipc_topo_mem_bind(void *addr, size_t len, int node);
@@ -271,7 +291,7 @@ UIPC_API int uipc_topo_mem_bind(void *addr, size_t len, int node);
 /**
  * NUMA node holding the page at addr (faulting it in if needed).
  *
- * @return 0; -EOPNOTSUPP without libnuma or NUMA; -EINVAL; -EFAULT.
+ * @return 0; -EOPNOTSUPP in a build or kernel without NUMA; -EINVAL; -EFAULT.
  */
 UIPC_API int uipc_topo_mem_node(const void *addr, int *ret_node);
 

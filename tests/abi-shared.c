@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Linked against libuipc.so, as an application is:
+ *  - the test-only UINTR model is not in it: "uintr-sim" is an unknown
+ *    backend, by name and through UIPC_BACKEND;
+ *  - programs built against 0.1 keep their behaviour through the UIPC_0.1
+ *    symbol versions (struct layouts without size, uipc_rx_wait(0) saying
+ *    -ETIMEDOUT).
+ * main() returns 0 pass, 1 fail.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uipc.h>
+
+static int failed;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failed = 1;                                                                \
+		}                                                                                  \
+	} while (0)
+
+/* What a program compiled against 0.1's headers calls. */
+struct chan_config_0_1 {
+	size_t msg_size, capacity;
+	unsigned flags;
+	int numa_node;
+};
+struct topo_info_0_1 {
+	enum uipc_topo_source source;
+	unsigned flags, cpus, allowed, cores, l2, l3, packages, nodes;
+};
+int chan_new_0_1(uipc_rx *, unsigned, const struct chan_config_0_1 *, uipc_chan **);
+int rx_wait_0_1(uipc_rx *, int64_t, uint64_t *);
+int topo_get_info_0_1(const uipc_topo *, struct topo_info_0_1 *);
+__asm__(".symver chan_new_0_1, uipc_chan_new@UIPC_0.1");
+__asm__(".symver rx_wait_0_1, uipc_rx_wait@UIPC_0.1");
+__asm__(".symver topo_get_info_0_1, uipc_topo_get_info@UIPC_0.1");
+
+static void no_model(void)
+{
+	uipc_ctx *ctx = NULL;
+
+	CHECK(uipc_ctx_new("uintr-sim", &ctx) == -EINVAL);
+	setenv("UIPC_BACKEND", "uintr-sim", 1);
+	CHECK(uipc_ctx_new(NULL, &ctx) == -EINVAL);
+	unsetenv("UIPC_BACKEND");
+	CHECK(ctx == NULL);
+	for (int id = UIPC_BACKEND_AUTO; uipc_backend_name((enum uipc_backend)id); id++)
+		CHECK(strstr(uipc_backend_name((enum uipc_backend)id), "sim") == NULL);
+}
+
+static void compat_0_1(void)
+{
+	struct chan_config_0_1 cfg = {.msg_size = 8, .capacity = 16};
+	struct topo_info_0_1 old;
+	struct uipc_topo_info now = UIPC_TOPO_INFO_INIT;
+	uipc_topo *topo;
+	uipc_ctx *ctx;
+	uipc_rx *rx;
+	uipc_chan *chan;
+	uint64_t m;
+
+	CHECK(uipc_ctx_new("futex", &ctx) == 0);
+	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
+	CHECK(rx_wait_0_1(rx, 0, &m) == -ETIMEDOUT);
+	CHECK(uipc_rx_wait(rx, 0, &m) == -EAGAIN);
+	CHECK(chan_new_0_1(rx, 1, &cfg, &chan) == 0);
+	CHECK(uipc_chan_msg_size(chan) == 8);
+	uipc_chan_free(chan);
+	cfg.capacity = 3;
+	CHECK(chan_new_0_1(rx, 1, &cfg, &chan) == -EINVAL);
+	uipc_rx_free(rx);
+	uipc_ctx_free(ctx);
+	if (uipc_topo_new(&topo) == 0) {
+		CHECK(topo_get_info_0_1(topo, &old) == 0);
+		CHECK(uipc_topo_get_info(topo, &now) == 0);
+		CHECK(old.cpus == now.cpus && old.nodes == now.nodes && old.source == now.source);
+		uipc_topo_free(topo);
+	}
+}
+
+int main(void)
+{
+	no_model();
+	compat_0_1();
+	return failed;
+}
