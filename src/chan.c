@@ -185,7 +185,8 @@ static void map_put(struct chan_map *m)
 
 struct uipc_chan {
 	uint32_t magic;
-	bool broken; /* a corrupt ring was seen: -EPROTO from now on */
+	struct uipc__forkable fork; /* src/fork.c */
+	bool broken;                /* a corrupt ring was seen: -EPROTO from now on */
 	bool peeked;
 	struct chan_geo g;
 	struct chan_map *map;
@@ -211,7 +212,8 @@ struct uipc_chan {
 
 struct uipc_chan_tx {
 	uint32_t magic;
-	int lock_fd; /* our own description of the ring's memfd, holding our lock */
+	struct uipc__forkable fork; /* src/fork.c */
+	int lock_fd;                /* our own description of the ring's memfd, holding our lock */
 	bool reserved;
 	struct chan_geo g;
 	struct chan_map *map; /* the consumer's, when it is in this process; else NULL */
@@ -348,12 +350,12 @@ static void chan_shm_init(struct chan_geo *g)
 
 static void chan_release(uipc_chan *c)
 {
+	uipc__fork_unregister(&c->fork);
 	if (c->linked)
 		uipc__rx_unlink(c->rx, &c->link);
 	if (c->watch)
-		uipc_tx_free(uipc__watch_free(c->watch));
-	else
-		uipc_tx_free(c->wtx);
+		uipc__watch_free(c->watch);
+	uipc_tx_free(c->wtx);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		uipc__close(c->peers[i]);
 	uipc__rx_reap(c->rx); /* the vector capabilities they carried */
@@ -390,6 +392,18 @@ static bool link_ready(struct uipc__rx_link *l)
 	return chan_avail(c) == 1;
 }
 
+/* In a fork child: our ends of the producer capabilities promise the
+ * parent's liveness to the producers; the child's copies go. */
+static void chan_fork_child(struct uipc__forkable *f)
+{
+	uipc_chan *c = (uipc_chan *)((char *)f - offsetof(uipc_chan, fork));
+
+	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
+		uipc__close(c->peers[i]);
+		c->peers[i] = -1;
+	}
+}
+
 static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned vector)
 {
 	void *map;
@@ -423,7 +437,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		uipc__rx_link(c->rx, &c->link);
 		c->linked = true;
 	}
-	return 0;
+	return uipc__fork_register(&c->fork, chan_fork_child);
 }
 
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
@@ -477,9 +491,12 @@ UIPC_API void uipc_chan_free(uipc_chan *c)
 {
 	if (!chan_valid(c))
 		return;
-	/* Producers see the flag on their next send; sleepers wake now. */
-	atomic_store_explicit(&c->g.shm->closed, 1, memory_order_seq_cst);
-	space_wake(c->g.shm);
+	/* Producers see the flag on their next send; sleepers wake now. (Not
+	 * from a fork child's copy: the parent's consumer lives on.) */
+	if (!uipc__forked(&c->fork)) {
+		atomic_store_explicit(&c->g.shm->closed, 1, memory_order_seq_cst);
+		space_wake(c->g.shm);
+	}
 	c->magic = 0;
 	chan_release(c);
 }
@@ -580,6 +597,7 @@ UIPC_API int uipc_chan_fd(uipc_chan *c)
 	int idx;
 
 	uipc_return_if(!chan_valid(c), -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	return chan_cap(c, &idx);
 }
 
@@ -588,6 +606,7 @@ UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
 	int idx, fd, r;
 
 	uipc_return_if(!chan_valid(c), -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	uipc_return_if(sock < 0, -EBADF);
 	fd = chan_cap(c, &idx);
 	if (fd < 0)
@@ -625,6 +644,7 @@ static int chan_producers(uipc_chan *c)
 UIPC_API int uipc_chan_check(uipc_chan *c)
 {
 	uipc_return_if(!chan_valid(c), -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	return chan_producers(c);
 }
 
@@ -912,6 +932,7 @@ UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, in
 	int r;
 
 	uipc_return_if(!chan_valid(c) || !buf || n == 0, -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	uipc_return_if(size < c->g.msg_size, -EINVAL);
 	/* size is the whole buffer: never more messages than fit. */
 	if (n > size / c->g.msg_size)
@@ -935,6 +956,7 @@ UIPC_API int uipc_chan_peek(uipc_chan *c, const void **ret_msg, int64_t timeout_
 	int r;
 
 	uipc_return_if(!chan_valid(c) || !ret_msg, -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	r = chan_wait(c, timeout_ns);
 	if (r < 0)
 		return r;
@@ -946,6 +968,7 @@ UIPC_API int uipc_chan_peek(uipc_chan *c, const void **ret_msg, int64_t timeout_
 UIPC_API int uipc_chan_release(uipc_chan *c)
 {
 	uipc_return_if(!chan_valid(c) || !c->peeked, -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	if (c->broken)
 		return -EPROTO;
 	c->peeked = false;
@@ -1051,6 +1074,16 @@ static int ptx_attach_mpsc(uipc_chan_tx *p)
 	return -EBUSY;
 }
 
+/* In a fork child: our lock says the parent's producer lives; the child's
+ * copy of it goes (else a freed or dead parent would keep the role). */
+static void ptx_fork_child(struct uipc__forkable *f)
+{
+	uipc_chan_tx *p = (uipc_chan_tx *)((char *)f - offsetof(uipc_chan_tx, fork));
+
+	uipc__close(p->lock_fd);
+	p->lock_fd = -1;
+}
+
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
                      const int *fds)
 {
@@ -1084,11 +1117,13 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	p->lock_fd = ptx_reopen(fds[0]);
 	if (p->lock_fd < 0)
 		return p->lock_fd;
-	return p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
+	r = p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
+	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child);
 }
 
 static void ptx_release(uipc_chan_tx *p)
 {
+	uipc__fork_unregister(&p->fork);
 	uipc__close(p->lock_fd); /* and with it, our lock */
 	uipc_tx_free(p->tx);
 	if (p->light)
@@ -1138,6 +1173,7 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	int fd, r;
 
 	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
+	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	fd = uipc_chan_fd(c);
 	if (fd < 0)
 		return fd;
@@ -1199,6 +1235,7 @@ static int ptx_alive(uipc_chan_tx *p)
 UIPC_API int uipc_chan_tx_check(uipc_chan_tx *p)
 {
 	uipc_return_if(!ptx_valid(p), -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	return ptx_alive(p);
 }
 
@@ -1371,6 +1408,7 @@ static int ptx_send(uipc_chan_tx *p, const void *msg, size_t size)
 UIPC_API int uipc_chan_send(uipc_chan_tx *p, const void *msg, size_t size)
 {
 	uipc_return_if(!ptx_valid(p) || !msg || size == 0 || size > p->g.msg_size, -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	uipc_return_if(p->reserved, -EBUSY);
 	return ptx_send(p, msg, size);
 }
@@ -1383,6 +1421,7 @@ UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
 	int r;
 
 	uipc_return_if(!ptx_valid(p) || !msgs || n == 0, -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	uipc_return_if(p->reserved, -EBUSY);
 	if (n > p->g.cap)
 		n = (size_t)p->g.cap;
@@ -1402,6 +1441,7 @@ UIPC_API int uipc_chan_reserve(uipc_chan_tx *p, void **ret_slot)
 	int64_t k;
 
 	uipc_return_if(!ptx_valid(p) || !ret_slot, -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	uipc_return_if(p->reserved, -EBUSY);
 	k = ptx_claim(p, 1, &pos);
 	if (k <= 0)
@@ -1415,6 +1455,7 @@ UIPC_API int uipc_chan_reserve(uipc_chan_tx *p, void **ret_slot)
 UIPC_API int uipc_chan_commit(uipc_chan_tx *p)
 {
 	uipc_return_if(!ptx_valid(p) || !p->reserved, -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	p->reserved = false;
 	return ptx_publish(p, p->rpos, 1);
 }
@@ -1466,6 +1507,7 @@ UIPC_API int uipc_chan_send_wait(uipc_chan_tx *p, const void *msg, size_t size, 
 	int r;
 
 	uipc_return_if(!ptx_valid(p) || !msg || size == 0 || size > p->g.msg_size, -EINVAL);
+	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	uipc_return_if(p->reserved, -EBUSY);
 	r = ptx_send(p, msg, size);
 	if (r != -EAGAIN || timeout_ns == 0)

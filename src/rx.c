@@ -24,6 +24,25 @@ static const struct uipc__backend_ops *rx_pick_ops(uipc_ctx *ctx, unsigned flags
 	return uipc__backend_get(UIPC_BACKEND_EVENTFD);
 }
 
+/* In a fork child: our ends of the capabilities promise the parent's
+ * liveness to their holders; the child's copies go (src/fork.c). */
+static void rx_fork_child(struct uipc__forkable *f)
+{
+	uipc_rx *rx = (uipc_rx *)((char *)f - offsetof(uipc_rx, fork));
+
+	for (unsigned i = 0; i < rx->npeers; i++)
+		uipc__close(rx->peers[i]);
+	rx->npeers = 0;
+}
+
+/* Usable here: made in this process, not inherited through fork(). */
+static int rx_usable(const uipc_rx *rx)
+{
+	if (!rx_valid(rx))
+		return -EINVAL;
+	return uipc__forked(&rx->fork) ? -ECHILD : 0;
+}
+
 UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 {
 	const struct uipc__backend_ops *ops;
@@ -62,14 +81,17 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx->owner_tid = d->tid;
 	rx->backend_fd = -1;
 	uipc__spin_init(&rx->w.spin);
-	if (ops->rx_init) {
-		r = ops->rx_init(rx);
-		if (r < 0) {
-			munmap(map, UIPC_DESC_MAP_SIZE);
-			uipc__close(rx->memfd);
-			free(rx);
-			return r;
-		}
+	r = ops->rx_init ? ops->rx_init(rx) : 0;
+	if (r == 0) {
+		r = uipc__fork_register(&rx->fork, rx_fork_child);
+		if (r < 0 && ops->rx_fini)
+			ops->rx_fini(rx);
+	}
+	if (r < 0) {
+		munmap(map, UIPC_DESC_MAP_SIZE);
+		uipc__close(rx->memfd);
+		free(rx);
+		return r;
 	}
 	rx->ctx = uipc__ctx_ref(ctx);
 	atomic_init(&rx->refs, 1);
@@ -86,16 +108,22 @@ uipc_rx *uipc__rx_ref(uipc_rx *rx)
 
 UIPC_API void uipc_rx_free(uipc_rx *rx)
 {
+	bool forked;
+
 	if (!rx_valid(rx))
 		return;
 	/* Channels on it hold references: the last one destroys it. */
 	if (atomic_fetch_sub_explicit(&rx->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (rx->handler && rx->ops->rx_handler)
+	/* A fork child's copy: release it, leave the parent's receiver be. */
+	forked = uipc__forked(&rx->fork);
+	uipc__fork_unregister(&rx->fork);
+	if (rx->handler && rx->ops->rx_handler && !forked)
 		rx->ops->rx_handler(rx, false);
 	/* Senders see CLOSED in the status word on their next notify... */
-	atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
-	                         memory_order_seq_cst);
+	if (!forked)
+		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
+		                         memory_order_seq_cst);
 	/* ...and holders of a capability see its socket hang up. */
 	for (unsigned i = 0; i < rx->npeers; i++)
 		uipc__close(rx->peers[i]);
@@ -118,7 +146,10 @@ UIPC_API const char *uipc_rx_backend_name(const uipc_rx *rx)
 
 UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t budget_ns)
 {
-	uipc_return_if(!rx_valid(rx), -EINVAL);
+	int r = rx_usable(rx);
+
+	if (r < 0)
+		return r;
 	return uipc__spin_set(&rx->w.spin, mode, budget_ns);
 }
 
@@ -163,6 +194,7 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 	int fds[2], peer, cap, r;
 
 	uipc_return_if(!rx_valid(rx) || vector >= UIPC_VECTORS, -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	cv.backend = (uint32_t)rx->ops->id;
 	fds[0] = rx->memfd;
 	fds[1] = rx->backend_fd;
@@ -205,6 +237,7 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	int r;
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(rx->handler, -EBUSY);
 	/* Armed for an event loop: the loop owns the arming until it drains
 	 * (a blocking wait here would disarm it behind the loop's back). */
@@ -236,6 +269,7 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
 	uint64_t m;
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (rx->ops->rx_wait) {
 		int r = rx->ops->rx_wait(rx, 0, ret_mask);
 		return r == -ETIMEDOUT ? -EAGAIN : r;
@@ -252,6 +286,7 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
 UIPC_API int uipc_rx_fd(uipc_rx *rx)
 {
 	uipc_return_if(!rx_valid(rx), -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (!rx->ops->rx_fd)
 		return -EOPNOTSUPP;
 	return rx->ops->rx_fd(rx);
@@ -263,6 +298,7 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx)
 	uint64_t m;
 
 	uipc_return_if(!rx_valid(rx), -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
 	uipc_return_if(rx->handler, -EBUSY);
 	if (rx->w.armed)
@@ -290,6 +326,7 @@ UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 	uint64_t m;
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
 	/* The ack: a kick whose ON we see, one still owed, or a wake with
 	 * nothing pending (a stray write) is consumed, so the fd does not stay
@@ -323,6 +360,7 @@ UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata
 	int r;
 
 	uipc_return_if(!rx_valid(rx), -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (!(rx->ops->caps & UIPC_CAP_HANDLER) || !rx->ops->rx_handler)
 		return -EOPNOTSUPP;
 	if (uipc__gettid() != rx->owner_tid)
@@ -358,6 +396,7 @@ UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata
 UIPC_API int uipc_rx_mask(uipc_rx *rx)
 {
 	uipc_return_if(!rx_valid(rx), -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (!rx->ops->rx_mask)
 		return -EOPNOTSUPP;
 	return rx->ops->rx_mask(rx, true);
@@ -366,6 +405,7 @@ UIPC_API int uipc_rx_mask(uipc_rx *rx)
 UIPC_API int uipc_rx_unmask(uipc_rx *rx)
 {
 	uipc_return_if(!rx_valid(rx), -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (!rx->ops->rx_mask)
 		return -EOPNOTSUPP;
 	return rx->ops->rx_mask(rx, false);

@@ -114,6 +114,14 @@ struct uipc__rx_link {
 	bool (*ready)(struct uipc__rx_link *l); /* a message at the head? */
 };
 
+/* fork() without exec (src/fork.c): objects that hold descriptors promising
+ * liveness to others register, so that a child closes its copies of them. */
+struct uipc__forkable {
+	struct uipc__forkable *prev, *next;
+	void (*child)(struct uipc__forkable *f); /* in the child: close them */
+	unsigned gen;                            /* uipc__fork_gen at creation */
+};
+
 /* The receiver's side of the wait protocol (src/wait.c). */
 struct uipc__waiter {
 	struct uipc__spin spin;
@@ -124,6 +132,7 @@ struct uipc__waiter {
 
 struct uipc_rx {
 	uint32_t magic; /* UIPC_RX_MAGIC while alive: catches use after free, sometimes */
+	struct uipc__forkable fork;
 	_Atomic unsigned refs; /* the creator's, and one per channel on it */
 	uipc_ctx *ctx;
 	const struct uipc__backend_ops *ops;
@@ -300,6 +309,17 @@ UIPC_INTERNAL int uipc__cap_alive(int cap_fd);
 /* Close the creator ends in peers[0..*n) whose every holder has closed the
  * capability (it hung up), compacting the array. */
 UIPC_INTERNAL void uipc__cap_reap(int *peers, unsigned *n);
+
+/* fork() (src/fork.c). Objects made in this process have gen ==
+ * uipc__fork_gen; in a child every inherited one is older (-ECHILD). */
+extern UIPC_INTERNAL _Atomic unsigned uipc__fork_gen;
+UIPC_INTERNAL int uipc__fork_register(struct uipc__forkable *f,
+                                      void (*child)(struct uipc__forkable *f));
+UIPC_INTERNAL void uipc__fork_unregister(struct uipc__forkable *f);
+static inline bool uipc__forked(const struct uipc__forkable *f)
+{
+	return f->gen != atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);
+}
 
 /* Producer departures as events (src/watch.c): a process-wide thread that
  * sets *flag and notifies tx when a watched capability's creator end hangs

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork() without exec (uipc(7), FORK). A child inherits a copy of every
+ * object and of every descriptor. Some descriptors are promises to other
+ * parties that we are alive: a receiver's or a channel consumer's ends of
+ * the capabilities it handed out (their hang-up is how holders learn we are
+ * gone) and a producer's lock on the ring (how a consumer learns a producer
+ * is gone). A child that kept them would keep the parent "alive" after its
+ * death or its free. So in the child, at fork, the library closes all of
+ * them, and the inherited receivers, channel ends and producer ends become
+ * inert: every call on them but *_free() returns -ECHILD, and *_free()
+ * releases the child's copy without touching what the parent shares.
+ * Senders (uipc_tx) and contexts go on working in the child: a sender holds
+ * no promise of liveness, and notifying from a forked worker is a use.
+ *
+ * Objects register here at creation (a list under a mutex, held across
+ * fork by the prepare/parent/child handlers); each one's generation says
+ * which process made it.
+ */
+#include <pthread.h>
+
+#include "uipc-private.h"
+
+_Atomic unsigned uipc__fork_gen;
+
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uipc__forkable fork_list = {.prev = &fork_list, .next = &fork_list};
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_err;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&fork_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&fork_lock);
+}
+
+static void fork_child(void)
+{
+	for (struct uipc__forkable *f = fork_list.next; f != &fork_list; f = f->next)
+		f->child(f);
+	/* Every inherited object is now of an older generation; none is
+	 * registered any more (their *_free() only unregisters in the process
+	 * that made them). */
+	fork_list.prev = fork_list.next = &fork_list;
+	atomic_fetch_add_explicit(&uipc__fork_gen, 1, memory_order_relaxed);
+	pthread_mutex_init(&fork_lock, NULL);
+}
+
+static void fork_init(void)
+{
+	fork_err = -pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int uipc__fork_register(struct uipc__forkable *f, void (*child)(struct uipc__forkable *f))
+{
+	pthread_once(&fork_once, fork_init);
+	if (fork_err < 0)
+		return fork_err;
+	f->child = child;
+	f->gen = atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);
+	pthread_mutex_lock(&fork_lock);
+	f->next = fork_list.next;
+	f->prev = &fork_list;
+	fork_list.next->prev = f;
+	fork_list.next = f;
+	pthread_mutex_unlock(&fork_lock);
+	return 0;
+}
+
+void uipc__fork_unregister(struct uipc__forkable *f)
+{
+	if (!f->next || uipc__forked(f))
+		return;
+	pthread_mutex_lock(&fork_lock);
+	f->prev->next = f->next;
+	f->next->prev = f->prev;
+	f->next = f->prev = NULL;
+	pthread_mutex_unlock(&fork_lock);
+}
