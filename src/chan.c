@@ -1170,17 +1170,23 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 {
 	uipc_chan_tx *p;
-	int fd, r;
+	int fd, r, idx;
 
 	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
-	fd = uipc_chan_fd(c);
+	fd = chan_cap(c, &idx);
 	if (fd < 0)
 		return fd;
 	r = uipc_chan_tx_open(c->rx->ctx, fd, ret_tx);
 	uipc__close(fd);
-	if (r < 0)
+	if (r < 0) {
+		/* Never attached: it must not count as a producer that left
+		 * (tests/regress/tx-new-failed.c). */
+		uipc__close(c->peers[idx]);
+		c->peers[idx] = -1;
+		c->ever--;
 		return r;
+	}
 	/* Same process: use the consumer's mapping instead of a second one. */
 	p = *ret_tx;
 	munmap(p->g.shm, p->g.size);

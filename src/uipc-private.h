@@ -100,6 +100,7 @@ struct uipc__spin {
 	uint64_t max_ns;    /* ADAPTIVE: upper bound; FIXED: the budget */
 	uint64_t budget_ns; /* ADAPTIVE: current budget */
 	unsigned blocks;    /* ADAPTIVE: blocked waits since the last spin success */
+	bool probe;         /* ADAPTIVE: the next wait spins the full max_ns once */
 };
 
 /* A channel whose producers in this process skip their fence (src/chan.c):

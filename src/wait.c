@@ -71,8 +71,12 @@ int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t bud
  * thread we wait for, and an idle waiter stops burning CPU within a few
  * waits. Every 8th block re-probes: if that wait's gap was short enough
  * that spinning could have covered it, the budget jumps back to twice the
- * gap. One wait never spins longer than max_ns. A budget under a
- * microsecond is not worth the clock reads: it becomes 0.
+ * gap; otherwise the next wait spins the full max_ns once. The gap of a
+ * blocked wait includes the peer's own wakeup when both sides block (a
+ * ping-pong), so it says little about what spinning would have caught:
+ * without the full probe, such a pair stays blocked for good. One wait
+ * never spins longer than max_ns. A budget under a microsecond is not
+ * worth the clock reads: it becomes 0.
  */
 void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 {
@@ -89,8 +93,12 @@ void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 	sp->budget_ns /= 2;
 	if (sp->budget_ns < 1000)
 		sp->budget_ns = 0;
-	if ((++sp->blocks & 7) == 0 && gap_ns <= sp->max_ns / 2)
-		sp->budget_ns = want;
+	if ((++sp->blocks & 7) == 0) {
+		if (gap_ns <= sp->max_ns / 2)
+			sp->budget_ns = want;
+		else
+			sp->probe = true;
+	}
 }
 
 /* Arm and disarm --------------------------------------------------------------- */
@@ -236,6 +244,10 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	int r;
 
 	budget = w->spin->mode == UIPC_SPIN_NONE ? 0 : w->spin->budget_ns;
+	if (w->spin->probe) {
+		budget = w->spin->max_ns;
+		w->spin->probe = false;
+	}
 	if (budget > w->deadline - start)
 		budget = w->deadline - start;
 	if (budget) {

@@ -149,12 +149,12 @@ static void topo_info_size(void)
 static void names(uipc_ctx *ctx)
 {
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 16};
-	uipc_chan_tx *p1, *p2;
-	uipc_tx *t1, *t2;
+	uipc_chan_tx *p1 = NULL, *p2 = NULL;
+	uipc_tx *t1 = NULL, *t2 = NULL;
 	uipc_chan *chan;
 	uipc_rx *rx;
 	uint64_t m, v = 7;
-	int sv[2], cap, got;
+	int sv[2], cap, got = -1;
 
 	CHECK(uipc_rx_new(ctx, 0, &rx) == 0);
 	cap = uipc_rx_cap(rx, 2);
