@@ -657,15 +657,71 @@ struct blocked_producer {
 	uipc_chan_tx *p;
 	int rc;
 	uint64_t n;
+	_Atomic int tid;
+	long vcsw[2]; /* the producer's voluntary context switches: before, after */
 };
+
+/* A field of /proc/self/task/TID/status ("voluntary_ctxt_switches:"), or of
+ * the calling thread's (tid 0); -1 when it cannot be read. */
+static long task_status_field(int tid, const char *field)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	long v = -1;
+	FILE *fp;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	else
+		snprintf(path, sizeof(path), "/proc/thread-self/status");
+	fp = fopen(path, "re");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(fp);
+	return v;
+}
+
+/* The scheduler state of a thread of this process ('R', 'S', ...). */
+static char task_state(int tid)
+{
+	char path[64], line[512], *p;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return '?';
+	p = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	p = p ? strrchr(line, ')') : NULL;
+	return p && p[1] == ' ' ? p[2] : '?';
+}
 
 static void *send_many(void *arg)
 {
 	struct blocked_producer *b = arg;
 
+	atomic_store(&b->tid, uipc__gettid());
+	b->vcsw[0] = task_status_field(0, "voluntary_ctxt_switches");
 	for (uint64_t i = 0; i < b->n && b->rc == 0; i++)
 		b->rc = uipc_chan_send_wait(b->p, &i, 8, -1);
+	b->vcsw[1] = task_status_field(0, "voluntary_ctxt_switches");
 	return NULL;
+}
+
+/* The space_waiters flag and the space_seq futex word sit on the header
+ * line after the head's (src/chan.c, struct chan_shm). */
+static _Atomic uint32_t *space_word(uipc_chan *c, unsigned which)
+{
+	struct uipc__chan_layout l;
+
+	uipc__chan_layout(c, &l);
+	assert_true(l.head_off > l.tail_off);
+	return (_Atomic uint32_t *)((char *)l.map + l.head_off + (l.head_off - l.tail_off) +
+	                            which * sizeof(uint32_t));
 }
 
 static void test_send_wait_sleeps(void **state)
@@ -673,19 +729,41 @@ static void test_send_wait_sleeps(void **state)
 	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	struct blocked_producer b = {.n = 2000};
-	uint64_t v;
+	_Atomic uint32_t *seq = space_word(c, 0), *waiters = space_word(c, 1);
+	uint64_t v, t0;
+	unsigned rounds = 0;
+	uint32_t seq0 = atomic_load(seq);
 	pthread_t t;
+	int tid;
 
 	assert_int_equal(uipc_chan_tx_new(c, &b.p), 0);
 	assert_int_equal(pthread_create(&t, NULL, send_many, &b), 0);
 	for (uint64_t i = 0; i < b.n; i++) {
-		if (i % 500 == 0)
-			test_sleep_ns(5000000); /* let the producer fill up and sleep */
+		if (i % 500 == 0) {
+			/* Take nothing until the producer has found the ring
+			 * full, said so (the flag) and gone to sleep (state S):
+			 * then it cannot have found space in its re-check. The
+			 * bound only catches a hang or a producer that spins. */
+			t0 = test_now_ns();
+			while (!(tid = atomic_load(&b.tid)) || !atomic_load(waiters) ||
+			       task_state(tid) != 'S') {
+				assert_true(test_now_ns() - t0 < UINT64_C(20000000000));
+				test_sleep_ns(200000);
+			}
+			rounds++;
+		}
 		assert_int_equal(uipc_chan_recv(c, &v, 8, 10000000000), 0);
 		assert_int_equal(v, i);
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(b.rc, 0);
+	assert_int_equal(rounds, 4);
+	/* It slept: the kernel counted its voluntary switches out (a producer
+	 * that spun or polled instead would have none to show), and the
+	 * consumer saw the flag and woke it at least once per round. */
+	assert_true(b.vcsw[0] >= 0);
+	assert_true(b.vcsw[1] - b.vcsw[0] >= (long)rounds);
+	assert_true(atomic_load(seq) - seq0 >= rounds);
 	uipc_chan_tx_free(b.p);
 	uipc_chan_free(c);
 }
