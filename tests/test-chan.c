@@ -438,13 +438,27 @@ static void test_give_attach(void **state)
 	uipc_chan_free(c);
 }
 
+/* Arm a fault counter for the n-th call (0: the first); disarm it and say
+ * whether it fired. The counter counts down and goes to -1 when it fires
+ * (src/util.c), so a value still >= 0 means no fault was injected. */
+static void fault_arm(_Atomic int *counter, int n)
+{
+	atomic_store(counter, n);
+}
+
+static bool fault_fired(_Atomic int *counter)
+{
+	return atomic_exchange(counter, -1) == -1;
+}
+
 static void test_faults(void **state)
 {
 	struct test_fx *f = *state;
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
 	uipc_chan *c = (uipc_chan *)0x1;
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
-	int fds0, r;
+	int fds0, r, n, failed;
+	bool fired;
 
 	/* The receiver keeps its capability for vectors 2 and 3 once asked. */
 	assert_int_equal(uipc_chan_new(f->rx, 2, &cfg, &c), 0);
@@ -453,39 +467,84 @@ static void test_faults(void **state)
 	c = (uipc_chan *)0x1;
 	fds0 = test_count_fds();
 
-	for (int n = 0; n < 8; n++) {
-		atomic_store(&uipc__faults.alloc, n);
+	/* Each loop fails the 1st, 2nd, ... allocation (fd creation) until the
+	 * call gets through: every injected failure must be reported with
+	 * its errno, leave the output untouched and leak no fd; a failure is
+	 * only allowed where one was injected; the loop must have injected at
+	 * least one before it succeeded (else it tested nothing). */
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.alloc, n);
 		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		atomic_store(&uipc__faults.alloc, -1);
+		fired = fault_fired(&uipc__faults.alloc);
 		if (r == 0)
 			break;
+		assert_true(fired);
 		assert_int_equal(r, -ENOMEM);
 		assert_ptr_equal(c, (uipc_chan *)0x1);
+		assert_int_equal(test_count_fds(), fds0);
+		failed++;
 	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
 	assert_ptr_not_equal(c, (uipc_chan *)0x1);
 	uipc_chan_free(c);
 	assert_int_equal(test_count_fds(), fds0);
-	for (int n = 0; n < 8; n++) {
-		atomic_store(&uipc__faults.fd, n);
+
+	c = (uipc_chan *)0x1;
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.fd, n);
 		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		atomic_store(&uipc__faults.fd, -1);
-		if (r == 0) {
-			uipc_chan_free(c);
-			break;
-		}
-		assert_int_equal(r, -EMFILE);
-		assert_int_equal(test_count_fds(), fds0);
-	}
-	c = chan_make(f, 8, 8, 0);
-	for (int n = 0; n < 16; n++) {
-		atomic_store(&uipc__faults.fd, n);
-		r = uipc_chan_tx_new(c, &p);
-		atomic_store(&uipc__faults.fd, -1);
+		fired = fault_fired(&uipc__faults.fd);
 		if (r == 0)
 			break;
+		assert_true(fired);
+		assert_int_equal(r, -EMFILE);
+		assert_ptr_equal(c, (uipc_chan *)0x1);
+		assert_int_equal(test_count_fds(), fds0);
+		failed++;
+	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
+	assert_ptr_not_equal(c, (uipc_chan *)0x1);
+	uipc_chan_free(c);
+	assert_int_equal(test_count_fds(), fds0);
+
+	/* A producer end made in this process: the consumer keeps its end of
+	 * each capability it made until it finds the holder gone (reaped when
+	 * it runs out of slots, src/chan.c chan_reap()), so fds are counted
+	 * once the channel is freed. */
+	c = chan_make(f, 8, 8, 0);
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.fd, n);
+		r = uipc_chan_tx_new(c, &p);
+		fired = fault_fired(&uipc__faults.fd);
+		if (r == 0)
+			break;
+		assert_true(fired);
 		assert_int_equal(r, -EMFILE);
 		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
+		failed++;
 	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
+	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
+	uipc_chan_tx_free(p);
+
+	/* The same for a producer's allocations. */
+	p = (uipc_chan_tx *)0x1;
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.alloc, n);
+		r = uipc_chan_tx_new(c, &p);
+		fired = fault_fired(&uipc__faults.alloc);
+		if (r == 0)
+			break;
+		assert_true(fired);
+		assert_int_equal(r, -ENOMEM);
+		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
+		failed++;
+	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
 	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
 	uipc_chan_tx_free(p);
 	uipc_chan_free(c);
