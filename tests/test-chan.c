@@ -598,7 +598,7 @@ static void kick_count(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 8, 256, flags);
 	uipc_chan_tx *p;
-	uint64_t v, buf[64], k0;
+	uint64_t v, buf[64], k0, a0;
 
 	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
 	if (!core_protocol(p)) {
@@ -616,17 +616,25 @@ static void kick_count(struct test_fx *f, unsigned flags)
 	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
 	uipc_rx_poll(f->rx, &v); /* the vector bit the sends left pending */
 
-	/* Consumer asleep: the first send kicks, the rest of the burst does not. */
+	/* Consumer asleep: the first send kicks, the rest of the burst does not.
+	 * Nothing else arms this receiver or takes its ON (one thread), so the
+	 * count is exact. */
+	a0 = f->rx->w.arms;
 	consumer_sleeps(f->rx);
-	assert_int_equal(uipc_chan_send(p, &k0, 8), 0);
+	assert_int_equal(f->rx->w.arms, a0 + 1);
 	k0 = kicks(p);
-	assert_true(k0 >= 1);
+	v = 0;
+	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	assert_int_equal(kicks(p), k0 + 1);
+	k0++;
 	for (v = 1; v < 100; v++)
 		assert_int_equal(uipc_chan_send(p, &v, 8), 0);
 	assert_int_equal(kicks(p), k0);
 	consumer_wakes(f->rx);
-	for (v = 0; v < 100; v++)
+	for (v = 0; v < 100; v++) {
 		assert_int_equal(uipc_chan_recv(c, buf, 8, 0), 0);
+		assert_int_equal(buf[0], v);
+	}
 
 	/* Asleep again: one batch, one kick. */
 	uipc_rx_poll(f->rx, &v);
@@ -649,65 +657,105 @@ static void test_kicks_mpsc(void **state)
 	kick_count(*state, UIPC_CHAN_MPSC);
 }
 
-struct late_sender {
+/*
+ * A consumer blocked in uipc_chan_recv(): one send (or one batch) costs
+ * exactly one kick. The sender waits until the receiver is armed (status 0:
+ * no SN), then sends. The consumer counts its own arms across the receive
+ * (rx->w.arms, read on its own thread). Each arm allows at most one kick,
+ * so kicks <= arms always holds. A round where the consumer armed exactly
+ * once was armed across the whole send: it must cost exactly one kick. A
+ * round where the consumer woke in between and armed again (a stray wake)
+ * proves less and is run again, a bounded number of times.
+ */
+struct kick_round {
 	uipc_chan_tx *p;
 	uipc_rx *rx;
+	unsigned batch; /* 1: uipc_chan_send(), else uipc_chan_send_n() */
 	int rc;
-	uint64_t kicks[2];
+	uint64_t kicks;
 };
 
-static void wait_blocked(uipc_rx *rx)
+#define HANG_NS UINT64_C(20000000000) /* hang detector, not a timing bound */
+
+static void *kick_round_send(void *arg)
 {
-	while (atomic_load(&rx->desc->status) & UIPC_DESC_SN)
+	struct kick_round *k = arg;
+	uint64_t v[32], t0 = test_now_ns(), k0;
+
+	for (unsigned i = 0; i < 32; i++)
+		v[i] = i + 1;
+	while (atomic_load(&k->rx->desc->status) != 0) {
+		if (test_now_ns() - t0 > HANG_NS) {
+			k->rc = -ETIMEDOUT;
+			return NULL;
+		}
 		test_sleep_ns(100000);
+	}
+	k0 = kicks(k->p);
+	if (k->batch == 1)
+		k->rc = uipc_chan_send(k->p, v, 8);
+	else
+		k->rc = uipc_chan_send_n(k->p, v, k->batch) == (int)k->batch ? 0 : -1;
+	k->kicks = kicks(k->p) - k0;
+	return NULL;
 }
 
-static void *late_send(void *arg)
+/* One round; returns the consumer's arms during it, *ret_kicks the kicks. */
+static uint64_t kick_round(uipc_chan *c, struct kick_round *k, uint64_t *ret_kicks)
 {
-	struct late_sender *l = arg;
-	uint64_t v[32] = {1};
+	uint64_t buf[32], a0;
+	unsigned got = 0;
+	pthread_t t;
+	int r;
 
-	/* Once the consumer sleeps in uipc_chan_recv(): one send, one kick. */
-	wait_blocked(l->rx);
-	l->kicks[0] = kicks(l->p);
-	l->rc = uipc_chan_send(l->p, v, 8);
-	l->kicks[0] = kicks(l->p) - l->kicks[0];
-	/* Asleep again: a batch of 32 costs one kick. */
-	test_sleep_ns(2000000);
-	wait_blocked(l->rx);
-	l->kicks[1] = kicks(l->p);
-	if (l->rc == 0 && uipc_chan_send_n(l->p, v, 32) != 32)
-		l->rc = -1;
-	l->kicks[1] = kicks(l->p) - l->kicks[1];
-	return NULL;
+	k->rc = 0;
+	k->kicks = 0;
+	/* Disarmed before the round: the sender's "armed" is this receive's. */
+	assert_true(atomic_load(&k->rx->desc->status) & UIPC_DESC_SN);
+	a0 = k->rx->w.arms;
+	assert_int_equal(pthread_create(&t, NULL, kick_round_send, k), 0);
+	while (got < k->batch) {
+		r = uipc_chan_recv_n(c, buf + got, k->batch - got, sizeof(buf) - got * 8,
+		                     (int64_t)HANG_NS);
+		assert_true(r > 0);
+		got += (unsigned)r;
+	}
+	a0 = k->rx->w.arms - a0;
+	pthread_join(t, NULL);
+	assert_int_equal(k->rc, 0);
+	for (unsigned i = 0; i < k->batch; i++)
+		assert_int_equal(buf[i], i + 1);
+	*ret_kicks = k->kicks;
+	return a0;
 }
 
 static void test_blocked_consumer_kicks(void **state)
 {
 	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 64, 0);
-	struct late_sender l = {.rx = f->rx};
-	uint64_t buf[32];
-	pthread_t t;
-	int got = 0, r;
+	struct kick_round k = {.rx = f->rx};
+	uint64_t arms, n;
+	unsigned batches[] = {1, 32}, tries;
 
-	assert_int_equal(uipc_chan_tx_new(c, &l.p), 0);
+	assert_int_equal(uipc_chan_tx_new(c, &k.p), 0);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
-	assert_int_equal(pthread_create(&t, NULL, late_send, &l), 0);
-	assert_int_equal(uipc_chan_recv(c, buf, 8, -1), 0);
-	assert_int_equal(buf[0], 1);
-	while (got < 32) {
-		r = uipc_chan_recv_n(c, buf, 32, sizeof(buf), -1);
-		assert_true(r > 0);
-		got += r;
+	for (unsigned b = 0; b < 2; b++) {
+		k.batch = batches[b];
+		for (tries = 0; tries < 20; tries++) {
+			arms = kick_round(c, &k, &n);
+			assert_true(arms >= 1); /* it did sleep: the sender saw it armed */
+			if (!core_protocol(k.p))
+				break;
+			assert_true(n <= arms);
+			if (arms == 1 && n == 1)
+				break;
+			/* arms == 1 and no kick: it woke before the send and
+			 * found the message without sleeping again; or it
+			 * armed twice. Either way, not a clean round. */
+		}
+		assert_true(tries < 20);
 	}
-	pthread_join(t, NULL);
-	assert_int_equal(l.rc, 0);
-	if (core_protocol(l.p)) {
-		assert_int_equal(l.kicks[0], 1);
-		assert_int_equal(l.kicks[1], 1);
-	}
-	uipc_chan_tx_free(l.p);
+	uipc_chan_tx_free(k.p);
 	uipc_chan_free(c);
 }
 
