@@ -438,13 +438,27 @@ static void test_give_attach(void **state)
 	uipc_chan_free(c);
 }
 
+/* Arm a fault counter for the n-th call (0: the first); disarm it and say
+ * whether it fired. The counter counts down and goes to -1 when it fires
+ * (src/util.c), so a value still >= 0 means no fault was injected. */
+static void fault_arm(_Atomic int *counter, int n)
+{
+	atomic_store(counter, n);
+}
+
+static bool fault_fired(_Atomic int *counter)
+{
+	return atomic_exchange(counter, -1) == -1;
+}
+
 static void test_faults(void **state)
 {
 	struct test_fx *f = *state;
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
 	uipc_chan *c = (uipc_chan *)0x1;
 	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
-	int fds0, r;
+	int fds0, r, n, failed;
+	bool fired;
 
 	/* The receiver keeps its capability for vectors 2 and 3 once asked. */
 	assert_int_equal(uipc_chan_new(f->rx, 2, &cfg, &c), 0);
@@ -453,39 +467,84 @@ static void test_faults(void **state)
 	c = (uipc_chan *)0x1;
 	fds0 = test_count_fds();
 
-	for (int n = 0; n < 8; n++) {
-		atomic_store(&uipc__faults.alloc, n);
+	/* Each loop fails the 1st, 2nd, ... allocation (fd creation) until the
+	 * call gets through: every injected failure must be reported with
+	 * its errno, leave the output untouched and leak no fd; a failure is
+	 * only allowed where one was injected; the loop must have injected at
+	 * least one before it succeeded (else it tested nothing). */
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.alloc, n);
 		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		atomic_store(&uipc__faults.alloc, -1);
+		fired = fault_fired(&uipc__faults.alloc);
 		if (r == 0)
 			break;
+		assert_true(fired);
 		assert_int_equal(r, -ENOMEM);
 		assert_ptr_equal(c, (uipc_chan *)0x1);
+		assert_int_equal(test_count_fds(), fds0);
+		failed++;
 	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
 	assert_ptr_not_equal(c, (uipc_chan *)0x1);
 	uipc_chan_free(c);
 	assert_int_equal(test_count_fds(), fds0);
-	for (int n = 0; n < 8; n++) {
-		atomic_store(&uipc__faults.fd, n);
+
+	c = (uipc_chan *)0x1;
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.fd, n);
 		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		atomic_store(&uipc__faults.fd, -1);
-		if (r == 0) {
-			uipc_chan_free(c);
-			break;
-		}
-		assert_int_equal(r, -EMFILE);
-		assert_int_equal(test_count_fds(), fds0);
-	}
-	c = chan_make(f, 8, 8, 0);
-	for (int n = 0; n < 16; n++) {
-		atomic_store(&uipc__faults.fd, n);
-		r = uipc_chan_tx_new(c, &p);
-		atomic_store(&uipc__faults.fd, -1);
+		fired = fault_fired(&uipc__faults.fd);
 		if (r == 0)
 			break;
+		assert_true(fired);
+		assert_int_equal(r, -EMFILE);
+		assert_ptr_equal(c, (uipc_chan *)0x1);
+		assert_int_equal(test_count_fds(), fds0);
+		failed++;
+	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
+	assert_ptr_not_equal(c, (uipc_chan *)0x1);
+	uipc_chan_free(c);
+	assert_int_equal(test_count_fds(), fds0);
+
+	/* A producer end made in this process: the consumer keeps its end of
+	 * each capability it made until it finds the holder gone (reaped when
+	 * it runs out of slots, src/chan.c chan_reap()), so fds are counted
+	 * once the channel is freed. */
+	c = chan_make(f, 8, 8, 0);
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.fd, n);
+		r = uipc_chan_tx_new(c, &p);
+		fired = fault_fired(&uipc__faults.fd);
+		if (r == 0)
+			break;
+		assert_true(fired);
 		assert_int_equal(r, -EMFILE);
 		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
+		failed++;
 	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
+	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
+	uipc_chan_tx_free(p);
+
+	/* The same for a producer's allocations. */
+	p = (uipc_chan_tx *)0x1;
+	for (n = 0, failed = 0; n < 64; n++) {
+		fault_arm(&uipc__faults.alloc, n);
+		r = uipc_chan_tx_new(c, &p);
+		fired = fault_fired(&uipc__faults.alloc);
+		if (r == 0)
+			break;
+		assert_true(fired);
+		assert_int_equal(r, -ENOMEM);
+		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
+		failed++;
+	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
 	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
 	uipc_chan_tx_free(p);
 	uipc_chan_free(c);
@@ -539,7 +598,7 @@ static void kick_count(struct test_fx *f, unsigned flags)
 {
 	uipc_chan *c = chan_make(f, 8, 256, flags);
 	uipc_chan_tx *p;
-	uint64_t v, buf[64], k0;
+	uint64_t v, buf[64], k0, a0;
 
 	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
 	if (!core_protocol(p)) {
@@ -557,17 +616,25 @@ static void kick_count(struct test_fx *f, unsigned flags)
 	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
 	uipc_rx_poll(f->rx, &v); /* the vector bit the sends left pending */
 
-	/* Consumer asleep: the first send kicks, the rest of the burst does not. */
+	/* Consumer asleep: the first send kicks, the rest of the burst does not.
+	 * Nothing else arms this receiver or takes its ON (one thread), so the
+	 * count is exact. */
+	a0 = f->rx->w.arms;
 	consumer_sleeps(f->rx);
-	assert_int_equal(uipc_chan_send(p, &k0, 8), 0);
+	assert_int_equal(f->rx->w.arms, a0 + 1);
 	k0 = kicks(p);
-	assert_true(k0 >= 1);
+	v = 0;
+	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	assert_int_equal(kicks(p), k0 + 1);
+	k0++;
 	for (v = 1; v < 100; v++)
 		assert_int_equal(uipc_chan_send(p, &v, 8), 0);
 	assert_int_equal(kicks(p), k0);
 	consumer_wakes(f->rx);
-	for (v = 0; v < 100; v++)
+	for (v = 0; v < 100; v++) {
 		assert_int_equal(uipc_chan_recv(c, buf, 8, 0), 0);
+		assert_int_equal(buf[0], v);
+	}
 
 	/* Asleep again: one batch, one kick. */
 	uipc_rx_poll(f->rx, &v);
@@ -590,65 +657,105 @@ static void test_kicks_mpsc(void **state)
 	kick_count(*state, UIPC_CHAN_MPSC);
 }
 
-struct late_sender {
+/*
+ * A consumer blocked in uipc_chan_recv(): one send (or one batch) costs
+ * exactly one kick. The sender waits until the receiver is armed (status 0:
+ * no SN), then sends. The consumer counts its own arms across the receive
+ * (rx->w.arms, read on its own thread). Each arm allows at most one kick,
+ * so kicks <= arms always holds. A round where the consumer armed exactly
+ * once was armed across the whole send: it must cost exactly one kick. A
+ * round where the consumer woke in between and armed again (a stray wake)
+ * proves less and is run again, a bounded number of times.
+ */
+struct kick_round {
 	uipc_chan_tx *p;
 	uipc_rx *rx;
+	unsigned batch; /* 1: uipc_chan_send(), else uipc_chan_send_n() */
 	int rc;
-	uint64_t kicks[2];
+	uint64_t kicks;
 };
 
-static void wait_blocked(uipc_rx *rx)
+#define HANG_NS UINT64_C(20000000000) /* hang detector, not a timing bound */
+
+static void *kick_round_send(void *arg)
 {
-	while (atomic_load(&rx->desc->status) & UIPC_DESC_SN)
+	struct kick_round *k = arg;
+	uint64_t v[32], t0 = test_now_ns(), k0;
+
+	for (unsigned i = 0; i < 32; i++)
+		v[i] = i + 1;
+	while (atomic_load(&k->rx->desc->status) != 0) {
+		if (test_now_ns() - t0 > HANG_NS) {
+			k->rc = -ETIMEDOUT;
+			return NULL;
+		}
 		test_sleep_ns(100000);
+	}
+	k0 = kicks(k->p);
+	if (k->batch == 1)
+		k->rc = uipc_chan_send(k->p, v, 8);
+	else
+		k->rc = uipc_chan_send_n(k->p, v, k->batch) == (int)k->batch ? 0 : -1;
+	k->kicks = kicks(k->p) - k0;
+	return NULL;
 }
 
-static void *late_send(void *arg)
+/* One round; returns the consumer's arms during it, *ret_kicks the kicks. */
+static uint64_t kick_round(uipc_chan *c, struct kick_round *k, uint64_t *ret_kicks)
 {
-	struct late_sender *l = arg;
-	uint64_t v[32] = {1};
+	uint64_t buf[32], a0;
+	unsigned got = 0;
+	pthread_t t;
+	int r;
 
-	/* Once the consumer sleeps in uipc_chan_recv(): one send, one kick. */
-	wait_blocked(l->rx);
-	l->kicks[0] = kicks(l->p);
-	l->rc = uipc_chan_send(l->p, v, 8);
-	l->kicks[0] = kicks(l->p) - l->kicks[0];
-	/* Asleep again: a batch of 32 costs one kick. */
-	test_sleep_ns(2000000);
-	wait_blocked(l->rx);
-	l->kicks[1] = kicks(l->p);
-	if (l->rc == 0 && uipc_chan_send_n(l->p, v, 32) != 32)
-		l->rc = -1;
-	l->kicks[1] = kicks(l->p) - l->kicks[1];
-	return NULL;
+	k->rc = 0;
+	k->kicks = 0;
+	/* Disarmed before the round: the sender's "armed" is this receive's. */
+	assert_true(atomic_load(&k->rx->desc->status) & UIPC_DESC_SN);
+	a0 = k->rx->w.arms;
+	assert_int_equal(pthread_create(&t, NULL, kick_round_send, k), 0);
+	while (got < k->batch) {
+		r = uipc_chan_recv_n(c, buf + got, k->batch - got, sizeof(buf) - got * 8,
+		                     (int64_t)HANG_NS);
+		assert_true(r > 0);
+		got += (unsigned)r;
+	}
+	a0 = k->rx->w.arms - a0;
+	pthread_join(t, NULL);
+	assert_int_equal(k->rc, 0);
+	for (unsigned i = 0; i < k->batch; i++)
+		assert_int_equal(buf[i], i + 1);
+	*ret_kicks = k->kicks;
+	return a0;
 }
 
 static void test_blocked_consumer_kicks(void **state)
 {
 	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 64, 0);
-	struct late_sender l = {.rx = f->rx};
-	uint64_t buf[32];
-	pthread_t t;
-	int got = 0, r;
+	struct kick_round k = {.rx = f->rx};
+	uint64_t arms, n;
+	unsigned batches[] = {1, 32}, tries;
 
-	assert_int_equal(uipc_chan_tx_new(c, &l.p), 0);
+	assert_int_equal(uipc_chan_tx_new(c, &k.p), 0);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
-	assert_int_equal(pthread_create(&t, NULL, late_send, &l), 0);
-	assert_int_equal(uipc_chan_recv(c, buf, 8, -1), 0);
-	assert_int_equal(buf[0], 1);
-	while (got < 32) {
-		r = uipc_chan_recv_n(c, buf, 32, sizeof(buf), -1);
-		assert_true(r > 0);
-		got += r;
+	for (unsigned b = 0; b < 2; b++) {
+		k.batch = batches[b];
+		for (tries = 0; tries < 20; tries++) {
+			arms = kick_round(c, &k, &n);
+			assert_true(arms >= 1); /* it did sleep: the sender saw it armed */
+			if (!core_protocol(k.p))
+				break;
+			assert_true(n <= arms);
+			if (arms == 1 && n == 1)
+				break;
+			/* arms == 1 and no kick: it woke before the send and
+			 * found the message without sleeping again; or it
+			 * armed twice. Either way, not a clean round. */
+		}
+		assert_true(tries < 20);
 	}
-	pthread_join(t, NULL);
-	assert_int_equal(l.rc, 0);
-	if (core_protocol(l.p)) {
-		assert_int_equal(l.kicks[0], 1);
-		assert_int_equal(l.kicks[1], 1);
-	}
-	uipc_chan_tx_free(l.p);
+	uipc_chan_tx_free(k.p);
 	uipc_chan_free(c);
 }
 
@@ -657,15 +764,71 @@ struct blocked_producer {
 	uipc_chan_tx *p;
 	int rc;
 	uint64_t n;
+	_Atomic int tid;
+	long vcsw[2]; /* the producer's voluntary context switches: before, after */
 };
+
+/* A field of /proc/self/task/TID/status ("voluntary_ctxt_switches:"), or of
+ * the calling thread's (tid 0); -1 when it cannot be read. */
+static long task_status_field(int tid, const char *field)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	long v = -1;
+	FILE *fp;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	else
+		snprintf(path, sizeof(path), "/proc/thread-self/status");
+	fp = fopen(path, "re");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(fp);
+	return v;
+}
+
+/* The scheduler state of a thread of this process ('R', 'S', ...). */
+static char task_state(int tid)
+{
+	char path[64], line[512], *p;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return '?';
+	p = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	p = p ? strrchr(line, ')') : NULL;
+	return p && p[1] == ' ' ? p[2] : '?';
+}
 
 static void *send_many(void *arg)
 {
 	struct blocked_producer *b = arg;
 
+	atomic_store(&b->tid, uipc__gettid());
+	b->vcsw[0] = task_status_field(0, "voluntary_ctxt_switches");
 	for (uint64_t i = 0; i < b->n && b->rc == 0; i++)
 		b->rc = uipc_chan_send_wait(b->p, &i, 8, -1);
+	b->vcsw[1] = task_status_field(0, "voluntary_ctxt_switches");
 	return NULL;
+}
+
+/* The space_waiters flag and the space_seq futex word sit on the header
+ * line after the head's (src/chan.c, struct chan_shm). */
+static _Atomic uint32_t *space_word(uipc_chan *c, unsigned which)
+{
+	struct uipc__chan_layout l;
+
+	uipc__chan_layout(c, &l);
+	assert_true(l.head_off > l.tail_off);
+	return (_Atomic uint32_t *)((char *)l.map + l.head_off + (l.head_off - l.tail_off) +
+	                            which * sizeof(uint32_t));
 }
 
 static void test_send_wait_sleeps(void **state)
@@ -673,19 +836,41 @@ static void test_send_wait_sleeps(void **state)
 	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	struct blocked_producer b = {.n = 2000};
-	uint64_t v;
+	_Atomic uint32_t *seq = space_word(c, 0), *waiters = space_word(c, 1);
+	uint64_t v, t0;
+	unsigned rounds = 0;
+	uint32_t seq0 = atomic_load(seq);
 	pthread_t t;
+	int tid;
 
 	assert_int_equal(uipc_chan_tx_new(c, &b.p), 0);
 	assert_int_equal(pthread_create(&t, NULL, send_many, &b), 0);
 	for (uint64_t i = 0; i < b.n; i++) {
-		if (i % 500 == 0)
-			test_sleep_ns(5000000); /* let the producer fill up and sleep */
+		if (i % 500 == 0) {
+			/* Take nothing until the producer has found the ring
+			 * full, said so (the flag) and gone to sleep (state S):
+			 * then it cannot have found space in its re-check. The
+			 * bound only catches a hang or a producer that spins. */
+			t0 = test_now_ns();
+			while (!(tid = atomic_load(&b.tid)) || !atomic_load(waiters) ||
+			       task_state(tid) != 'S') {
+				assert_true(test_now_ns() - t0 < UINT64_C(20000000000));
+				test_sleep_ns(200000);
+			}
+			rounds++;
+		}
 		assert_int_equal(uipc_chan_recv(c, &v, 8, 10000000000), 0);
 		assert_int_equal(v, i);
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(b.rc, 0);
+	assert_int_equal(rounds, 4);
+	/* It slept: the kernel counted its voluntary switches out (a producer
+	 * that spun or polled instead would have none to show), and the
+	 * consumer saw the flag and woke it at least once per round. */
+	assert_true(b.vcsw[0] >= 0);
+	assert_true(b.vcsw[1] - b.vcsw[0] >= (long)rounds);
+	assert_true(atomic_load(seq) - seq0 >= rounds);
 	uipc_chan_tx_free(b.p);
 	uipc_chan_free(c);
 }

@@ -399,6 +399,106 @@ static void test_pollable(void **state)
 	uipc_rx_free(rx);
 }
 
+/*
+ * Arming and blocking waits do not mix: while an event loop has the
+ * receiver armed, a blocking uipc_rx_wait() or a channel receive that
+ * would block on it returns -EBUSY (it would disarm the receiver behind the
+ * loop's back), and leaves it armed: polls still work, a notify still makes
+ * the fd readable. After the drain, blocking waits work again.
+ */
+static void test_arm_refuses_blocking_wait(void **state)
+{
+	struct test_fx *f = *state;
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
+	uipc_chan *c;
+	uipc_chan_tx *p;
+	uipc_rx *rx;
+	uipc_tx *tx;
+	uint64_t m = 0, v;
+	struct pollfd pfd;
+	int r;
+
+	r = uipc_rx_new(f->ctx, UIPC_RX_POLLABLE, &rx);
+	if (r == -EOPNOTSUPP)
+		skip();
+	assert_int_equal(r, 0);
+	pfd = (struct pollfd){.fd = uipc_rx_fd(rx), .events = POLLIN};
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(uipc_tx_new(rx, 4, &tx), 0);
+	assert_int_equal(uipc_chan_new(rx, 5, &cfg, &c), 0);
+	assert_int_equal(uipc_chan_tx_new(c, &p), 0);
+
+	assert_int_equal(uipc_rx_arm(rx), 0);
+	assert_int_equal(uipc_rx_arm(rx), 0); /* armed already: no change */
+	/* Blocking calls are refused, whatever their timeout. */
+	assert_int_equal(uipc_rx_wait(rx, 1000000, &m), -EBUSY);
+	assert_int_equal(uipc_rx_wait(rx, -1, &m), -EBUSY);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 1000000), -EBUSY);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, -1), -EBUSY);
+	assert_int_equal(uipc_chan_recv_n(c, &v, 1, 8, 1000000), -EBUSY);
+	/* Polls are not. */
+	assert_int_equal(uipc_rx_wait(rx, 0, &m), -EAGAIN);
+	assert_int_equal(uipc_rx_poll(rx, &m), -EAGAIN);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), -EAGAIN);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	/* Still armed: a notify makes the fd readable (the bound is a hang
+	 * detector), and the refused calls did not take it. */
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	assert_int_equal(uipc_rx_wait(rx, 1000000, &m), -EBUSY);
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	assert_int_equal(uipc_rx_drain(rx, &m), 0);
+	assert_int_equal(m, UINT64_C(1) << 4);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	/* A message while armed: readable too; a receive that need not block
+	 * takes it even with a timeout. */
+	assert_int_equal(uipc_rx_arm(rx), 0);
+	v = 42;
+	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	v = 0;
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 1000000), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 1000000), -EBUSY);
+	assert_int_equal(uipc_rx_drain(rx, &m), 0);
+	assert_int_equal(m & ~(UINT64_C(1) << 5), 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	/* Drained: blocking waits work again, and leave the fd quiet. */
+	assert_int_equal(uipc_rx_wait(rx, 1000000, &m), -ETIMEDOUT);
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 1000000), -ETIMEDOUT);
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	m = 0;
+	assert_int_equal(uipc_rx_wait(rx, 20000000000, &m), 0);
+	assert_int_equal(m, UINT64_C(1) << 4);
+	v = 7;
+	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
+	v = 0;
+	assert_int_equal(uipc_chan_recv(c, &v, 8, 20000000000), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	/* And arming again after them works as before (once the channel's
+	 * vector bit its message left pending is taken: arming with a bit
+	 * pending says -EAGAIN). */
+	assert_int_equal(uipc_rx_arm(rx), -EAGAIN);
+	assert_int_equal(uipc_rx_poll(rx, &m), 0);
+	assert_int_equal(m, UINT64_C(1) << 5);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	assert_int_equal(uipc_rx_arm(rx), 0);
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	assert_int_equal(uipc_rx_drain(rx, &m), 0);
+	assert_int_equal(m, UINT64_C(1) << 4);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	uipc_chan_tx_free(p);
+	uipc_chan_free(c);
+	uipc_tx_free(tx);
+	uipc_rx_free(rx);
+}
+
 static void test_handler_mode_refused(void **state)
 {
 	struct test_fx *f = *state;
@@ -516,6 +616,7 @@ int main(void)
 	    cmocka_unit_test(test_receiver_gone),
 	    cmocka_unit_test_setup_teardown(test_hostile_descriptor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pollable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_arm_refuses_blocking_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handler_mode_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fd_passing, setup, teardown),
 	};
