@@ -10,17 +10,22 @@
  * loads the head slot's sequence number seq_cst (chan_avail()): position + 1
  * is a message, position + 1 - CAP (the previous lap's) an empty slot,
  * anything else is impossible (assertion); when it is empty, the consumer
- * waits with rx_wait_protocol() (take, spin, desc_arm, futex_block, disarm,
- * take) and looks again. The tail index the producer also stores is only
- * read by the next producer to attach, so it is left out.
+ * waits with uipc__wait() (src/wait.c) and chan_look(): spin on the slot's
+ * sequence, arm (exchange status 0), look (take pir, then the sequence,
+ * seq_cst), FUTEX_WAIT(status == 0), disarm (exchange SN), look. The post
+ * is uipc__desc_post() as in notify.pml (pending path with its look at
+ * status). The tail index the producer also stores is only read by the
+ * next producer to attach, so it is left out.
  * Space direction (full -> non-full): the producer (ptx_space_wait()) loads
- * space_seq, increments space_waiters (seq_cst), re-checks the published
- * head (ptx_has_space()) and futex-waits on space_seq; the consumer
- * (chan_consumed() / chan_publish()) stores its head seq_cst every BATCH
- * messages and before it waits, then loads
- * space_waiters and, if non-zero, bumps space_seq and wakes (space_wake()).
+ * space_seq, sets the space_waiters flag (seq_cst store), re-checks the
+ * published head (ptx_has_space()) and futex-waits on space_seq; the
+ * consumer (chan_consumed() / chan_publish()) stores its head seq_cst every
+ * BATCH messages and before it waits, then loads space_waiters and, if set,
+ * clears it, bumps space_seq and wakes all (space_wake()).
  * The code's wait slices (periodic timeouts for liveness checks) are left
  * out: a wakeup lost here would only be hidden by them, not prevented.
+ * Fence-free producers in the consumer's process (membarrier() once per
+ * consumer sleep) are not modelled: the producer here always fences.
  *
  * Memory model: as in notify.pml, plain interleaving is exact for the code
  * (the sequence store is followed by the post's fence or locked OR before
@@ -132,11 +137,16 @@ inline post()
 {
 	if
 	:: (pir & BIT) != 0 ->
-		/* fence(seq_cst), look again */
+		/* fence(seq_cst), look again, and at status: armed without
+		 * ON is not covered by the pending bit */
 #if BROKEN != 1
 		drain_seq();
 #endif
-		pend = ((pir & BIT) != 0)
+		pend = ((pir & BIT) != 0);
+		if
+		:: pend -> pend = ((status & (SN | ON)) != 0)
+		:: else
+		fi
 	:: else -> pend = false
 	fi;
 	if
@@ -146,7 +156,7 @@ inline post()
 		pir = pir | BIT;
 		s = status;
 		if
-		:: (s & (SN | ON | CLOSED)) != 0 -> skip
+		:: (s & (SN | ON)) != 0 -> skip
 		:: else ->
 			atomic {
 				if
@@ -164,42 +174,43 @@ inline post()
 	fi
 }
 
-/* uipc_rx_wait(rx, infinite) by the consumer: returns once it took a
- * non-zero pir */
+/* chan_wait() -> uipc__wait() (src/wait.c) with chan_look(), by the
+ * consumer, infinite: returns once the head slot holds a message */
 inline rx_wait()
 {
-	take(m);
-	if
-	:: m != 0 -> skip
+	/* wait_spin(): chan_avail() only */
+	spun = 0;
+	ready = false;
+	do
+	:: spun < SPIN ->
+		if
+		:: seqs[hd % CAP] == hd + 1 -> ready = true; break
+		:: else -> spun++
+		fi
+	:: break
+	od;
+	do
+	:: ready -> break
 	:: else ->
-		/* spin_wait() */
-		spun = 0;
-		do
-		:: spun < SPIN ->
-			if
-			:: pir != 0 -> take(m); break
-			:: else -> spun++
-			fi
-		:: break
-		od;
-		do
-		:: m != 0 -> break
+		/* wait_block(): uipc__rx_arm_status(), exchange(status, 0) */
+		drain_head();
+		atomic { status = 0; rx_window = true };
+		/* chan_look(): take pir, then chan_avail() (seq_cst) */
+		take(m);
+		ready = (seqs[hd % CAP] == hd + 1);
+		if
+		:: ready -> disarm()
 		:: else ->
-			/* uipc__desc_arm() */
-			drain_head();
-			atomic { armv = status & ~SN; status = armv; rx_window = true };
+			/* rx_block(): FUTEX_WAIT(status == 0) */
+			atomic { if :: status == 0 -> csleep = true :: else fi };
+			!csleep;
+			disarm();
 			take(m);
-			if
-			:: m != 0 -> disarm()
-			:: else ->
-				/* futex_block() */
-				atomic { if :: status == armv -> csleep = true :: else fi };
-				!csleep;
-				disarm();
-				take(m)
-			fi
-		od
-	fi
+			ready = (seqs[hd % CAP] == hd + 1)
+		fi
+	od;
+	skip;
+	d_step { m = 0; spun = 0; ready = false }
 }
 
 /* chan_publish(): store head (seq_cst), then look for space waiters */
@@ -213,7 +224,9 @@ inline publish()
 	published = hd;
 	if
 	:: space_waiters != 0 ->
-		drain_head(); /* space_wake(): locked add, futex_wake all */
+		/* space_wake(): clear the flag, locked add, futex_wake all */
+		space_waiters = 0;
+		drain_head();
 		space_seq++;
 		atomic { if :: psleep -> psleep = false :: else fi }
 	:: else
@@ -237,15 +250,14 @@ proctype producer()
 			/* full: ptx_space_wait(), then try again */
 			seq = space_seq;
 			drain_seq();
-			space_waiters++;
+			space_waiters = 1; /* a flag, seq_cst */
 			/* ptx_has_space() */
 			if
 			:: tl - head >= CAP ->
 				atomic { if :: space_seq == seq -> psleep = true :: else fi };
 				!psleep
 			:: else
-			fi;
-			space_waiters--
+			fi
 		:: else ->
 			ring[tl % CAP] = v;
 #if BROKEN == 1
@@ -264,7 +276,8 @@ proctype producer()
 
 proctype consumer()
 {
-	byte expect = 1, hd = 0, published = 0, val, m, spun, armv, sq, emp;
+	byte expect = 1, hd = 0, published = 0, val, m, spun, sq, emp;
+	bool ready;
 
 	do
 	:: expect <= NITEMS ->

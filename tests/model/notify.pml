@@ -1,62 +1,90 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Model of the uipc notify/wait protocol on one receiver descriptor, with NS
- * senders and one receiver that keeps waiting. Each step is one atomic
- * access of the code, named after the function that does it:
- *   sender:   uipc_tx_notify() -> uipc__desc_post() (src/desc.c): relaxed
- *             look at pir; if the bit is set, fence(seq_cst) and look again,
- *             return if still set (coalesced, no shared write); fetch_or
- *             pir; load status, return on SN|ON|CLOSED; CAS status s ->
- *             s|ON; the winner kicks (tx_kick: futex_wake / eventfd write /
- *             signal).
- *   RXMODE 0, rx_wait_protocol() (src/rx.c) with the futex backend: take
- *             (exchange pir); spin_wait() (loads, take on a hit); then loop
- *             { uipc__desc_arm(): fetch_and ~SN, take, on a hit
- *             uipc__desc_disarm() (exchange status = SN) and return;
- *             futex_block(expect = old & ~SN); disarm; take, return if
- *             non-zero; return -ETIMEDOUT/-EINTR on those; else arm again }.
+ * senders, one receiver that keeps waiting, and one hostile peer. Each step
+ * is one atomic access of the code, named after the function that does it:
+ *   sender:   uipc_tx_notify() (src/tx.c) -> uipc__desc_post() (src/desc.c):
+ *             relaxed look at pir; if the bit is set, fence(seq_cst), look
+ *             again and load status: still set and SN|ON in status:
+ *             coalesced, no shared write (armed without ON: go on);
+ *             fetch_or pir; load status, return on SN|ON (CLOSED is only a
+ *             hint); CAS status s -> s|ON; the winner kicks as a separate
+ *             step (tx_kick: futex_wake / eventfd write / signal). A kick
+ *             may fail (at most FAILKICK in all): the sender gives ON back
+ *             with uipc__desc_unpost() (CAS ON -> 0) and the application
+ *             notifies again.
+ *   RXMODE 0, uipc_rx_wait() -> uipc__wait() (src/wait.c), futex backend:
+ *             take (exchange pir); wait_spin() (loads, take on a hit); then
+ *             loop { uipc__rx_arm_status(): exchange(status, 0); look (take);
+ *             on a hit uipc__rx_disarm() and return; rx_block() =
+ *             FUTEX_WAIT(status == 0); uipc__rx_disarm(); -ETIMEDOUT/-EINTR:
+ *             return; else look (take), return on a hit, or when the
+ *             deadline passed, else block again }.
  *   RXMODE 1, handler mode (signal backend): uipc_rx_set_handler() clears
  *             SN and runs uipc__rx_dispatch() once; every signal runs
  *             uipc__rx_dispatch(): fetch_and ~ON, then take.
- *   RXMODE 2, epoll mode (eventfd backend): uipc_rx_arm() (desc_arm; on a
- *             hit put the mask back with fetch_or and return -EAGAIN);
- *             epoll_wait() on the eventfd; uipc_rx_drain() (disarm; read the
- *             eventfd when the old status had ON; take).
+ *   RXMODE 2, epoll mode (eventfd backend): uipc_rx_arm() (exchange(status,
+ *             0); seq_cst load of pir; pending: uipc__rx_disarm(woken =
+ *             false) and -EAGAIN, the bits stay in pir); epoll_wait() on the
+ *             eventfd; uipc_rx_drain() (take; uipc__rx_disarm(woken = mask
+ *             == 0); take).
+ *   uipc__rx_disarm(woken): exchange(status, SN); with an ack (eventfd):
+ *             owed++ when the old status had ON; if owed > 0 or woken, ack
+ *             = read() of the eventfd, which returns and clears its count
+ *             k; owed -= min(k, owed).
+ *   peer:     a capability holder that scribbles: stores ON|CLOSED into
+ *             status while the receiver is awake (a forged or stale ON
+ *             before an arm), and in epoll mode writes the eventfd once.
  * The application loop calls wait / arm+drain again forever; the block may
  * time out or be interrupted at most MAXTO times in all (finite timeouts,
  * EINTR), beyond that it is infinite.
+ *
+ * Kernel: FUTEX_WAIT compares the word and sleeps in one step; FUTEX_WAKE
+ * wakes the sleeper; the eventfd is a counter (a write adds 1, a read returns
+ * the count and clears it, epoll_wait returns while it is non-zero); a
+ * signal is a pending flag that runs the handler on the receiver thread.
  *
  * Memory model: every shared access here is a locked RMW, a fence, or a load
  * right after one, so on x86-TSO the only reordering that could matter is a
  * store passing a later load; the code has a full barrier at each such
  * place, which makes plain interleaving (SC) exact. BROKEN selects a variant
- * with one barrier removed, modelled with a store buffer drained at any time
- * (TSO; or a release-only RMW on weaker CPUs):
- *   BROKEN 1: the receiver's arm (fetch_and ~SN) without its barrier (a
- *             relaxed RMW or plain store on a weakly ordered CPU): the store
- *             is buffered and the take that re-checks pir runs before
- *             senders can see SN clear;
+ * that must be rejected:
+ *   BROKEN 1: the receiver's arm (the store of 0) without its barrier (a
+ *             plain store on a weakly ordered CPU): the store is buffered
+ *             and the take that re-checks pir runs before senders can see
+ *             SN clear (store buffer drained at any time or at the next
+ *             locked instruction / syscall);
  *   BROKEN 2: the sender's pir OR is release-only (buffered), so its load of
  *             status can run before the receiver sees the bit;
  *   BROKEN 3 (handler mode): uipc__rx_dispatch() takes pir before clearing
  *             ON, so a notify in between sees ON, does not signal, and its
- *             bit stays pending.
- * All must be rejected: the lost wakeup shows up as a quiescent state with a
- * posted bit never taken (assertion in the watchdog) and as a violation of
- * the LTL property.
+ *             bit stays pending;
+ *   BROKEN 4 (epoll mode): the drain of 0.x: disarm, read the eventfd only
+ *             when that disarm saw ON, take; no owed count, no ack after a
+ *             wake with nothing pending; arm's -EAGAIN path disarms without
+ *             reading. A kick written after the drain that saw its ON (or a
+ *             stray write) leaves the eventfd readable for ever;
+ *   BROKEN 5: no uipc__desc_unpost() after a failed kick: ON stays, every
+ *             later notify coalesces or sees ON and does not kick;
+ *   BROKEN 6: arming keeps the other bits (fetch_and ~SN, as 0.x did): a
+ *             forged ON before the arm survives it and silences the senders.
  *
  * Properties:
  *   - assertion "no kick while awake": a sender's CAS succeeds (it will kick)
- *     only while the receiver is between its arm (SN cleared) and its disarm
- *     (SN set again); the ghost rx_window follows the receiver's program
- *     counter, not the status word.
- *   - assertion at every disarm: while SN was clear senders wrote nothing but
- *     ON into the status word.
+ *     only while the receiver is between its arm and its disarm; the ghost
+ *     rx_window follows the receiver's program counter, not the status word.
+ *   - assertion at every disarm of an armed receiver: senders wrote nothing
+ *     but ON into the status word.
  *   - watchdog: when nothing can move any more, every posted bit was taken
- *     (owed == 0) and all senders finished; the receiver may only be asleep
- *     (end labels). Any other stuck state is an invalid end state (deadlock).
+ *     (posted == 0) and all senders finished; the receiver may only be
+ *     asleep (end labels). Any other stuck state is an invalid end state.
  *   - ltl no_lost_wakeup: every posted bit is eventually taken (run with
  *     weak fairness, -a -f).
+ *   - no idle spin (non-progress cycles, -DNP, pan -l): senders and peer run
+ *     a bounded number of steps, so every cycle of the state graph is the
+ *     receiver looping alone while nobody posts; there must be none (in
+ *     epoll mode: epoll_wait must not return at once for ever because the
+ *     eventfd was left readable). No progress labels are needed.
  */
 
 #define ON     1
@@ -64,19 +92,31 @@
 #define CLOSED 4
 
 #ifndef NS
-#define NS 3          /* senders */
+#define NS 2          /* senders */
 #endif
 #ifndef NOTIFIES
 #define NOTIFIES 2    /* notifies per sender */
 #endif
 #ifndef NBITS
-#define NBITS 2       /* sender i posts vector i % NBITS: senders 0 and 2 share one */
+#define NBITS 1       /* sender i posts vector i % NBITS (1: all share one) */
 #endif
 #ifndef SPIN
 #define SPIN 1        /* spin iterations at most (the budget may end earlier) */
 #endif
 #ifndef MAXTO
 #define MAXTO 1       /* timeouts / spurious returns of the block, in total */
+#endif
+#ifndef FAILKICK
+#define FAILKICK 1    /* kicks that fail, in total */
+#endif
+#ifndef PEER
+#define PEER 1        /* the scribbling peer (not in handler mode, see below) */
+#endif
+#if RXMODE == 1
+/* Handler mode never re-arms: SN stays clear, and a peer's ON stays until
+ * the next signal, which nobody sends. The code does not claim more there. */
+#undef PEER
+#define PEER 0
 #endif
 #ifndef RXMODE
 #define RXMODE 0      /* 0 wait, 1 handler (signal), 2 epoll (eventfd) */
@@ -91,17 +131,19 @@ byte status = SN;     /* the descriptor's status word; receiver starts awake */
 byte pir = 0;         /* pending vectors */
 
 /* kernel objects */
-bool sleeping = false; /* receiver asleep in futex_wait / epoll_wait */
-byte evfd = 0;          /* eventfd counter (RXMODE 2), saturates at 1 */
+bool sleeping = false; /* receiver asleep in futex_wait */
+byte evfd = 0;         /* eventfd counter (RXMODE 2) */
 bool sigpend = false;  /* signal pending for the receiver thread (RXMODE 1) */
 
+/* receiver state */
+byte owed = 0;         /* rx->w.owed: kicks whose ON the receiver saw, not yet read */
+
 /* ghosts */
-byte owed = 0;           /* bits posted by a finished OR and not yet taken */
-bool rx_window = false;  /* receiver between arm and wake */
+byte posted = 0;         /* bits posted by a finished OR and not yet taken */
+bool rx_window = false;  /* receiver between arm and disarm */
 byte ndone = 0;          /* senders finished */
 byte timeouts = 0;
-byte kicks = 0;
-byte taken = 0;          /* non-empty masks returned to the application */
+byte kfail = 0;          /* kicks that failed */
 
 #if BROKEN == 1
 bool rsb_valid = false;  /* receiver's store buffer: one pending store to status */
@@ -111,10 +153,10 @@ byte rsb = 0;
 byte tsb[NS];            /* each sender's buffered pir OR (0: empty) */
 #endif
 
-ltl no_lost_wakeup { [] ((owed != 0) -> <> (owed == 0)) }
+ltl no_lost_wakeup { [] ((posted != 0) -> <> (posted == 0)) }
 
 /* ---------------------------------------------------------------- */
-/* kernel: futex and eventfd                                         */
+/* kernel: futex                                                     */
 
 /* futex_wake(&status, 1) */
 inline futex_wake()
@@ -122,10 +164,10 @@ inline futex_wake()
 	atomic { if :: sleeping -> sleeping = false :: else -> skip fi }
 }
 
-/* the receiver's take: exchange(pir, 0) */
+/* uipc__desc_take(): exchange(pir, 0) (the load before it is a shortcut) */
 inline take(m)
 {
-	atomic { m = pir; pir = 0; owed = owed & ~m; if :: m != 0 -> taken++ :: else -> skip fi;
+	atomic { m = pir; pir = 0; posted = posted & ~m;
 		 printf("R: take pir -> %d\n", m) }
 }
 
@@ -142,44 +184,50 @@ proctype sender(byte me)
 	do
 	:: n < NOTIFIES ->
 		/* a. uipc__desc_post(): still pending from an earlier notify?
-		 * A relaxed look, then fence(seq_cst) and a second look: the
-		 * receiver has not taken the bit yet and will: no shared write.
-		 * (SC: the fence is the point between the two loads.) */
+		 * A relaxed look, then fence(seq_cst), a second look and a look
+		 * at status: the receiver has not taken the bit yet and is
+		 * awake (SN) or a kick is on its way (ON): no shared write.
+		 * (SC: the fence is the point between the loads.) */
 #if BROKEN == 2
 		if
 		:: ((pir | tsb[me]) & vbit) != 0 -> /* store forwarding */
 			if
-			:: ((pir | tsb[me]) & vbit) != 0 -> goto next
+			:: ((pir | tsb[me]) & vbit) != 0 && (status & (SN | ON)) != 0 -> goto next
 			:: else -> skip
 			fi
 		:: else -> skip
 		fi;
 		/* b. release-only OR: buffered, drained by flusher() */
-		atomic { tsb[me] = tsb[me] | vbit; owed = owed | vbit;
+		atomic { tsb[me] = tsb[me] | vbit; posted = posted | vbit;
 			 printf("S%d: OR pir |= %d (buffered)\n", me, vbit) };
 #else
 		if
 		:: (pir & vbit) != 0 ->
 			if
-			:: (pir & vbit) != 0 -> goto next
+			:: (pir & vbit) != 0 ->
+				s = status;
+				if
+				:: (s & (SN | ON)) != 0 -> goto next
+				:: else -> skip /* armed without ON: kick */
+				fi
 			:: else -> skip
 			fi
 		:: else -> skip
 		fi;
 		/* b. fetch_or(pir, vbit), seq_cst: a full barrier on x86 */
-		atomic { pir = pir | vbit; owed = owed | vbit;
+		atomic { pir = pir | vbit; posted = posted | vbit;
 			 printf("S%d: OR pir |= %d\n", me, vbit) };
 #endif
-		/* c. the receiver is awake (SN), a kick is outstanding (ON) or it
-		 * is gone (CLOSED): done, no shared write */
+		/* c. the receiver is awake (SN) or a kick is outstanding (ON):
+		 * done, no shared write. CLOSED is a hint only. */
 		atomic { s = status;
 			 if
-			 :: (s & (SN | ON | CLOSED)) != 0 ->
+			 :: (s & (SN | ON)) != 0 ->
 				printf("S%d: status %d has SN|ON: no kick\n", me, s)
 			 :: else -> skip
 			 fi };
 		if
-		:: (s & (SN | ON | CLOSED)) != 0 -> goto next
+		:: (s & (SN | ON)) != 0 -> goto next
 		:: else -> skip
 		fi;
 		/* d. CAS(status, s, s | ON); only the winner kicks */
@@ -188,29 +236,64 @@ proctype sender(byte me)
 			:: status == s ->
 				status = s | ON;
 				won = true;
-				printf("S%d: CAS ON won: kick\n", me);
+				printf("S%d: CAS ON won\n", me);
 				/* no kick while the receiver is awake */
-				assert(rx_window);
-				kicks++
+				assert(rx_window)
 			:: else -> won = false
 			fi
 		};
 		if
 		:: won ->
-#if RXMODE == 0
-			futex_wake()
-#elif RXMODE == 1
-			sigpend = true   /* tgkill */
-#else
-			evfd = 1          /* eventfd write */
+			/* e. tx_kick(), a step of its own: the receiver may run
+			 * between the CAS and the kick */
+			if
+			:: atomic { kfail < FAILKICK -> kfail++;
+				printf("S%d: kick fails\n", me) };
+#if BROKEN != 5
+				/* uipc__desc_unpost(): CAS(status, ON -> 0) */
+				atomic { if :: status == ON -> status = 0;
+					printf("S%d: unpost: status = 0\n", me) :: else -> skip fi };
 #endif
+				goto again /* the application notifies again */
+			:: printf("S%d: kick\n", me);
+#if RXMODE == 0
+				futex_wake()
+#elif RXMODE == 1
+				sigpend = true   /* tgkill */
+#else
+				evfd++           /* eventfd write */
+#endif
+			fi
 		:: else -> skip
 		fi;
-next:		n++
+next:		n++;
+again:		skip
 	:: else -> break
 	od;
 	ndone++
 }
+
+#if PEER
+/* a capability holder that scribbles on the descriptor (once each) */
+active proctype peer()
+{
+	/* a forged or stale ON (with CLOSED) stored while the receiver is
+	 * awake: the next arm must not keep it */
+end_forge:
+#if BROKEN == 6
+#define FORGED ON          /* so that the lost wakeup, not the disarm assertion, shows */
+#else
+#define FORGED (ON | CLOSED)
+#endif
+	atomic { !rx_window && (status & ON) == 0 -> status = status | FORGED;
+		 printf("P: forges status |= %d -> %d\n", FORGED, status) };
+#if RXMODE == 2
+	/* a write to the eventfd no ON announced */
+end_write:
+	atomic { evfd++; printf("P: stray eventfd write\n") }
+#endif
+}
+#endif
 
 #if BROKEN == 1 || BROKEN == 2
 /* drains store buffers at any time (TSO: eventually) */
@@ -244,72 +327,97 @@ inline rx_drain_sb()
 #endif
 }
 
-/* uipc__desc_disarm(): exchange(status, SN); old is the value before */
-inline disarm(old)
-{
-	rx_drain_sb();
-	atomic {
-		/* while SN was clear, senders wrote nothing but ON (a drain
-		 * after an arm that said -EAGAIN finds SN already set) */
-		assert((status & ~(ON | SN)) == 0 && (!rx_window || (status & SN) == 0));
-		old = status; status = SN; rx_window = false }
-}
-
-/* uipc__desc_arm(): fetch_and(status, ~SN), then take pir; on a hit disarm
- * and hand back the mask (-EAGAIN). expect: what futex_block() waits for. */
-inline desc_arm(m, expect)
+/* uipc__rx_arm_status(): exchange(status, 0), seq_cst */
+inline arm()
 {
 #if BROKEN == 1
 	/* plain store: sits in the store buffer; our own reads forward */
-	atomic { expect = (rsb_valid -> rsb : status) & ~SN; rsb = expect; rsb_valid = true;
-		 rx_window = true };
-	/* the take is a plain load + store here: it does not drain */
-	atomic { m = pir; pir = 0; owed = owed & ~m; if :: m != 0 -> taken++ :: else -> skip fi;
-		 printf("R: armed, take pir -> %d\n", m) };
+	atomic { rsb = 0; rsb_valid = true; rx_window = true; printf("R: arm (buffered)\n") }
+#elif BROKEN == 6
+	/* 0.x: fetch_and ~SN; futex_block() waited for that value */
+	atomic { status = status & ~SN; expect = status; rx_window = true;
+		 printf("R: arm, status = %d\n", status) }
 #else
-	atomic { expect = status & ~SN; status = expect; rx_window = true };
-	atomic { m = pir; pir = 0; owed = owed & ~m; if :: m != 0 -> taken++ :: else -> skip fi;
-		 printf("R: armed, take pir -> %d\n", m) };
+	atomic { status = 0; rx_window = true; printf("R: arm\n") }
 #endif
+}
+
+/* uipc__rx_disarm(woken): exchange(status, SN); with an ack (eventfd),
+ * count ON as owed and read while owed or after a wake */
+inline rx_disarm(woken)
+{
+	rx_drain_sb();
+	atomic {
+		/* while the receiver was armed, senders wrote nothing but ON */
+		assert(!rx_window || (status & ~ON) == 0);
+		old = status; status = SN; rx_window = false;
+		printf("R: disarm, old status %d\n", old);
+#if RXMODE == 2 && BROKEN != 4
+		/* (owed is the receiver's own: counted in the same step) */
+		if :: (old & ON) != 0 -> owed++ :: else -> skip fi;
+#endif
+#if RXMODE != 2 || BROKEN != 4
+		old = 0
+#endif
+	};
+#if RXMODE == 2
+#if BROKEN == 4
+	/* 0.x: read when this disarm saw ON, and only in the drain */
+	atomic { if
+		 :: (old & ON) != 0 && !inarm -> evfd = 0; printf("R: read eventfd\n")
+		 :: else -> skip
+		 fi;
+		 old = 0 }
+#else
 	if
-	:: m != 0 -> disarm(old)
+	:: owed != 0 || woken ->
+		/* rx_ack(): read() returns the count and clears it */
+		atomic { k = evfd; evfd = 0;
+			 if :: k >= owed -> owed = 0 :: else -> owed = owed - k fi;
+			 printf("R: ack reads %d, owed %d\n", k, owed); k = 0 }
 	:: else -> skip
 	fi
+#endif
+#endif
 }
 
 #if RXMODE == 0
 /* uipc_rx_wait(rx, timeout) called in a loop: the receiver keeps waiting */
 active proctype receiver()
 {
-	byte m, old, spun, expect;
+	byte m, old, spun;
+	byte expect = 0; /* rx_block(rx, 0, ...): the armed status is 0 */
 	bool tmo;
 
 	do
 	:: true ->
-		/* rx_wait_protocol(): take */
+		/* uipc_rx_wait(): take */
 		take(m);
 		if
 		:: m != 0 -> goto out
 		:: else -> skip
 		fi;
-		/* spin_wait(): the budget can end after any number of loads */
+		/* wait_spin(): the budget can end after any number of looks */
 		spun = 0;
 		do
 		:: spun < SPIN ->
+			take(m);
 			if
-			:: pir != 0 -> take(m); goto out
+			:: m != 0 -> goto out
 			:: else -> spun++
 			fi
 		:: break
 		od;
 		do
 		:: true ->
-			desc_arm(m, expect);
+			/* wait_block() */
+			arm();
+			take(m);
 			if
-			:: m != 0 -> goto out /* -EAGAIN: arrived before we blocked */
+			:: m != 0 -> rx_disarm(false); goto out /* came before we slept */
 			:: else -> skip
 			fi;
-			/* futex_block(): FUTEX_WAIT compares and sleeps atomically */
+			/* rx_block(): FUTEX_WAIT compares and sleeps atomically */
 			rx_drain_sb();
 			tmo = false;
 			atomic {
@@ -323,20 +431,21 @@ end_block:		if
 			:: !sleeping -> printf("R: awake\n") /* woken, or never slept */
 			:: atomic { sleeping && timeouts < MAXTO ->
 				sleeping = false; timeouts++; tmo = true } /* -ETIMEDOUT / -EINTR */
-			:: atomic { !sleeping && timeouts < MAXTO -> timeouts++; tmo = true }
 			fi;
-			disarm(old);
+			rx_disarm(!tmo);
+			if
+			:: tmo -> goto out /* returns -ETIMEDOUT / -EINTR; called again */
+			:: else -> skip
+			fi;
 			take(m);
 			if
 			:: m != 0 -> goto out
-			:: else -> skip
-			fi;
-			if
-			:: tmo -> goto out /* returns -ETIMEDOUT / -EINTR; called again */
-			:: else -> skip    /* a stray kick: block again */
+			:: atomic { m == 0 && timeouts < MAXTO -> timeouts++ }; goto out /* deadline passed */
+			:: m == 0 -> skip    /* a stray kick: block again */
 			fi
 		od;
-out:		skip
+out:		skip;
+		d_step { m = 0; spun = 0; tmo = false; expect = 0 }
 	od
 }
 #elif RXMODE == 1
@@ -371,31 +480,52 @@ handle:
 /* epoll mode: uipc_rx_arm(); epoll_wait(); uipc_rx_drain() in a loop */
 active proctype receiver()
 {
-	byte m, old, expect;
+	byte m, old, k, expect;
+#if BROKEN == 4
+	bool inarm;
+#endif
 
 	do
 	:: true ->
-		desc_arm(m, expect);
+		/* uipc_rx_arm() */
+		m = 0;
+		arm();
+#if BROKEN == 4
+		inarm = true;
+#endif
+#if BROKEN == 4
+		/* 0.x: arm took pir; on a hit: disarm, put the bits back */
+		take(m);
 		if
 		:: m != 0 ->
-			/* uipc_rx_arm(): put back what arm took, -EAGAIN */
-			atomic { pir = pir | m; owed = owed | m };
+			rx_disarm(false);
+			atomic { pir = pir | m; posted = posted | m };
 			goto drain
 		:: else -> skip
 		fi;
+#else
+		/* the re-check, a seq_cst load: bits stay in pir for the drain */
+		if
+		:: pir != 0 -> rx_disarm(false); goto drain /* -EAGAIN */
+		:: else -> skip
+		fi;
+#endif
 		/* epoll_wait() on the eventfd: readable, or a timeout */
 		rx_drain_sb();
 end_block:	if
-		:: evfd != 0 -> skip
+		:: evfd != 0 -> printf("R: epoll_wait: readable\n")
 		:: atomic { timeouts < MAXTO -> timeouts++ }
 		fi;
-drain:		/* uipc_rx_drain(): disarm; read the eventfd if a kick was sent */
-		disarm(old);
-		if
-		:: (old & ON) != 0 -> evfd = 0 /* non-blocking read */
-		:: else -> skip
-		fi;
+drain:		/* uipc_rx_drain() */
+#if BROKEN == 4
+		inarm = false;
+		rx_disarm(false);
 		take(m)
+#else
+		take(m);
+		rx_disarm(m == 0);
+		take(m)
+#endif
 	od
 }
 #endif
@@ -405,7 +535,7 @@ drain:		/* uipc_rx_drain(): disarm; read the eventfd if a kick was sent */
 #ifndef NOWATCHDOG
 active proctype watchdog()
 {
-	timeout -> assert(owed == 0 && ndone == NS)
+	timeout -> assert(posted == 0 && ndone == NS)
 }
 #endif
 

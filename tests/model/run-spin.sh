@@ -10,7 +10,9 @@
 # Each check generates the verifier with `spin -a`, compiles it with gcc and
 # runs it. Safety checks (assertions, invalid end states) are built with
 # -DSAFETY -DNOCLAIM; liveness checks verify the model's ltl property with
-# acceptance cycles under weak fairness (-a -f). A check passes when pan
+# acceptance cycles under weak fairness (-a -f); progress checks look for
+# non-progress cycles (-DNP, pan -l: a loop of the receiver alone, e.g. an
+# idle event loop that never sleeps). A check passes when pan
 # reports "errors: 0" on a full (not truncated) search. The broken suites
 # run variants with one barrier removed and pass only when every check finds
 # the error; the counterexample (the model's printf lines) is printed.
@@ -46,13 +48,13 @@ failed=0
 n=0
 
 # check NAME KIND EXPECT MODEL [spin -D options...]
-#   KIND: safety | liveness; EXPECT: pass | fail
+#   KIND: safety | liveness | progress; EXPECT: pass | fail
 check() {
 	name=$1 kind=$2 expect=$3 model=$4
 	shift 4
 	n=$((n + 1))
 	# the ltl property alone must catch a lost wakeup in liveness runs
-	[ "$kind" = liveness ] && set -- "$@" -DNOWATCHDOG
+	[ "$kind" != safety ] && set -- "$@" -DNOWATCHDOG
 	rm -f pan pan.* "$model.trail" _spin_nvr.tmp
 	if ! "$SPIN" "$@" -a "$model" >spin.log 2>&1 || [ ! -f pan.c ]; then
 		cat spin.log
@@ -63,6 +65,10 @@ check() {
 	if [ "$kind" = safety ]; then
 		cflags="-DSAFETY -DNOCLAIM"
 		rflags=""
+	elif [ "$kind" = progress ]; then
+		# non-progress cycles (the built-in np_ claim instead of the ltl)
+		cflags="-DNP -DNOCLAIM"
+		rflags="-l"
 	else
 		cflags="-DNFAIR=4"
 		rflags="-a -f"
@@ -123,12 +129,18 @@ trail() {
 }
 
 suite_notify() {
+	# 2 senders on one vector, 2 notifies each, one failing kick (retried),
+	# a peer that forges ON|CLOSED before an arm (and writes the eventfd)
 	check notify-wait-safety safety pass notify.pml -DRXMODE=0
 	check notify-wait-liveness liveness pass notify.pml -DRXMODE=0
+	check notify-wait-progress progress pass notify.pml -DRXMODE=0
+	# 3 senders on 2 vectors (coalescing across senders), no failure, no peer
+	check notify-wait-3s-safety safety pass notify.pml -DRXMODE=0 -DNS=3 -DNBITS=2 -DFAILKICK=0 -DPEER=0
 	check notify-handler-safety safety pass notify.pml -DRXMODE=1
 	check notify-handler-liveness liveness pass notify.pml -DRXMODE=1
 	check notify-epoll-safety safety pass notify.pml -DRXMODE=2
 	check notify-epoll-liveness liveness pass notify.pml -DRXMODE=2
+	check notify-epoll-progress progress pass notify.pml -DRXMODE=2
 }
 
 suite_notify_broken() {
@@ -138,6 +150,17 @@ suite_notify_broken() {
 	check notify-broken-or-liveness liveness fail notify.pml -DBROKEN=2
 	check notify-broken-handler-safety safety fail notify.pml -DRXMODE=1 -DBROKEN=3
 	check notify-broken-epoll-safety safety fail notify.pml -DRXMODE=2 -DBROKEN=1
+	# the 0.x drain: a late kick or a stray write keeps epoll_wait returning
+	check notify-broken-drain-progress progress fail notify.pml -DRXMODE=2 -DBROKEN=4
+	check notify-broken-drain-late-kick-progress progress fail notify.pml -DRXMODE=2 -DBROKEN=4 -DPEER=0
+	# no unpost after a failed kick: later notifies do not kick
+	check notify-broken-unpost-safety safety fail notify.pml -DRXMODE=0 -DBROKEN=5
+	check notify-broken-unpost-liveness liveness fail notify.pml -DRXMODE=0 -DBROKEN=5
+	check notify-broken-unpost-handler-safety safety fail notify.pml -DRXMODE=1 -DBROKEN=5
+	# arming keeps a forged ON (fetch_and ~SN): the senders stay silent
+	check notify-broken-forged-on-safety safety fail notify.pml -DRXMODE=0 -DBROKEN=6
+	check notify-broken-forged-on-liveness liveness fail notify.pml -DRXMODE=0 -DBROKEN=6
+	check notify-broken-forged-on-epoll-safety safety fail notify.pml -DRXMODE=2 -DBROKEN=6
 }
 
 suite_chan() {
