@@ -153,6 +153,12 @@ static void json_print(FILE *f, const struct machine *m)
 			json_kv_num(f, "msg_bytes", r->msg_bytes, true);
 			json_kv_num(f, "batch", r->batch, true);
 		}
+		if (r->cpu_rx_ns >= 0) {
+			json_kv_num(f, "cpu_rx_ns_per_op", r->cpu_rx_ns, true);
+			json_kv_num(f, "cpu_tx_ns_per_op", r->cpu_tx_ns, true);
+		}
+		if (r->per_sample > 1)
+			json_kv_num(f, "ops_per_sample", r->per_sample, true);
 		json_kv_num(f, "cpu_rx", r->cpu_rx, true);
 		json_kv_num(f, "cpu_tx", r->cpu_tx, true);
 		if (strcmp(r->scenario, "matrix") == 0) {
@@ -257,9 +263,9 @@ static void table_print(FILE *f, const struct machine *m)
 		if (strcmp(cur, r->scenario) != 0) {
 			cur = r->scenario;
 			fprintf(f, "\n%s (%s)\n", r->scenario, r->unit);
-			fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8s\n", "mechanism",
-			        matrix ? "rx-tx  " : "", "p50", " [min..max]", "p90", "p99",
-			        "p99.9", "max", "mean", "ops/s", "samples");
+			fprintf(f, "%-22s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8s %13s\n",
+			        "mechanism", matrix ? "rx-tx  " : "", "p50", " [min..max]", "p90",
+			        "p99", "p99.9", "max", "mean", "ops/s", "samples", "cpu rx+tx/op");
 		}
 		char pair[16] = "";
 		if (matrix)
@@ -273,11 +279,22 @@ static void table_print(FILE *f, const struct machine *m)
 			         r->batch);
 		else
 			snprintf(label, sizeof(label), "%s", r->mechanism);
-		fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8llu", label, pair,
+		fprintf(f, "%-22s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8llu", label, pair,
 		        fmt_ns(c, sizeof(c), r->p50), spread, fmt_ns(d, sizeof(d), r->p90),
 		        fmt_ns(e, sizeof(e), r->p99), fmt_ns(g, sizeof(g), r->p999),
 		        fmt_ns(h, sizeof(h), r->max), fmt_ns(k, sizeof(k), r->mean),
 		        fmt_rate(l, sizeof(l), r->ops_per_s), (unsigned long long)r->samples);
+		if (r->cpu_rx_ns >= 0) {
+			char both[40];
+
+			snprintf(both, sizeof(both), "%s+%s", fmt_ns(a, sizeof(a), r->cpu_rx_ns),
+			         fmt_ns(b, sizeof(b), r->cpu_tx_ns));
+			fprintf(f, " %13s", both);
+		} else if (!matrix) {
+			fprintf(f, " %13s", "-");
+		}
+		if (r->per_sample > 1)
+			fprintf(f, "  x%u/sample", r->per_sample);
 		if (r->wakeups_per_s > 0)
 			fprintf(f, "  wakeups/s %s", fmt_rate(a, sizeof(a), r->wakeups_per_s));
 #if __has_include(<uipc/topo.h>)
