@@ -291,7 +291,6 @@ static bool ck_dequeue(struct q *q, char *msg)
 }
 #endif
 
-
 /* Mutex queues ------------------------------------------------------------ */
 
 static void mq_wake(struct q *q, bool *write_efd)

@@ -59,8 +59,8 @@
 
 #define MAX_IO      64
 #define MAX_WORKERS 256
-#define MAX_CONNS   4000   /* whole process: in-flight jobs never fill a queue */
-#define QUEUE_SLOTS 4096u  /* > MAX_CONNS */
+#define MAX_CONNS   4000  /* whole process: in-flight jobs never fill a queue */
+#define QUEUE_SLOTS 4096u /* > MAX_CONNS */
 #define IN_SIZE     8192
 #define PAGE        4096
 #define OUT_SIZE    (PAGE + 256)
@@ -95,9 +95,9 @@ struct io {
 	uint64_t served;
 #if HANDOFF_UIPC
 	uipc_rx *rx;
-	uipc_chan *done;            /* workers -> this loop */
-	int done_cap[MAX_WORKERS];  /* one producer capability per worker */
-	uipc_chan_tx **to_worker;   /* this loop -> each worker */
+	uipc_chan *done;           /* workers -> this loop */
+	int done_cap[MAX_WORKERS]; /* one producer capability per worker */
+	uipc_chan_tx **to_worker;  /* this loop -> each worker */
 #else
 	int efd;
 	pthread_mutex_t lock;
@@ -325,17 +325,15 @@ static void set_spin(uipc_rx *rx)
 
 	if (S.spin_ns < 0)
 		return;
-	r = uipc_rx_set_spin(rx, S.spin_ns ? UIPC_SPIN_FIXED : UIPC_SPIN_NONE,
-	                     (uint64_t)S.spin_ns);
+	r = uipc_rx_set_spin(rx, S.spin_ns ? UIPC_SPIN_FIXED : UIPC_SPIN_NONE, (uint64_t)S.spin_ns);
 	if (r < 0)
 		die("spin", -r);
 }
 
 static void new_chan(uipc_rx *rx, uipc_chan **ret, int *caps, unsigned ncaps)
 {
-	struct uipc_chan_config cfg = {.msg_size = sizeof(struct job),
-	                               .capacity = QUEUE_SLOTS,
-	                               .flags = UIPC_CHAN_MPSC};
+	struct uipc_chan_config cfg = {
+	    .msg_size = sizeof(struct job), .capacity = QUEUE_SLOTS, .flags = UIPC_CHAN_MPSC};
 	int r = uipc_chan_new(rx, 0, &cfg, ret);
 
 	if (r < 0)

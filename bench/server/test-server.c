@@ -22,12 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "test-server: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			return false;                                                  \
-		}                                                                      \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "test-server: %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
 extern char **environ;
@@ -131,7 +131,8 @@ static bool read_response(int fd, struct rbuf *r, char *body, size_t body_size, 
 	memcpy(body, r->b + hlen, clen);
 	body[clen] = '\0';
 	if (closes)
-		*closes = strstr(r->b, "Connection: close\r\n") && strstr(r->b, "Connection: close\r\n") < end;
+		*closes = strstr(r->b, "Connection: close\r\n") &&
+		          strstr(r->b, "Connection: close\r\n") < end;
 	memmove(r->b, r->b + hlen + clen, r->len - hlen - clen);
 	r->len -= hlen + clen;
 	return true;
