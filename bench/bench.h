@@ -263,6 +263,21 @@ void output_print(const struct machine *mach);
 /* Scenarios (scenarios.c, chan.c)                                          */
 
 bool scenario_selected(const char *name);
+
+/* Every repetition runs every mechanism once, in rotating order. */
+typedef int (*run_fn)(const struct mech *m, const void *cfg, struct hist *h, double *ret_ops,
+                      double *ret_wakeups);
+struct round_cfg {
+	const char *scenario;
+	const char *unit;
+	double div; /* recorded values per reported unit (1000: ps recorded, ns reported) */
+	int cpu_rx, cpu_tx;
+	int distance;
+};
+void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n, run_fn run,
+            const void *cfg);
+/* uv_queue_work() against a uipc work pool in a uv loop (uvwork.c). */
+void run_uvwork(void);
 bool mech_selected(const struct mech *m);
 void run_pingpong(const struct mech *const *mechs, unsigned n, bool blocked, bool process);
 void run_oneway(const struct mech *const *mechs, unsigned n);

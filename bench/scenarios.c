@@ -301,18 +301,7 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Rounds: every repetition runs every mechanism once, in rotating order.   */
 
-typedef int (*run_fn)(const struct mech *m, const void *cfg, struct hist *h, double *ret_ops,
-                      double *ret_wakeups);
-
-struct round_cfg {
-	const char *scenario;
-	const char *unit;
-	double div; /* recorded values per reported unit (1000: ps recorded, ns reported) */
-	int cpu_rx, cpu_tx;
-	int distance;
-};
-
-static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n,
+void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n,
                    run_fn run, const void *cfg)
 {
 	struct repstat *st = calloc(n, sizeof(*st));
