@@ -133,7 +133,10 @@ for work in $WORK; do
       elif [ "$SYSCALLS" = strace ]; then
         # A separate short pass: strace slows the server, only the count matters.
         m0=$(served)
-        timeout -s INT 3 strace -c -f -p "$server_pid" -o "$tmp/strace.out" &
+        # -p for every thread: strace -p attaches to the one thread named.
+        tids=()
+        for t in /proc/"$server_pid"/task/*; do tids+=(-p "${t##*/}"); done
+        timeout -s INT 3 strace -c -f "${tids[@]}" -o "$tmp/strace.out" &
         spid=$!
         sleep 0.5
         wrk -t"$wt" -c"$c" -d1s "$url" >/dev/null

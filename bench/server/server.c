@@ -546,7 +546,13 @@ static void on_readable(struct io *io, struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, IN_SIZE - 1 - c->in_len);
 
 		if (n > 0) {
+			size_t room = IN_SIZE - 1 - c->in_len;
+
 			c->in_len += (size_t)n;
+			/* A short read took all there was: skip the read that
+			 * would say EAGAIN (epoll is level-triggered). */
+			if ((size_t)n < room)
+				break;
 			if (c->in_len < IN_SIZE - 1)
 				continue;
 			break;
