@@ -184,8 +184,6 @@ if command -v gnuplot >/dev/null; then
   done
   n=${#hs[@]}
   {
-    echo "set terminal svg size 900,600 font 'sans,11'"
-    echo "set output '$OUT.svg'"
     echo "set multiplot layout 2,1 title 'uipc-httpd under wrk: $(nproc) CPUs, $IO_THREADS I/O + $WORKERS worker threads'"
     echo "set style data histogram; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
     echo "set key top left; set grid ytics; set xtics rotate by -30 font ',9'"
@@ -199,6 +197,10 @@ if command -v gnuplot >/dev/null; then
     echo
     echo "unset multiplot"
   } >"$tmp/plot.gp"
-  gnuplot "$tmp/plot.gp" && echo "plot: $OUT.svg"
+  # SVG for reading, a small PNG for committing next to the results.
+  { echo "set terminal svg size 900,600 font 'sans,11'"; echo "set output '$OUT.svg'"; cat "$tmp/plot.gp"; } | gnuplot &&
+    echo "plot: $OUT.svg"
+  { echo "set terminal pngcairo size 900,600 font 'sans,9'"; echo "set output '$OUT.png'"; cat "$tmp/plot.gp"; } | gnuplot 2>/dev/null &&
+    echo "plot: $OUT.png"
 fi
 echo "table: $OUT.txt  json: $OUT.json"

@@ -6,7 +6,7 @@
  * Connection: close, the pread mode's file contents, and a clean exit on
  * SIGTERM. No timing is asserted.
  *
- *   test-server PATH-TO-uipc-httpd-{mutex,uipc}
+ *   test-server PATH-TO-uipc-httpd-{mutex,uipc} [server option [value]]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -206,6 +206,9 @@ static bool check_pread(int port, const char *page)
 	return true;
 }
 
+/* More server options (--light, --spin 0...), NULL-terminated. */
+static char *extra[3];
+
 static bool run(char *bin)
 {
 	char tmpl[] = "/tmp/uipc-httpd-test-XXXXXX", page[4097];
@@ -213,7 +216,8 @@ static bool run(char *bin)
 	int fd;
 
 	{
-		char *argv[] = {bin, "-p", "0", "-t", "2", "-w", "2", "-W", "5", NULL};
+		char *argv[] = {bin, "-p", "0", "-t",     "2",      "-w",
+		                "2", "-W", "5", extra[0], extra[1], NULL};
 
 		CHECK(start(&s, argv));
 		if (!check_burn(s.port)) {
@@ -230,7 +234,7 @@ static bool run(char *bin)
 	CHECK(fd >= 0 && write(fd, page, 4096) == 4096);
 	close(fd);
 	{
-		char *argv[] = {bin, "-p", "0", "-w", "3", "-f", tmpl, NULL};
+		char *argv[] = {bin, "-p", "0", "-w", "3", "-f", tmpl, extra[0], extra[1], NULL};
 		bool ok;
 
 		if (!start(&s, argv)) {
@@ -248,10 +252,12 @@ static bool run(char *bin)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: test-server PATH-TO-SERVER\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: test-server PATH-TO-SERVER [server option [value]]\n");
 		return 2;
 	}
+	for (int i = 2; i < argc; i++)
+		extra[i - 2] = argv[i];
 	signal(SIGPIPE, SIG_IGN);
 	if (!run(argv[1]))
 		return 1;
