@@ -243,24 +243,30 @@ static void notes_print(FILE *f)
 	}
 	fprintf(f, "\nnotes:\n");
 	if (cpu)
-		fprintf(f, "  cpu rx+tx/op: thread CPU time (getrusage(RUSAGE_THREAD)) per operation of "
-		           "the receiver (pong) and the sender (ping), warm-up included; a sender's "
-		           "pauses are not counted\n");
+		fprintf(
+		    f,
+		    "  cpu rx+tx/op: thread CPU time (getrusage(RUSAGE_THREAD)) per operation of "
+		    "the receiver (pong) and the sender (ping), warm-up included; a sender's "
+		    "pauses are not counted\n");
 	if (k)
-		fprintf(f, "  xK/sample: each latency sample times K back-to-back round trips (one is "
-		           "within 50 clock steps); percentiles are of K-trip means\n");
+		fprintf(f,
+		        "  xK/sample: each latency sample times K back-to-back round trips (one is "
+		        "within 50 clock steps); percentiles are of K-trip means\n");
 	if (ws)
-		fprintf(f, "  futex-ws, eventfd-ws: waiter suppression (a sleeping flag; the syscall "
-		           "only for a sleeper), the full fence uipc_tx_notify() has\n");
-	fprintf(f, "  awake scenarios: every peer with a cheap poll spins up to %u ns before "
-		   "blocking, the bound of uipc's adaptive spin\n",
+		fprintf(f,
+		        "  futex-ws, eventfd-ws: waiter suppression (a sleeping flag; the syscall "
+		        "only for a sleeper), the full fence uipc_tx_notify() has\n");
+	fprintf(f,
+	        "  awake scenarios: every peer with a cheap poll spins up to %u ns before "
+	        "blocking, the bound of uipc's adaptive spin\n",
 	        UIPC_SPIN_DEFAULT_MAX_NS);
 	if (uv)
-		fprintf(f, "  uv-async: uv_async_send() returns after a plain load while the handle is "
-		           "pending, without a fence, so stores made before it are not ordered "
-		           "before that load; uipc_tx_notify() fences (a receiver that takes the "
-		           "notification sees what was written before it), which is the gap in "
-		           "notify-cost\n");
+		fprintf(
+		    f, "  uv-async: uv_async_send() returns after a plain load while the handle is "
+		       "pending, without a fence, so stores made before it are not ordered "
+		       "before that load; uipc_tx_notify() fences (a receiver that takes the "
+		       "notification sees what was written before it), which is the gap in "
+		       "notify-cost\n");
 	if (ck)
 		fprintf(f, "  ck-ring 1by1: Concurrency Kit has no batch call; its x16 rows are 16 "
 		           "single enqueues/dequeues (compare with the uipc x1 row for unbatched "
