@@ -243,7 +243,7 @@ if command -v gnuplot >/dev/null; then
   # SVG for reading, a small PNG for committing next to the results.
   { echo "set terminal svg size 900,600 font 'sans,11'"; echo "set output '$OUT.svg'"; cat "$tmp/plot.gp"; } | gnuplot &&
     echo "plot: $OUT.svg"
-  { echo "set terminal pngcairo size 900,600 font 'sans,9'"; echo "set output '$OUT.png'"; cat "$tmp/plot.gp"; } | gnuplot 2>/dev/null &&
+  { echo "set terminal pngcairo size 760,480 font 'sans,8'"; echo "set output '$OUT.png'"; cat "$tmp/plot.gp"; } | gnuplot 2>/dev/null &&
     echo "plot: $OUT.png"
 fi
 echo "table: $OUT.txt  json: $OUT.json"
