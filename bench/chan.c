@@ -17,7 +17,7 @@
  *    message, then a counter after it, spun on), the floor for carrying
  *    that many bytes.
  * chan-throughput-process puts the uipc producer in another process (it
- * attaches through uipc_chan_give()/uipc_chan_attach() and pays a fence per
+ * attaches through uipc_chan_cap_send()/uipc_chan_tx_open_sock() and pays a fence per
  * send; producers in the consumer's process do not).
  */
 #include <errno.h>
@@ -207,7 +207,7 @@ static int q_rx_open(struct q *q)
 			goto out;
 		}
 		q->chan = chan;
-		if (q->process && (err = uipc_chan_give(chan, q->sock)) < 0) {
+		if (q->process && (err = uipc_chan_cap_send(chan, q->sock)) < 0) {
 			q_rx_close(q);
 			goto out;
 		}
@@ -247,7 +247,7 @@ static int q_tx_open(struct q *q)
 #ifdef BENCH_HAVE_CHAN
 	if (q->kind == Q_UIPC) {
 		uipc_chan_tx *tx;
-		int err = q->process ? uipc_chan_attach(q->ctx, q->sock, &tx)
+		int err = q->process ? uipc_chan_tx_open_sock(q->ctx, q->sock, &tx)
 		                     : uipc_chan_tx_new(q->chan, &tx);
 		if (err < 0)
 			return err;
@@ -449,8 +449,9 @@ static int q_recv(struct q *q, char *buf)
 #ifdef BENCH_HAVE_CHAN
 	/* A bounded wait, so that a failed producer cannot leave us here. */
 	int64_t timeout = 200000000;
-	int r = q->batch == 1 ? uipc_chan_recv(q->chan, buf, q->msg, timeout)
-	                      : uipc_chan_recv_n(q->chan, buf, q->batch, q->batch * q->msg, timeout);
+	int r = q->batch == 1
+	            ? uipc_chan_recv(q->chan, buf, q->msg, timeout)
+	            : uipc_chan_recv_n(q->chan, buf, q->batch, q->batch * q->msg, timeout);
 	if (r == -EINTR || r == -ETIMEDOUT)
 		return 0;
 	if (r < 0)

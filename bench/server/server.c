@@ -339,7 +339,7 @@ static void new_chan(uipc_rx *rx, uipc_chan **ret, int *caps, unsigned ncaps)
 	if (r < 0)
 		die("channel", -r);
 	for (unsigned i = 0; i < ncaps && !S.light; i++)
-		if ((caps[i] = uipc_chan_fd(*ret)) < 0)
+		if ((caps[i] = uipc_chan_cap(*ret)) < 0)
 			die("channel capability", -caps[i]);
 }
 
