@@ -141,6 +141,9 @@ enum mech_flags {
 	MECH_PROCESS = 1u << 0, /* works between processes (pingpong --process) */
 	MECH_UIPC = 1u << 1,
 	MECH_SPIN = 1u << 2, /* never blocks: the floor */
+	/* poll() is a few loads, no syscall: the receiver may spin on it
+	 * before wait() (awake scenarios, the same budget as uipc's). */
+	MECH_CHEAP_POLL = 1u << 3,
 };
 
 struct mech {
@@ -216,7 +219,23 @@ struct result {
 	int cpu_rx, cpu_tx;   /* where the receiver / first sender ran */
 	int distance;         /* matrix: topology class, -1 unknown */
 	const char *unit;     /* what the latencies measure */
+	/* Thread CPU time per operation (getrusage(RUSAGE_THREAD)), mean over
+	 * repetitions; < 0: not measured. rx: the receiver (pong, the fan-in
+	 * receiver); tx: the sender (ping, the fan-in senders together), its
+	 * own pauses (gaps, waits for its slot) excluded. */
+	double cpu_rx_ns, cpu_tx_ns;
+	/* Round trips timed together per latency sample (1: each on its own). */
+	unsigned per_sample;
 };
+
+/* Thread CPU time of the calling thread, ns (getrusage(RUSAGE_THREAD)). */
+uint64_t thread_cpu_ns(void);
+/* What the last scenario run measured besides its histogram (rounds()). */
+struct run_extra {
+	double cpu_rx_ns, cpu_tx_ns; /* per operation; < 0: not measured */
+	unsigned per_sample;
+};
+extern struct run_extra run_extra;
 
 struct opts {
 	bool quick, json, csv, process, verbose;
@@ -244,6 +263,21 @@ void output_print(const struct machine *mach);
 /* Scenarios (scenarios.c, chan.c)                                          */
 
 bool scenario_selected(const char *name);
+
+/* Every repetition runs every mechanism once, in rotating order. */
+typedef int (*run_fn)(const struct mech *m, const void *cfg, struct hist *h, double *ret_ops,
+                      double *ret_wakeups);
+struct round_cfg {
+	const char *scenario;
+	const char *unit;
+	double div; /* recorded values per reported unit (1000: ps recorded, ns reported) */
+	int cpu_rx, cpu_tx;
+	int distance;
+};
+void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n, run_fn run,
+            const void *cfg);
+/* uv_queue_work() against a uipc work pool in a uv loop (uvwork.c). */
+void run_uvwork(void);
 bool mech_selected(const struct mech *m);
 void run_pingpong(const struct mech *const *mechs, unsigned n, bool blocked, bool process);
 void run_oneway(const struct mech *const *mechs, unsigned n);

@@ -50,10 +50,13 @@ static void usage(FILE *f)
 	       "  --only LIST        scenarios, comma-separated: pingpong-awake,\n"
 	       "                     pingpong-blocked, oneway-awake, oneway-blocked,\n"
 	       "                     notify-cost, notify-cost-eager, fanin (or fanin-N),\n"
-	       "                     chan-throughput, chan-pingpong, matrix\n"
-	       "  --mech LIST        mechanisms, comma-separated (shm-spin, futex, eventfd,\n"
-	       "                     pipe, unix-socket, signal, uring-msgring, uv-async,\n"
-	       "                     ck-ring, uipc-<backend>)\n"
+	       "                     chan-throughput, chan-throughput-process,\n"
+	       "                     chan-pingpong, uv-work (or uv-work-rtt, uv-work-tput),\n"
+	       "                     matrix\n"
+	       "  --mech LIST        mechanisms, comma-separated (shm-spin, futex, futex-ws,\n"
+	       "                     eventfd, eventfd-ws, pipe, unix-socket, signal,\n"
+	       "                     uring-msgring, uv-async, ck-ring, mutex-condvar,\n"
+	       "                     mutex-eventfd, uv-queue-work, uipc-pool, uipc-<backend>)\n"
 	       "  --process          also ping-pong between two processes\n"
 	       "  --reps N           repetitions (default 5)\n"
 	       "  --run-ms N         duration of one run of one mechanism (default 200; quick 25)\n"
@@ -261,6 +264,8 @@ int main(int argc, char **argv)
 #ifdef BENCH_HAVE_LIBCK
 		printf("ck-ring (channels only)\n");
 #endif
+		printf("mutex-condvar (channels only)\nmutex-eventfd (channels only)\n");
+		printf("uv-queue-work (uv-work only)\nuipc-pool (uv-work only)\n");
 		for (unsigned i = 0; i < nm; i++)
 			printf("missing: %s: %s\n", names[i], why[i]);
 		return 0;
@@ -291,6 +296,7 @@ int main(int argc, char **argv)
 		run_fanin(sel, k, s);
 	}
 	run_chan();
+	run_uvwork();
 	/* The matrix: the floor and the default uipc backend. */
 	const struct mech *mm[2];
 	unsigned nm = 0;

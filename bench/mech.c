@@ -128,6 +128,92 @@ static int futex_wait(struct link *l)
 }
 
 /* ------------------------------------------------------------------------ */
+/* futex-ws: waiter suppression, the Baton/EventCount pattern. The word is  */
+/* 0 (empty), 1 (posted) or 2 (the receiver sleeps on it): a notify calls    */
+/* FUTEX_WAKE only when it replaced a 2.                                      */
+
+enum { WS_EMPTY = 0, WS_POSTED = 1, WS_SLEEPING = 2 };
+
+static int futex_ws_notify(struct link *l, unsigned i)
+{
+	/* The same guarantee as uipc_tx_notify(): what the caller wrote
+	 * before is ordered before the load (a full fence), so a receiver
+	 * that takes the pending post sees it. A post still pending then
+	 * costs the fence and a load, no write to the shared line. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&l->word, memory_order_relaxed) == WS_POSTED)
+		return 0;
+	if (atomic_exchange_explicit(&l->word, WS_POSTED, memory_order_seq_cst) != WS_SLEEPING)
+		return 0;
+	if (sys_futex(&l->word, futex_op(l, FUTEX_WAKE), 1) < 0)
+		return neg_errno();
+	return 0;
+}
+
+static int futex_ws_wait(struct link *l)
+{
+	for (;;) {
+		uint32_t v = WS_EMPTY;
+
+		if (atomic_exchange_explicit(&l->word, WS_EMPTY, memory_order_acquire) == WS_POSTED)
+			return 0;
+		/* Announce the sleep; a notify that came first makes the CAS fail. */
+		if (!atomic_compare_exchange_strong(&l->word, &v, WS_SLEEPING))
+			continue;
+		if (sys_futex(&l->word, futex_op(l, FUTEX_WAIT), WS_SLEEPING) < 0 &&
+		    errno != EAGAIN && errno != EINTR)
+			return neg_errno();
+	}
+}
+
+static int ws_poll(struct link *l)
+{
+	if (atomic_load_explicit(&l->word, memory_order_relaxed) != WS_POSTED)
+		return 0;
+	return atomic_exchange_explicit(&l->word, WS_EMPTY, memory_order_acquire) == WS_POSTED;
+}
+
+/* eventfd-ws: the same word, and an eventfd written only for a sleeper (the
+ * folly AtomicNotificationQueue / Seastar pattern). A pollable receiver. */
+static int eventfd_ws_notify(struct link *l, unsigned i)
+{
+	uint64_t one = 1;
+
+	atomic_thread_fence(memory_order_seq_cst); /* as futex-ws */
+	if (atomic_load_explicit(&l->word, memory_order_relaxed) == WS_POSTED)
+		return 0;
+	if (atomic_exchange_explicit(&l->word, WS_POSTED, memory_order_seq_cst) != WS_SLEEPING)
+		return 0;
+	return full_write(l->fd[0], &one, sizeof(one));
+}
+
+static int eventfd_ws_wait(struct link *l)
+{
+	for (;;) {
+		uint32_t v = WS_EMPTY;
+		uint64_t cnt;
+
+		if (atomic_exchange_explicit(&l->word, WS_EMPTY, memory_order_acquire) == WS_POSTED)
+			return 0;
+		if (!atomic_compare_exchange_strong(&l->word, &v, WS_SLEEPING))
+			continue;
+		/* Only a notify that found WS_SLEEPING writes: one read per sleep. */
+		if (read(l->fd[0], &cnt, sizeof(cnt)) < 0 && errno != EINTR && errno != EAGAIN)
+			return neg_errno();
+	}
+}
+
+static int eventfd_ws_init(struct link *l)
+{
+	/* Blocking reads: the receiver polls the word, never the fd. */
+	int fd = eventfd(0, EFD_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	l->fd[0] = fd;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* eventfd, pipe, unix socket: one write per notify, fds made before fork.   */
 
 static void fds_close(struct link *l)
@@ -609,7 +695,7 @@ static int nop_tx_open(struct link *l, unsigned i)
 	return 0;
 }
 
-#define MAX_MECHS 24
+#define MAX_MECHS 32
 static struct mech table[MAX_MECHS];
 static unsigned ntable;
 static const char *missing_name[MAX_MECHS], *missing_why[MAX_MECHS];
@@ -683,10 +769,22 @@ unsigned mech_table(const struct mech **ret)
 	m->wait = spin_wait;
 	m->poll = word_poll;
 
-	m = add("futex", MECH_PROCESS);
+	m = add("futex", MECH_PROCESS | MECH_CHEAP_POLL);
 	m->notify = futex_notify;
 	m->wait = futex_wait;
 	m->poll = word_poll;
+
+	m = add("futex-ws", MECH_PROCESS | MECH_CHEAP_POLL);
+	m->notify = futex_ws_notify;
+	m->wait = futex_ws_wait;
+	m->poll = ws_poll;
+
+	m = add("eventfd-ws", MECH_PROCESS | MECH_CHEAP_POLL);
+	m->init = eventfd_ws_init;
+	m->fini = fds_close;
+	m->notify = eventfd_ws_notify;
+	m->wait = eventfd_ws_wait;
+	m->poll = ws_poll;
 
 	m = add("eventfd", MECH_PROCESS);
 	m->init = eventfd_init;
@@ -735,7 +833,7 @@ unsigned mech_table(const struct mech **ret)
 #endif
 
 #ifdef BENCH_HAVE_LIBUV
-	m = add("uv-async", 0);
+	m = add("uv-async", MECH_CHEAP_POLL);
 	m->rx_open = uv_rx_open;
 	m->rx_close = uv_rx_close;
 	m->tx_open = uv_tx_open;

@@ -153,6 +153,12 @@ static void json_print(FILE *f, const struct machine *m)
 			json_kv_num(f, "msg_bytes", r->msg_bytes, true);
 			json_kv_num(f, "batch", r->batch, true);
 		}
+		if (r->cpu_rx_ns >= 0) {
+			json_kv_num(f, "cpu_rx_ns_per_op", r->cpu_rx_ns, true);
+			json_kv_num(f, "cpu_tx_ns_per_op", r->cpu_tx_ns, true);
+		}
+		if (r->per_sample > 1)
+			json_kv_num(f, "ops_per_sample", r->per_sample, true);
 		json_kv_num(f, "cpu_rx", r->cpu_rx, true);
 		json_kv_num(f, "cpu_tx", r->cpu_tx, true);
 		if (strcmp(r->scenario, "matrix") == 0) {
@@ -221,6 +227,52 @@ static const char *fmt_rate(char *buf, size_t len, double v)
 	return buf;
 }
 
+/* What a reader of the rows must know, printed once under the tables. */
+static void notes_print(FILE *f)
+{
+	bool uv = false, ck = false, k = false, cpu = false, ws = false;
+
+	for (unsigned i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+
+		uv |= strcmp(r->mechanism, "uv-async") == 0;
+		ck |= strstr(r->mechanism, " 1by1") != NULL;
+		k |= r->per_sample > 1;
+		cpu |= r->cpu_rx_ns >= 0;
+		ws |= strstr(r->mechanism, "-ws") != NULL;
+	}
+	fprintf(f, "\nnotes:\n");
+	if (cpu)
+		fprintf(
+		    f,
+		    "  cpu rx+tx/op: thread CPU time (getrusage(RUSAGE_THREAD)) per operation of "
+		    "the receiver (pong) and the sender (ping), warm-up included; a sender's "
+		    "pauses are not counted\n");
+	if (k)
+		fprintf(f,
+		        "  xK/sample: each latency sample times K back-to-back round trips (one is "
+		        "within 50 clock steps); percentiles are of K-trip means\n");
+	if (ws)
+		fprintf(f,
+		        "  futex-ws, eventfd-ws: waiter suppression (a sleeping flag; the syscall "
+		        "only for a sleeper), the full fence uipc_tx_notify() has\n");
+	fprintf(f,
+	        "  awake scenarios: every peer with a cheap poll spins up to %u ns before "
+	        "blocking, the bound of uipc's adaptive spin\n",
+	        UIPC_SPIN_DEFAULT_MAX_NS);
+	if (uv)
+		fprintf(
+		    f, "  uv-async: uv_async_send() returns after a plain load while the handle is "
+		       "pending, without a fence, so stores made before it are not ordered "
+		       "before that load; uipc_tx_notify() fences (a receiver that takes the "
+		       "notification sees what was written before it), which is the gap in "
+		       "notify-cost\n");
+	if (ck)
+		fprintf(f, "  ck-ring 1by1: Concurrency Kit has no batch call; its x16 rows are 16 "
+		           "single enqueues/dequeues (compare with the uipc x1 row for unbatched "
+		           "uipc)\n");
+}
+
 static void table_print(FILE *f, const struct machine *m)
 {
 	char backends[128], a[32], b[32], c[32], d[32], e[32], g[32], h[32], k[32], l[32];
@@ -257,9 +309,9 @@ static void table_print(FILE *f, const struct machine *m)
 		if (strcmp(cur, r->scenario) != 0) {
 			cur = r->scenario;
 			fprintf(f, "\n%s (%s)\n", r->scenario, r->unit);
-			fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8s\n", "mechanism",
-			        matrix ? "rx-tx  " : "", "p50", " [min..max]", "p90", "p99",
-			        "p99.9", "max", "mean", "ops/s", "samples");
+			fprintf(f, "%-22s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8s %13s\n",
+			        "mechanism", matrix ? "rx-tx  " : "", "p50", " [min..max]", "p90",
+			        "p99", "p99.9", "max", "mean", "ops/s", "samples", "cpu rx+tx/op");
 		}
 		char pair[16] = "";
 		if (matrix)
@@ -273,11 +325,22 @@ static void table_print(FILE *f, const struct machine *m)
 			         r->batch);
 		else
 			snprintf(label, sizeof(label), "%s", r->mechanism);
-		fprintf(f, "%-16s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8llu", label, pair,
+		fprintf(f, "%-22s %s%8s %-17s %8s %8s %8s %8s %8s %9s %8llu", label, pair,
 		        fmt_ns(c, sizeof(c), r->p50), spread, fmt_ns(d, sizeof(d), r->p90),
 		        fmt_ns(e, sizeof(e), r->p99), fmt_ns(g, sizeof(g), r->p999),
 		        fmt_ns(h, sizeof(h), r->max), fmt_ns(k, sizeof(k), r->mean),
 		        fmt_rate(l, sizeof(l), r->ops_per_s), (unsigned long long)r->samples);
+		if (r->cpu_rx_ns >= 0) {
+			char both[40];
+
+			snprintf(both, sizeof(both), "%s+%s", fmt_ns(a, sizeof(a), r->cpu_rx_ns),
+			         fmt_ns(b, sizeof(b), r->cpu_tx_ns));
+			fprintf(f, " %13s", both);
+		} else if (!matrix) {
+			fprintf(f, " %13s", "-");
+		}
+		if (r->per_sample > 1)
+			fprintf(f, "  x%u/sample", r->per_sample);
 		if (r->wakeups_per_s > 0)
 			fprintf(f, "  wakeups/s %s", fmt_rate(a, sizeof(a), r->wakeups_per_s));
 #if __has_include(<uipc/topo.h>)
@@ -288,6 +351,7 @@ static void table_print(FILE *f, const struct machine *m)
 #endif
 		fputc('\n', f);
 	}
+	notes_print(f);
 }
 
 void output_print(const struct machine *m)

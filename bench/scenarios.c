@@ -55,6 +55,28 @@ static int first_err(int a, int b)
 	return a < 0 ? a : b;
 }
 
+/*
+ * Wait on a link. Awake (not blocked) links of peers whose poll() is cheap
+ * spin on it first with uipc's own bound (UIPC_SPIN_DEFAULT_MAX_NS, the most
+ * uipc's adaptive spin does in one wait), then block: every peer that can
+ * spin gets at least the budget uipc has.
+ */
+static int link_wait(struct link *l)
+{
+	if (!l->blocked && (l->m->flags & MECH_CHEAP_POLL)) {
+		uint64_t end = bench_ticks() + ns_to_ticks(UIPC_SPIN_DEFAULT_MAX_NS);
+
+		do {
+			int r = l->m->poll(l);
+
+			if (r != 0)
+				return r < 0 ? r : 0;
+			cpu_relax();
+		} while (bench_ticks() < end);
+	}
+	return l->m->wait(l);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Ping-pong                                                                */
 
@@ -67,9 +89,51 @@ struct pp {
 	uint64_t warm_ticks, run_ticks;
 	uint64_t gap_ticks; /* pause between round trips (blocked) */
 	uint64_t samples;
+	uint64_t trips;              /* every round trip, warm-up included */
+	unsigned per_sample;         /* round trips timed together */
+	uint64_t cpu_ping, cpu_pong; /* thread CPU ns over all trips; ping's gaps excluded */
 	double secs;
 	struct hist *h; /* the ping side's (parent's) memory */
 };
+
+/* The clock's granularity in ns: the smallest step two reads show. */
+static double clock_step_ns(void)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 200; i++) {
+		uint64_t a = bench_ticks(), b;
+
+		while ((b = bench_ticks()) == a)
+			;
+		if (b - a < best)
+			best = b - a;
+	}
+	return (double)ticks_to_ns(best * 1000u) / 1000.0;
+}
+
+/* Round trips per sample: enough that one sample spans >= 50 clock steps
+ * (a p50 then moves in steps of 2% at most, not of a whole tick). */
+static unsigned per_sample_for(uint64_t min_rtt_ns)
+{
+	double span = 50.0 * clock_step_ns();
+	unsigned k;
+
+	if (min_rtt_ns == 0)
+		min_rtt_ns = 1;
+	k = (unsigned)(span / (double)min_rtt_ns + 0.999);
+	return k < 1 ? 1 : k > 64 ? 64 : k;
+}
+
+static int pp_trip(struct pp *p)
+{
+	int err = p->ab->m->notify(p->ab, 0);
+
+	if (err >= 0)
+		err = link_wait(p->ba);
+	p->trips++;
+	return err;
+}
 
 static void *pp_ping(void *arg)
 {
@@ -82,12 +146,24 @@ static void *pp_ping(void *arg)
 	sbarrier_wait(&p->bar);
 	if (!atomic_load(&p->setup_failed)) {
 		uint64_t start = bench_ticks(), warm_end = start + p->warm_ticks;
-		uint64_t end = warm_end + p->run_ticks, busy = 0;
+		uint64_t end = warm_end + p->run_ticks, busy = 0, gaps = 0, min_rtt = UINT64_MAX;
+		uint64_t cpu0 = thread_cpu_ns();
+		unsigned k = 1;
+		bool measuring = false;
 		for (;;) {
 			uint64_t t0 = bench_ticks();
 			if (t0 >= end || p->samples >= MAX_SAMPLES)
 				break;
-			if ((err = ab->m->notify(ab, 0)) < 0 || (err = ba->m->wait(ba)) < 0)
+			if (!measuring && t0 >= warm_end) {
+				/* Awake: time k round trips per sample when one
+				 * is a few clock steps only. */
+				measuring = true;
+				k = p->gap_ticks ? 1 : per_sample_for(ticks_to_ns(min_rtt));
+				p->per_sample = k;
+			}
+			for (unsigned j = 0; j < (measuring ? k : 1) && err >= 0; j++)
+				err = pp_trip(p);
+			if (err < 0)
 				break;
 			if (atomic_load_explicit(&p->stop, memory_order_relaxed))
 				break;
@@ -98,14 +174,22 @@ static void *pp_ping(void *arg)
 			 * and never block at all. */
 			while (p->gap_ticks && bench_ticks() - t1 < p->gap_ticks)
 				cpu_relax();
-			if (t0 < warm_end)
+			if (p->gap_ticks)
+				gaps += bench_ticks() - t1;
+			if (!measuring) {
+				if (t1 - t0 < min_rtt)
+					min_rtt = t1 - t0;
 				continue;
+			}
 			busy += t1 - t0;
-			hist_record(p->h, ticks_to_ns(t1 - t0));
+			hist_record(p->h, ticks_to_ns(t1 - t0) / k);
 			p->samples++;
 		}
+		p->cpu_ping = thread_cpu_ns() - cpu0;
+		p->cpu_ping = p->cpu_ping > ticks_to_ns(gaps) ? p->cpu_ping - ticks_to_ns(gaps) : 0;
 		/* Round trips per second of waiting, gaps excluded. */
 		p->secs = (double)ticks_to_ns(busy) / 1e9;
+		p->samples *= k;
 		atomic_store(&p->stop, 1);
 		int e2 = ab->m->notify(ab, 0);
 		err = first_err(err, e2);
@@ -127,14 +211,16 @@ static void *pp_pong(void *arg)
 		atomic_store(&p->setup_failed, 1);
 	sbarrier_wait(&p->bar);
 	if (!atomic_load(&p->setup_failed)) {
+		uint64_t cpu0 = thread_cpu_ns();
 		for (;;) {
-			if ((err = ab->m->wait(ab)) < 0)
+			if ((err = link_wait(ab)) < 0)
 				break;
 			if (atomic_load_explicit(&p->stop, memory_order_relaxed))
 				break;
 			if ((err = ba->m->notify(ba, 0)) < 0)
 				break;
 		}
+		p->cpu_pong = thread_cpu_ns() - cpu0;
 		if (err < 0) {
 			/* Let the ping side out of its wait. */
 			atomic_store(&p->stop, 1);
@@ -200,6 +286,11 @@ static int pingpong_once(const struct mech *m, bool blocked, bool process, int c
 	err = first_err(err, first_err(atomic_load(&p->err_ping), atomic_load(&p->err_pong)));
 	if (!err && p->secs > 0)
 		*ret_ops = (double)p->samples / p->secs;
+	if (!err && p->trips) {
+		run_extra.cpu_tx_ns = (double)p->cpu_ping / (double)p->trips;
+		run_extra.cpu_rx_ns = (double)p->cpu_pong / (double)p->trips;
+		run_extra.per_sample = p->per_sample;
+	}
 out:
 	link_free(p->ab);
 	link_free(p->ba);
@@ -210,24 +301,17 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Rounds: every repetition runs every mechanism once, in rotating order.   */
 
-typedef int (*run_fn)(const struct mech *m, const void *cfg, struct hist *h, double *ret_ops,
-                      double *ret_wakeups);
-
-struct round_cfg {
-	const char *scenario;
-	const char *unit;
-	double div; /* recorded values per reported unit (1000: ps recorded, ns reported) */
-	int cpu_rx, cpu_tx;
-	int distance;
-};
-
-static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n,
+void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n,
                    run_fn run, const void *cfg)
 {
 	struct repstat *st = calloc(n, sizeof(*st));
 	bool *failed = calloc(n, sizeof(*failed));
+	struct {
+		double rx, tx;
+		unsigned n, per_sample;
+	} *cpu = calloc(n, sizeof(*cpu));
 	struct hist *h = malloc(sizeof(*h));
-	if (!st || !failed || !h) {
+	if (!st || !failed || !h || !cpu) {
 		fprintf(stderr, "uipc-bench: out of memory\n");
 		goto out;
 	}
@@ -240,6 +324,7 @@ static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, 
 			if (failed[i])
 				continue;
 			hist_reset(h);
+			run_extra = (struct run_extra){-1, -1, 1};
 			uint64_t t0 = mono_ns();
 			int err = run(mechs[i], cfg, h, &ops, &wk);
 			if (opts.verbose)
@@ -257,6 +342,13 @@ static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, 
 				continue;
 			}
 			repstat_add(&st[i], h, ops, wk);
+			if (run_extra.cpu_rx_ns >= 0) {
+				cpu[i].rx += run_extra.cpu_rx_ns;
+				cpu[i].tx += run_extra.cpu_tx_ns;
+				cpu[i].n++;
+			}
+			if (run_extra.per_sample > cpu[i].per_sample)
+				cpu[i].per_sample = run_extra.per_sample;
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -275,6 +367,9 @@ static void rounds(const struct round_cfg *rc, const struct mech *const *mechs, 
 				*v[k] /= rc->div;
 		}
 		r.unit = rc->unit;
+		r.cpu_rx_ns = cpu[i].n ? cpu[i].rx / cpu[i].n : -1;
+		r.cpu_tx_ns = cpu[i].n ? cpu[i].tx / cpu[i].n : -1;
+		r.per_sample = cpu[i].per_sample ? cpu[i].per_sample : 1;
 		r.cpu_rx = rc->cpu_rx;
 		r.cpu_tx = rc->cpu_tx;
 		r.distance = rc->distance;
@@ -286,6 +381,7 @@ out:
 	free(st);
 	free(failed);
 	free(h);
+	free(cpu);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -342,6 +438,9 @@ struct fan {
 	uint64_t gap_ticks; /* sender pause after its slot was taken */
 	struct hist *h;
 	_Alignas(BENCH_CACHELINE) uint64_t msgs, wakeups; /* receiver's */
+	uint64_t taken;                                   /* every message, warm-up too */
+	uint64_t cpu_rx;                                  /* receiver thread CPU ns */
+	_Atomic uint64_t cpu_tx;                          /* senders', their pauses excluded */
 	double secs;
 	struct {
 		_Alignas(BENCH_CACHELINE) _Atomic uint64_t ts;
@@ -371,8 +470,10 @@ static void *fan_sender(void *arg)
 		atomic_store(&f->setup_failed, 1);
 	sbarrier_wait(&f->bar);
 	if (!atomic_load(&f->setup_failed)) {
-		uint64_t end = bench_ticks() + f->warm_ticks + f->run_ticks;
+		uint64_t end = bench_ticks() + f->warm_ticks + f->run_ticks, idle = 0;
+		uint64_t cpu0 = thread_cpu_ns();
 		while (bench_ticks() < end && err >= 0) {
+			uint64_t w0 = bench_ticks();
 			/* Yield now and then: fan-in may put several senders on one CPU. */
 			for (unsigned spins = 0;
 			     atomic_load_explicit(&f->slot[i].ts, memory_order_acquire); spins++) {
@@ -388,9 +489,14 @@ static void *fan_sender(void *arg)
 				while ((ts = bench_ticks()) < until)
 					cpu_relax();
 			}
+			idle += ts - w0;
 			atomic_store_explicit(&f->slot[i].ts, ts ? ts : 1, memory_order_release);
 			err = l->m->notify(l, i);
 		}
+		uint64_t cpu = thread_cpu_ns() - cpu0;
+		/* Its waits and pauses are wall time spent spinning (or
+		 * yielded): not the cost of notifying. */
+		atomic_fetch_add(&f->cpu_tx, cpu > ticks_to_ns(idle) ? cpu - ticks_to_ns(idle) : 0);
 		atomic_fetch_add(&f->done, 1);
 		int e2 = l->m->notify(l, i);
 		err = first_err(err, e2);
@@ -411,6 +517,7 @@ static int fan_scan(struct fan *f, uint64_t warm_end, uint64_t *last)
 		if (!ts)
 			continue;
 		atomic_store_explicit(&f->slot[i].ts, 0, memory_order_release);
+		f->taken++;
 		if (ts < warm_end)
 			continue;
 		hist_record(f->h, now > ts ? ticks_to_ns(now - ts) : 0);
@@ -432,8 +539,9 @@ static void *fan_receiver(void *arg)
 	sbarrier_wait(&f->bar);
 	if (!atomic_load(&f->setup_failed)) {
 		uint64_t start = bench_ticks(), warm_end = start + f->warm_ticks, last = warm_end;
+		uint64_t cpu0 = thread_cpu_ns();
 		for (;;) {
-			if ((err = l->m->wait(l)) < 0)
+			if ((err = link_wait(l)) < 0)
 				break;
 			f->wakeups += fan_scan(f, warm_end, &last) >= 0;
 			/* A sender counts itself done after its last stamp and
@@ -444,6 +552,7 @@ static void *fan_receiver(void *arg)
 				break;
 			}
 		}
+		f->cpu_rx = thread_cpu_ns() - cpu0;
 		f->secs = (double)ticks_to_ns(last - warm_end) / 1e9;
 	}
 	note_err(&f->err, err);
@@ -498,6 +607,10 @@ static int fan_run(const struct mech *m, const void *cfg, struct hist *h, double
 	if (!err && f->secs > 0) {
 		*ret_ops = (double)f->msgs / f->secs;
 		*ret_wakeups = (double)f->wakeups / f->secs;
+	}
+	if (!err && f->taken) {
+		run_extra.cpu_rx_ns = (double)f->cpu_rx / (double)f->taken;
+		run_extra.cpu_tx_ns = (double)atomic_load(&f->cpu_tx) / (double)f->taken;
 	}
 	link_free(f->l);
 	shared_free(f, sizeof(*f));
