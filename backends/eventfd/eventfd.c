@@ -30,10 +30,22 @@ static void efd_rx_fini(uipc_rx *rx)
 	rx->backend_fd = -1;
 }
 
+/* The description is shared with every sender, which can clear
+ * O_NONBLOCK on it: set it back before a read that must not block (the
+ * same check the senders make before their writes; doc/threat-model.md). */
+static bool efd_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && ((fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
 static uint64_t efd_rx_ack(uipc_rx *rx)
 {
 	uint64_t v;
 
+	if (!efd_nonblock(rx->backend_fd))
+		return 0;
 	for (;;) {
 		if (read(rx->backend_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
 			return v;
@@ -85,17 +97,13 @@ static int efd_tx_init(uipc_tx *tx)
 static int efd_tx_kick(uipc_tx *tx)
 {
 	uint64_t one = 1;
-	int fl;
 
 	/* The open file description is shared with the receiver, which can
 	 * clear O_NONBLOCK at any time; a blocking write to a full counter
 	 * would then hang us. Checked (and set back) before every kick; what
 	 * is left is a receiver that clears it and fills the counter between
 	 * this check and the write (doc/threat-model.md). */
-	fl = fcntl(tx->backend_fd, F_GETFL);
-	if (fl < 0)
-		return -errno;
-	if (!(fl & O_NONBLOCK) && fcntl(tx->backend_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+	if (!efd_nonblock(tx->backend_fd))
 		return -errno;
 	for (;;) {
 		if (write(tx->backend_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
