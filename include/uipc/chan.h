@@ -164,17 +164,29 @@ UIPC_API int uipc_chan_give(uipc_chan *chan, int sock) UIPC_DEPRECATED("use uipc
  *
  * @param size size of buf: at least the channel's msg_size.
  * @param timeout_ns 0 does not wait; negative waits forever.
+ * A blocked receive wakes only for a message, the departure of a producer
+ * (the last holder of a producer capability closing it: detach, exit or
+ * kill), its timeout or a signal: an idle consumer makes no periodic
+ * wakeups. (While an MPSC slot at the head is claimed but not yet
+ * published, it looks again each millisecond, to pass the slot if its
+ * producer died.)
+ *
  * @return 0; -EAGAIN (empty, timeout 0); -ETIMEDOUT; -EPIPE (empty and every
  *         producer is gone); -EPROTO (corrupt ring); -EINTR; -EBUSY (the
- *         receiver is in handler mode: its handler takes the notifications);
- *         -EPERM (uintr: not on the receiver's thread); -EINVAL.
+ *         receiver is in handler mode: its handler takes the notifications;
+ *         or timeout_ns is not 0 and the receiver is armed for an event
+ *         loop, see uipc_rx_arm()); -EPERM (uintr: not on the receiver's
+ *         thread); -ECHILD (a channel inherited through fork()); -EINVAL.
  */
 UIPC_API int uipc_chan_recv(uipc_chan *chan, void *buf, size_t size, int64_t timeout_ns);
 
 /**
- * Receive up to n messages into buf (n * msg_size bytes), with one index
- * update. Waits like uipc_chan_recv() only when the ring is empty.
- * @return the number of messages received (1..n); the errors of uipc_chan_recv().
+ * Receive up to n messages into buf, with one index update. Waits like
+ * uipc_chan_recv() only when the ring is empty.
+ * @param size the size of buf in bytes: at most size / msg_size messages
+ *        are written, whatever n says (-EINVAL if not even one fits).
+ * @return the number of messages received (1..min(n, size / msg_size));
+ *         the errors of uipc_chan_recv().
  */
 UIPC_API int uipc_chan_recv_n(uipc_chan *chan, void *buf, size_t n, size_t size,
                               int64_t timeout_ns);
@@ -239,8 +251,12 @@ UIPC_API void uipc_chan_tx_free(uipc_chan_tx *tx);
  * Send one message without waiting. size bytes are copied (the rest of the
  * slot is zeroed).
  * @param size 1..msg_size.
- * @return 0; -EAGAIN when the ring is full; -EPIPE (consumer gone);
- *         -EPROTO (corrupt ring); -EINVAL.
+ * @return 0; -EAGAIN when the ring is full; -EBUSY (MPSC: other producers
+ *         kept winning the claim for a millisecond, or a peer keeps moving
+ *         the tail; retry); -EPIPE (consumer gone: its capability hung up,
+ *         not merely the ring's closed flag, which any producer can store);
+ *         -EPROTO (corrupt ring); -ECHILD (a producer end inherited through
+ *         fork()); -EINVAL.
  */
 UIPC_API int uipc_chan_send(uipc_chan_tx *tx, const void *msg, size_t size);
 
@@ -255,7 +271,8 @@ UIPC_API int uipc_chan_send_wait(uipc_chan_tx *tx, const void *msg, size_t size,
 
 /**
  * Send up to n messages of msg_size bytes each from msgs, as many as fit,
- * with one index update and at most one notification.
+ * with one index update and at most one notification. msgs must hold n *
+ * msg_size bytes; at most min(n, capacity) messages are read from it.
  * @return the number sent (1..n); -EAGAIN when none fit; the errors of
  *         uipc_chan_send().
  */

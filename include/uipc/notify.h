@@ -193,8 +193,11 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector) UIPC_DEPRECATED("us
  *         -ETIMEDOUT there: programs built against 0.1 still get that);
  *         -ETIMEDOUT when a wait with a timeout ran out; -EINTR when a
  *         signal interrupted the block; -EINVAL (NULL arguments); -EBUSY
- *         while a handler is installed; -EPERM (uintr: not on the
- *         receiver's thread, which the kernel ties the vectors to).
+ *         while a handler is installed, or when timeout_ns is not 0 and the
+ *         receiver is armed for an event loop (uipc_rx_arm() without
+ *         uipc_rx_drain() yet: the loop owns the arming; a poll is fine);
+ *         -EPERM (uintr: not on the receiver's thread, which the kernel ties
+ *         the vectors to); -ECHILD (a receiver inherited through fork()).
  */
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
 
@@ -214,14 +217,23 @@ UIPC_API int uipc_rx_fd(uipc_rx *rx);
 
 /**
  * Arm before sleeping in epoll_wait(): from now on, notifies make uipc_rx_fd()
- * readable. -EAGAIN when something is already pending (call uipc_rx_drain()
- * instead of sleeping).
+ * readable. Arming resets the whole status word, whatever a peer stored in
+ * it. Until uipc_rx_drain(), blocking calls on the receiver (uipc_rx_wait()
+ * with a timeout, a blocking channel receive) return -EBUSY; calling arm
+ * again is a no-op.
+ * @return 0; -EAGAIN when something is already pending (call
+ *         uipc_rx_drain() instead of sleeping); -EOPNOTSUPP (no pollable
+ *         fd); -EBUSY (handler mode); -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_arm(uipc_rx *rx);
 
 /**
  * Disarm after epoll_wait() and take what is pending (the mask may be 0 after
  * a spurious wakeup). Notifies are syscall-free again until the next arm.
+ * The fd's readiness is consumed: a kick announced before the drain but
+ * landing after it is consumed by the next drain, so an armed idle receiver
+ * never leaves the fd readable (an event loop does not spin).
+ * @return 0; -EOPNOTSUPP; -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask);
 
