@@ -69,7 +69,14 @@ static void watch_child(void)
 		close(watch_epfd);
 	watch_epfd = -1;
 	watch_running = false;
-	watches = NULL; /* the parent's entries: not ours to free */
+	/* The child's copies of the parent's entries: the channels they name
+	 * are inert here (src/fork.c), and their free finds nothing. */
+	while (watches) {
+		struct watch *w = watches;
+
+		watches = w->next;
+		free(w);
+	}
 }
 
 static int watch_start(void)
