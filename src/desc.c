@@ -56,12 +56,11 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 
 void uipc__desc_unpost(struct uipc__desc *d)
 {
-	uint32_t s = UIPC_DESC_ON;
-
-	/* Our kick failed: give the duty back, so the next notify kicks. Only
-	 * from the armed-with-ON state we left: if the receiver disarmed (or
-	 * re-armed and another sender won ON) meanwhile, the word is not ours
-	 * to touch. At worst that other sender's kick is doubled. */
-	atomic_compare_exchange_strong_explicit(&d->status, &s, 0, memory_order_seq_cst,
-	                                        memory_order_relaxed);
+	/* Our kick failed: give the duty back, so the next notify kicks.
+	 * Clear ON alone, whatever else is in the word (a peer's CLOSED
+	 * beside it must not keep the duty taken: handler mode never re-arms).
+	 * If the receiver disarmed and re-armed meanwhile and another sender
+	 * won ON, its kick may be doubled: a spurious wakeup, never a lost
+	 * one. */
+	atomic_fetch_and_explicit(&d->status, ~UIPC_DESC_ON, memory_order_seq_cst);
 }

@@ -467,7 +467,11 @@ __attribute__((unused)) static int u_tx_notify(uipc_tx *tx)
 {
 	struct uipc__uintr_tx *t = tx->backend;
 
-	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
+	/* CLOSED keeps SENDUIPI away from a freed receiver's UITT entry, but
+	 * any capability holder can store it: only the capability's hang-up
+	 * says the receiver is gone (doc/threat-model.md). */
+	if ((atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED) &&
+	    uipc__cap_alive(tx->cap_fd) < 0)
 		return -EPIPE;
 	return t->plat->senduipi(t->index);
 }

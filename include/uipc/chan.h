@@ -47,11 +47,15 @@
  * locked instruction: the consumer pays one membarrier() when it goes to
  * sleep instead.
  *
- * Resources (uipc(7), RESOURCES): a consumer holds 2 fds (the ring and a
- * capability of its vector, for which the receiver holds 2 more) plus 1 per
- * producer capability until every holder closed it; a producer 3 (its own
- * open of the ring for its lock, a capability duplicate, its sender), 4 on
- * the eventfd backend.
+ * Resources (uipc(7), RESOURCES): a consumer holds 1 fd (the ring) plus 1
+ * per producer capability until every holder closed it, and from its first
+ * capability on a sender of its own vector (1 fd, 2 on eventfd) that the
+ * library's watcher thread notifies when producers leave; each producer
+ * capability carries a vector capability of its own (1 more fd on the
+ * receiver's side). A producer holds 3 (its own open of the ring for its
+ * lock, a capability duplicate, its sender), 4 on the eventfd backend.
+ * Every call on a channel or producer end inherited through fork() but its
+ * *_free() returns -ECHILD.
  *
  * Threading: one thread at a time uses a given uipc_chan (the receiver's
  * thread) or a given uipc_chan_tx; several producer threads each open

@@ -19,9 +19,14 @@
  * Threading: a receiver is used by one thread at a time (its waits, polls and
  * arms); a sender may be shared by any number of threads and processes.
  *
- * Resources (uipc(7), RESOURCES): a receiver holds 1 fd (2 on eventfd) plus
- * 2 per vector with capabilities out (3 on uintr); a sender 1 (2 on
- * eventfd); each capability is 1 fd until its holder closes it.
+ * Resources (uipc(7), RESOURCES): a receiver holds 1 fd (2 on eventfd and
+ * signal) plus 1 per live capability (each is a socket pair of its own; on
+ * uintr also the kernel's fd per vector in use); a sender 1 (2 on eventfd);
+ * each capability is 1 fd until its holder closes it.
+ *
+ * fork() (uipc(7), FORK): in a child, receivers, channel ends and producer
+ * ends inherited from the parent return -ECHILD from every call but their
+ * *_free(), which releases the child's copy only; senders and contexts work.
  */
 #ifndef UIPC_NOTIFY_H
 #define UIPC_NOTIFY_H
@@ -322,8 +327,10 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
  * on the pending path on x86 (the receiver's exchange is a full barrier);
  * elsewhere read it after such a fence.
  *
- * @return 0; -EPIPE when the receiver was freed (and, on the signal
- *         backend, when its process died); -EINVAL (NULL); a backend error
+ * @return 0; -EPIPE when the capability's socket hung up: the receiver was
+ *         freed or its process died (the CLOSED bit in the descriptor is
+ *         only a hint, which any holder can store); -EINVAL (NULL); a
+ *         backend error
  *         from the kick: -ESRCH when the receiver thread is gone (signal,
  *         uintr), -EAGAIN or -EPERM from the signal queue (signal).
  */

@@ -11,7 +11,7 @@
  *             hint); CAS status s -> s|ON; the winner kicks as a separate
  *             step (tx_kick: futex_wake / eventfd write / signal). A kick
  *             may fail (at most FAILKICK in all): the sender gives ON back
- *             with uipc__desc_unpost() (CAS ON -> 0) and the application
+ *             with uipc__desc_unpost() (fetch_and ~ON) and the application
  *             notifies again.
  *   RXMODE 0, uipc_rx_wait() -> uipc__wait() (src/wait.c), futex backend:
  *             take (exchange pir); wait_spin() (loads, take on a hit); then
@@ -250,9 +250,9 @@ proctype sender(byte me)
 			:: atomic { kfail < FAILKICK -> kfail++;
 				printf("S%d: kick fails\n", me) };
 #if BROKEN != 5
-				/* uipc__desc_unpost(): CAS(status, ON -> 0) */
-				atomic { if :: status == ON -> status = 0;
-					printf("S%d: unpost: status = 0\n", me) :: else -> skip fi };
+				/* uipc__desc_unpost(): fetch_and(status, ~ON) */
+				atomic { status = status & ~ON;
+					printf("S%d: unpost: ON cleared\n", me) };
 #endif
 				goto again /* the application notifies again */
 			:: printf("S%d: kick\n", me);

@@ -48,5 +48,18 @@ int main(void)
 	t_check(uipc_tx_check(tx) == -EPIPE);
 	uipc_tx_free(tx);
 	uipc_ctx_free(ctx);
+
+	/* uintr (on the model): SENDUIPI's own guard trusted the bit too. */
+	if (uipc_ctx_new("uintr-sim", &ctx) == 0) {
+		t_check(uipc_rx_new(ctx, 0, &rx) == 0);
+		t_check(uipc_tx_new(rx, 5, &tx) == 0);
+		atomic_store(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN);
+		t_check(uipc_tx_notify(tx) == 0);
+		t_check(uipc_tx_check(tx) == 0);
+		uipc_rx_free(rx);
+		t_check(uipc_tx_notify(tx) == -EPIPE);
+		uipc_tx_free(tx);
+		uipc_ctx_free(ctx);
+	}
 	return T_PASS;
 }
