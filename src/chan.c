@@ -826,7 +826,7 @@ static void chan_give_back(uipc_chan *c)
 
 struct chan_look {
 	uipc_chan *c;
-	uint64_t deadline;    /* the caller's */
+	uint64_t deadline;    /* the caller's (0 until the waiter's clock read) */
 	struct uipc__wait *w; /* ours: brought forward while a hole is at head */
 };
 
@@ -847,6 +847,12 @@ static int chan_look(void *arg, enum uipc__look when)
 
 	if (when == UIPC_LOOK_SPIN)
 		return chan_avail(c);
+	if (!l->deadline) /* the waiter's first clock read made it */
+		l->deadline = l->w->deadline;
+	/* Producers may wait for the slots we took: they must see them before
+	 * we sleep. */
+	if (when == UIPC_LOOK_ARMED && c->head != c->published)
+		chan_publish(c);
 	m = uipc__desc_take(c->rx->desc);
 	c->held |= m & ~c->bit;
 	r = chan_ready(c, l->deadline);
@@ -882,8 +888,8 @@ static struct uipc__spin *chan_spin_policy(uipc_chan *c)
 static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 {
 	struct uipc__spin none = {.mode = UIPC_SPIN_NONE};
-	struct uipc__wait w = {.look = chan_look};
-	struct chan_look l = {.c = c, .deadline = UINT64_MAX, .w = &w};
+	struct uipc__wait w = {.look = chan_look, .timeout_ns = timeout_ns};
+	struct chan_look l = {.c = c, .w = &w};
 	uint64_t now;
 	int r;
 
@@ -899,16 +905,10 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 		return -EBUSY;
 	if (c->rx->handler)
 		return -EBUSY;
-	now = uipc__now_ns();
-	if (timeout_ns > 0)
-		l.deadline = now + (uint64_t)timeout_ns;
-	/* Producers may wait for the slots we took: they must see them before we sleep. */
-	if (c->head != c->published)
-		chan_publish(c);
 	w.arg = &l;
 	w.spin = chan_spin_policy(c);
+	w.deadline = UINT64_MAX;
 	for (;;) {
-		w.deadline = l.deadline;
 		r = uipc__wait(c->rx, &w);
 		now = uipc__now_ns();
 		if (r == -ETIMEDOUT && now >= l.deadline) {
@@ -922,6 +922,8 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 		if (r != 0)
 			break;
 		w.spin = &none;
+		w.deadline = l.deadline;
+		w.timeout_ns = -1;
 	}
 	chan_give_back(c);
 	return r;

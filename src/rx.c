@@ -233,7 +233,8 @@ static int rx_look(void *arg, enum uipc__look when)
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
 	struct rx_look l;
-	struct uipc__wait w = {.look = rx_look, .arg = &l, .deadline = UINT64_MAX};
+	struct uipc__wait w = {
+	    .look = rx_look, .arg = &l, .deadline = UINT64_MAX, .timeout_ns = timeout_ns};
 	int r;
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
@@ -254,8 +255,6 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 		if (timeout_ns == 0)
 			return -EAGAIN;
 		w.spin = &rx->w.spin;
-		if (timeout_ns > 0)
-			w.deadline = uipc__now_ns() + (uint64_t)timeout_ns;
 		r = uipc__wait(rx, &w);
 		if (r < 0)
 			return r;

@@ -235,6 +235,7 @@ struct uipc__wait {
 	struct uipc__spin *spin; /* the policy to follow and train */
 	uint64_t deadline;       /* absolute CLOCK_MONOTONIC ns; UINT64_MAX: none;
 	                          * look may bring it forward (a recheck time) */
+	int64_t timeout_ns;      /* >= 0: deadline = the first clock read + this */
 };
 
 /* Spin, then arm / look / block / disarm until look says > 0 (returned),

@@ -240,8 +240,25 @@ static int wait_block(uipc_rx *rx, struct uipc__wait *w, bool *slept)
 
 int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 {
-	uint64_t start = uipc__now_ns(), seen = start, budget;
+	uint64_t start, seen, budget;
 	int r;
+
+	/* A first round of looks before any clock read: a message or bit
+	 * about to land (a ping-pong) is caught without a clock read (tens of
+	 * ns in a VM) in its way. */
+	if (w->spin->mode != UIPC_SPIN_NONE && (w->spin->budget_ns || w->spin->probe)) {
+		for (unsigned i = 0; i < 64; i++) {
+			r = w->look(w->arg, UIPC_LOOK_SPIN);
+			if (r != 0) {
+				uipc__spin_learn(w->spin, true, 0);
+				return r;
+			}
+			uipc__cpu_relax();
+		}
+	}
+	start = seen = uipc__now_ns();
+	if (w->timeout_ns >= 0)
+		w->deadline = start + (uint64_t)w->timeout_ns;
 
 	budget = w->spin->mode == UIPC_SPIN_NONE ? 0 : w->spin->budget_ns;
 	if (w->spin->probe) {
