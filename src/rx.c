@@ -343,15 +343,43 @@ UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 void uipc__rx_dispatch(uipc_rx *rx)
 {
 	struct uipc__desc *d = rx->desc;
+	unsigned i;
 	uint64_t m;
 
-	/* Clear ON before taking pir: a sender that posts after the take finds
-	 * ON clear and kicks again, so nothing posted after this point is
-	 * left undelivered. Lock-free atomics only: this runs in a handler. */
-	atomic_fetch_and_explicit(&d->status, ~UIPC_DESC_ON, memory_order_seq_cst);
-	m = uipc__desc_take(d);
-	if (m && rx->handler)
-		rx->handler(rx, m, rx->handler_data);
+	/* Lock-free atomics only: this runs in a signal or interrupt handler.
+	 * Nested in a dispatch of ours (a signal that came while the user's
+	 * handler ran outside a signal handler): leave it to the outer loop,
+	 * which looks again after the handler returns. */
+	do {
+		if (atomic_exchange_explicit(&rx->dispatching, true, memory_order_acquire))
+			return;
+		for (;;) {
+			/* Clear ON before taking pir: a sender that posts after
+			 * the take finds ON clear and kicks again, so nothing
+			 * posted after this point is left undelivered. */
+			atomic_fetch_and_explicit(&d->status, ~UIPC_DESC_ON, memory_order_seq_cst);
+			m = uipc__desc_take(d);
+			if (!m)
+				break;
+			i = atomic_load_explicit(&rx->hslot, memory_order_acquire);
+			if (rx->hs[i].fn)
+				rx->hs[i].fn(rx, m, rx->hs[i].data);
+		}
+		atomic_store_explicit(&rx->dispatching, false, memory_order_seq_cst);
+		/* A nested dispatch we turned away may have left bits behind. */
+	} while (atomic_load_explicit(&d->pir, memory_order_seq_cst));
+}
+
+/* Install fn/data for the dispatcher: the free slot first, then flip. */
+static void handler_publish(uipc_rx *rx, uipc_handler_fn fn, void *data)
+{
+	unsigned j = atomic_load_explicit(&rx->hslot, memory_order_relaxed) ^ 1u;
+
+	rx->hs[j].fn = fn;
+	rx->hs[j].data = data;
+	atomic_store_explicit(&rx->hslot, j, memory_order_release);
+	rx->handler = fn;
+	rx->handler_data = data;
 }
 
 UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata)
@@ -369,21 +397,17 @@ UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata
 			return 0;
 		uipc__rx_disarm(rx, false);
 		r = rx->ops->rx_handler(rx, false);
-		rx->handler = NULL;
-		rx->handler_data = NULL;
+		handler_publish(rx, NULL, NULL);
 		return r;
 	}
 	if (rx->handler) {
-		rx->handler = fn;
-		rx->handler_data = userdata;
+		handler_publish(rx, fn, userdata);
 		return 0;
 	}
-	rx->handler = fn;
-	rx->handler_data = userdata;
+	handler_publish(rx, fn, userdata);
 	r = rx->ops->rx_handler(rx, true);
 	if (r < 0) {
-		rx->handler = NULL;
-		rx->handler_data = NULL;
+		handler_publish(rx, NULL, NULL);
 		return r;
 	}
 	/* Handler mode keeps SN clear: every new vector kicks (once per ON). */

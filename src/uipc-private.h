@@ -144,6 +144,16 @@ struct uipc_rx {
 	struct uipc__rx_link *links; /* channels with fence-free producers */
 	uipc_handler_fn handler;     /* handler mode when not NULL */
 	void *handler_data;
+	/* What the dispatcher calls: two slots, the live one named by hslot
+	 * (a handler swap writes the other, then flips it: never the new
+	 * function with the old data), and a flag against running the user's
+	 * handler nested inside itself (a signal during a dispatch). */
+	struct {
+		uipc_handler_fn fn;
+		void *data;
+	} hs[2];
+	_Atomic unsigned hslot;
+	_Atomic bool dispatching;
 	int *peers;                  /* our end of each capability handed out: closing */
 	unsigned npeers, peers_size; /* ... them tells every holder we are gone */
 	void *backend;               /* backend-private receiver state */
