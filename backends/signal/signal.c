@@ -142,7 +142,7 @@ static void on_signal(int signo, siginfo_t *si, void *uc)
 
 static int pick_signo(void)
 {
-	const char *env = getenv("UIPC_SIGNAL");
+	const char *env = secure_getenv("UIPC_SIGNAL");
 	char *end;
 	long v;
 
