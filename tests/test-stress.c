@@ -7,7 +7,8 @@
  * waits. A lost wakeup shows up as a long wait that times out while a
  * completed notify is undelivered: the test fails, it does not hang.
  *
- * UIPC_STRESS_SCALE (default 1) multiplies the counts for longer soaks.
+ * UIPC_STRESS_SCALE (default 1) multiplies the counts: above 1 for longer
+ * soaks, a fraction (e.g. 0.01) for slow machines such as an emulated CPU.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -29,11 +30,12 @@ struct shared {
 	uint64_t rounds;
 };
 
-static uint64_t scale(void)
+/* n times UIPC_STRESS_SCALE, at least 1. */
+static uint64_t scaled(uint64_t n)
 {
 	const char *s = getenv("UIPC_STRESS_SCALE");
-	long v = s ? atol(s) : 1;
-	return v > 0 ? (uint64_t)v : 1;
+	double v = s ? strtod(s, NULL) : 1.0;
+	return v > 0 && (double)n * v >= 1.0 ? (uint64_t)((double)n * v) : (v > 0 ? 1 : n);
 }
 
 /* A random receiver behaviour for the next wait: spin policy and timeout. */
@@ -221,8 +223,8 @@ static int setup(void **state)
 	uipc_ctx *ctx;
 
 	assert_non_null(sh);
-	sh->per_sender = 350000 * scale(); /* > 10^6 notifies in all */
-	sh->rounds = 20000 * scale();
+	sh->per_sender = scaled(350000); /* > 10^6 notifies in all */
+	sh->rounds = scaled(20000);
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &sh->rx), 0);
 	for (unsigned i = 0; i < SENDERS; i++)

@@ -202,6 +202,27 @@ static void test_senduipi_faults(void **state)
 	assert_int_equal(uipc__uintr_sim_uitt_poke((unsigned)idx, UIPC_UITT_VALID | (64u << 8)), 0);
 	assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
 	assert_int_equal(uipc__uintr_sim_uitt_poke((unsigned)idx, w0), 0);
+	/* The UPID: 64-byte aligned, reserved bits 15:2 and 31:24 of its
+	 * control word clear, else #GP before anything is posted (SDM,
+	 * SENDUIPI; Bochs 3.0 checks the same). */
+	assert_int_equal(uipc__uintr_sim_uitt_poke_upid((unsigned)idx, 8), 0);
+	assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
+	assert_int_equal(uipc__uintr_sim_uitt_poke_upid((unsigned)idx, 0), 0);
+	{
+		static const uint64_t reserved[] = {UINT64_C(1) << 2, UINT64_C(1) << 15,
+		                                    UINT64_C(1) << 24, UINT64_C(1) << 31};
+		uint64_t ctl, pir;
+
+		assert_int_equal(uipc__uintr_sim_upid(&ctl, &pir), 0);
+		for (unsigned i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+			assert_int_equal(uipc__uintr_sim_upid_poke(ctl | reserved[i]), 0);
+			assert_int_equal(P->senduipi((uint64_t)idx), UIPC_UINTR_ERR_GP);
+		}
+		assert_int_equal(uipc__uintr_sim_upid(&(uint64_t){0}, &pir), 0);
+		assert_int_equal(pir, 0); /* nothing posted by the faulting sends */
+		assert_int_equal(uipc__uintr_sim_upid_poke(ctl), 0);
+	}
+	assert_int_equal(atomic_load(&pending), 0);
 	assert_int_equal(P->senduipi((uint64_t)idx), 0);
 	assert_int_equal(atomic_load(&pending), BIT(6));
 	/* Notify after unregister: the entry is invalid, #GP. */

@@ -12,6 +12,7 @@
  * Verified only by compiling: no UINTR hardware was available.
  */
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,32 @@ static int xsave_alloc(struct uipc__uintr_hw_thread *t)
 	return 0;
 }
 
+/*
+ * fork(): the kernel gives the child no UINTR state (no handler, no sender
+ * table), but the child's only thread inherits the forking thread's
+ * thread-locals. Drop them there, or the child would take the copy for a
+ * registration the kernel never made for it.
+ */
+static _Thread_local bool tt_attached;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void hw_at_fork_child(void)
+{
+	struct uipc__uintr_hw_thread *t = uipc__uintr_hw_thr;
+
+	uipc__uintr_hw_thr = NULL;
+	tt_attached = false;
+	if (t) {
+		free(t->xsave);
+		free(t);
+	}
+}
+
+static void fork_install(void)
+{
+	pthread_atfork(NULL, NULL, hw_at_fork_child);
+}
+
 static int hw_register_handler(unsigned flags)
 {
 	struct uipc__uintr_hw_thread *t;
@@ -129,6 +156,7 @@ static int hw_register_handler(unsigned flags)
 		return -EINVAL;
 	if (uipc__uintr_hw_thr)
 		return -EBUSY;
+	pthread_once(&fork_once, fork_install);
 	t = uipc__calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -201,8 +229,6 @@ static int hw_wait(uint64_t usec, unsigned flags)
  * itself must attach the table once, or its first SENDUIPI raises #UD. The
  * syscall kernels load it for every thread of the process.
  */
-static _Thread_local bool tt_attached;
-
 static int attach_table(void)
 {
 	const struct uipc__uintr_detect *d;
@@ -214,6 +240,7 @@ static int attach_table(void)
 	d = usable();
 	if (!d)
 		return -EOPNOTSUPP;
+	pthread_once(&fork_once, fork_install);
 	if (d->iface == UIPC_UINTR_IFACE_SHIM) {
 		r = k_ioctl(d, UINTR_IOC_ATTACH_SENDER, &flags);
 		if (r < 0)

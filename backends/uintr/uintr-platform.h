@@ -106,6 +106,10 @@ UIPC_INTERNAL int uipc__uintr_sim_upid(uint64_t *ret_ctl, uint64_t *ret_pir);
 UIPC_INTERNAL int uipc__uintr_sim_uitt(unsigned index, uint64_t *ret_word0);
 /* For tests that check the fault paths: write a raw UITT entry word. */
 UIPC_INTERNAL int uipc__uintr_sim_uitt_poke(unsigned index, uint64_t word0);
+/* ... move an entry's UPID address by @offset bytes (0 restores it). */
+UIPC_INTERNAL int uipc__uintr_sim_uitt_poke_upid(unsigned index, unsigned offset);
+/* ... write the calling receiver's UPID control word. */
+UIPC_INTERNAL int uipc__uintr_sim_upid_poke(uint64_t ctl);
 
 /* UPID control word layout (the hardware's first 8 bytes). */
 #define UIPC_UPID_ON         (UINT64_C(1) << 0)
@@ -113,6 +117,8 @@ UIPC_INTERNAL int uipc__uintr_sim_uitt_poke(unsigned index, uint64_t word0);
 #define UIPC_UPID_NV_SHIFT   16
 #define UIPC_UPID_NV_MASK    (UINT64_C(0xff) << UIPC_UPID_NV_SHIFT)
 #define UIPC_UPID_NDST_SHIFT 32
+/* Bits 15:2 and 31:24: SENDUIPI raises #GP if any is set. */
+#define UIPC_UPID_RESERVED   UINT64_C(0xff00fffc)
 #define UIPC_UITT_VALID      (UINT64_C(1) << 0)
 #define UIPC_UITT_UV_SHIFT   8
 #define UIPC_UITT_UV_MASK    (UINT64_C(0xff) << UIPC_UITT_UV_SHIFT)

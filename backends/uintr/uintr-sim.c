@@ -14,7 +14,10 @@
  * - UITT: per process, 256 entries of two words, word 0 with the valid bit
  *   (bit 0) and the user vector (bits 15:8), word 1 the UPID address.
  * - SENDUIPI: #UD without a UITT, #GP for an index beyond it, an invalid
- *   entry or reserved bits (both turned into errors, see the header);
+ *   entry or reserved bits in it, a UPID address that is not 64-byte
+ *   aligned or reserved bits (15:2, 31:24) in the UPID's control word,
+ *   checked before anything is posted (faults are turned into errors, see
+ *   the header);
  *   otherwise set PIR[uv], and if ON and SN are both clear, set ON and "send
  *   the IPI": vector NV to thread NDST.
  * - The IPI: NV = SIM_UINV (the receiver is running) is a real-time signal to
@@ -433,7 +436,7 @@ static int sim_senduipi(uint64_t index)
 {
 	struct sim_uitte *e;
 	struct sim_upid *u;
-	uint64_t w0, ctl;
+	uint64_t w0, w1, ctl;
 	int r = 0;
 
 	if (!atomic_load(&uitt_valid))
@@ -448,10 +451,19 @@ static int sim_senduipi(uint64_t index)
 		r = UIPC_UINTR_ERR_GP;
 		goto out;
 	}
-	u = (struct sim_upid *)(uintptr_t)atomic_load(&e->w1);
+	w1 = atomic_load(&e->w1);
+	if (w1 & 63) {
+		r = UIPC_UINTR_ERR_GP;
+		goto out;
+	}
+	u = (struct sim_upid *)(uintptr_t)w1;
+	if (atomic_load(&u->ctl) & UIPC_UPID_RESERVED) {
+		r = UIPC_UINTR_ERR_GP;
+		goto out;
+	}
 	atomic_fetch_or(&u->pir, UINT64_C(1) << ((w0 & UIPC_UITT_UV_MASK) >> UIPC_UITT_UV_SHIFT));
 	ctl = atomic_load(&u->ctl);
-	while (!(ctl & (UIPC_UPID_ON | UIPC_UPID_SN))) {
+	while (!(ctl & (UIPC_UPID_ON | UIPC_UPID_SN | UIPC_UPID_RESERVED))) {
 		if (!atomic_compare_exchange_weak(&u->ctl, &ctl, ctl | UIPC_UPID_ON))
 			continue;
 		if (((ctl & UIPC_UPID_NV_MASK) >> UIPC_UPID_NV_SHIFT) == SIM_WAITV) {
@@ -596,6 +608,24 @@ int uipc__uintr_sim_uitt_poke(unsigned index, uint64_t word0)
 	if (index >= UITT_SIZE || !uitt[index].map)
 		return -EINVAL;
 	atomic_store(&uitt[index].w0, word0);
+	return 0;
+}
+
+int uipc__uintr_sim_uitt_poke_upid(unsigned index, unsigned offset)
+{
+	if (index >= UITT_SIZE || !uitt[index].map || offset >= UPID_BYTES)
+		return -EINVAL;
+	atomic_store(&uitt[index].w1, (uint64_t)(uintptr_t)uitt[index].map + offset);
+	return 0;
+}
+
+int uipc__uintr_sim_upid_poke(uint64_t ctl)
+{
+	struct sim_thread *t = sim_thr;
+
+	if (!t)
+		return -EINVAL;
+	atomic_store(&t->upid->ctl, ctl);
 	return 0;
 }
 

@@ -21,9 +21,12 @@
  *   backend). mask/unmask are clui/stui, plus a flag so a mask taken inside
  *   the handler survives UIRET (which sets UIF again).
  */
+#include <fcntl.h>
+#include <linux/kcmp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "uintr-platform.h"
@@ -372,20 +375,41 @@ static int u_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadl
  * per connect: senders of one process that target the same vector fd share
  * the entry, counted here. Entries of a parent process are void in a forked
  * child (the kernel does not inherit the UITT), hence the pid.
+ *
+ * "The same vector fd" is the same open file description. Its inode does
+ * not tell: the kernel's vector fds (/dev/uintr's and the UINTR syscalls')
+ * are anon-inode files that all share one inode. So each entry keeps a
+ * duplicate of the first fd, compared with kcmp(KCMP_FILE).
  */
 struct uitt_ref {
 	const struct uipc__uintr_platform *plat;
 	dev_t dev;
 	ino_t ino;
 	pid_t pid;
+	int keep; /* a duplicate of the vector fd, while refs > 0 */
 	int index;
 	unsigned refs;
 };
 static struct uitt_ref uitt_refs[256];
 static pthread_mutex_t uitt_refs_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Are @a and @b the same open file description? Unknown counts as no. */
+static bool same_file(int a, int b)
+{
+	pid_t me = getpid();
+
+	return syscall(SYS_kcmp, me, me, KCMP_FILE, a, b) == 0;
+}
+
+static void ref_void(struct uitt_ref *e)
+{
+	e->refs = 0;
+	uipc__close(e->keep);
+	e->keep = -1;
+}
+
 static struct uitt_ref *ref_find(const struct uipc__uintr_platform *p, const struct stat *st,
-                                 pid_t pid)
+                                 int fd, pid_t pid)
 {
 	struct uitt_ref *free_slot = NULL;
 
@@ -393,8 +417,9 @@ static struct uitt_ref *ref_find(const struct uipc__uintr_platform *p, const str
 		struct uitt_ref *e = &uitt_refs[i];
 
 		if (e->refs && e->pid != pid)
-			e->refs = 0; /* inherited from the parent: void here */
-		if (e->refs && e->plat == p && e->dev == st->st_dev && e->ino == st->st_ino)
+			ref_void(e); /* inherited from the parent: void here */
+		if (e->refs && e->plat == p && e->dev == st->st_dev && e->ino == st->st_ino &&
+		    same_file(e->keep, fd))
 			return e;
 		if (!e->refs && !free_slot)
 			free_slot = e;
@@ -404,6 +429,7 @@ static struct uitt_ref *ref_find(const struct uipc__uintr_platform *p, const str
 		free_slot->dev = st->st_dev;
 		free_slot->ino = st->st_ino;
 		free_slot->pid = pid;
+		free_slot->keep = -1;
 		free_slot->index = -1;
 	}
 	return free_slot;
@@ -422,10 +448,14 @@ static int u_tx_init(const struct uipc__uintr_platform *p, uipc_tx *tx)
 	if (!t)
 		return -ENOMEM;
 	pthread_mutex_lock(&uitt_refs_lock);
-	e = ref_find(p, &st, getpid());
+	e = ref_find(p, &st, tx->backend_fd, getpid());
 	idx = e ? e->index : -ENOSPC;
-	if (e && !e->refs)
-		idx = p->register_sender(tx->backend_fd, 0);
+	if (e && !e->refs) {
+		e->keep = fcntl(tx->backend_fd, F_DUPFD_CLOEXEC, 0);
+		idx = e->keep < 0 ? -errno : p->register_sender(tx->backend_fd, 0);
+		if (idx < 0)
+			ref_void(e);
+	}
 	if (idx >= 0) {
 		e->index = idx;
 		e->refs++;
@@ -455,8 +485,10 @@ static void u_tx_fini(uipc_tx *tx)
 		return;
 	e = t->ref;
 	pthread_mutex_lock(&uitt_refs_lock);
-	if (e->refs && e->pid == getpid() && --e->refs == 0)
+	if (e->refs && e->pid == getpid() && --e->refs == 0) {
 		t->plat->unregister_sender(e->index, 0);
+		ref_void(e);
+	}
 	pthread_mutex_unlock(&uitt_refs_lock);
 	free(t);
 	tx->backend = NULL;

@@ -25,8 +25,9 @@
  *   microcode access with supervisor rights from user mode; this is why
  *   page-table isolation (which unmaps the kernel in user mode) must be off.
  * - The kernel cannot be given a new IDT vector from a module, so UINV
- *   borrows a KVM posted-interrupt vector whose 6.1 handler only
- *   acknowledges (0xf0 by default, 0xf2 allowed). For the same reason
+ *   borrows a KVM posted-interrupt vector whose handler only
+ *   acknowledges (0xf0 by default, 0xf2 allowed; present when the kernel
+ *   has KVM, checked in the IDT at load). For the same reason
  *   uintr_wait is a timed poll of UIRR and PIR (UINTR_INFO_WAIT_POLLED):
  *   a blocked receiver wakes at most poll_us after the post.
  */
@@ -37,6 +38,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/kallsyms.h>
 #include <linux/irq_work.h>
 #include <linux/llist.h>
 #include <linux/miscdevice.h>
@@ -50,6 +52,7 @@
 
 #include <asm/apic.h>
 #include <asm/cpufeature.h>
+#include <asm/desc.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -62,9 +65,28 @@
 #include "uintr-fake-abi.h"
 #endif
 
+/* Linux 6.12 made struct fd opaque and reads its file with fd_file(). */
+#ifndef fd_file
+#define fd_file(f) ((f).file)
+#endif
+
+/*
+ * The KVM posted-interrupt vectors have kernel handlers exactly when the
+ * kernel's idtentry.h declares them: under CONFIG_HAVE_KVM (always set on
+ * x86-64) up to Linux 6.8, under IS_ENABLED(CONFIG_KVM) after
+ * CONFIG_HAVE_KVM was removed (6.12 included). Both handlers of the
+ * vectors the module may borrow only acknowledge. At load time the IDT
+ * gate is checked as well (uintr_vector_ack_only()).
+ */
+#if defined(CONFIG_HAVE_KVM) || IS_ENABLED(CONFIG_KVM)
+#define UIPC_HAVE_ACK_VECTORS 1
+#else
+#define UIPC_HAVE_ACK_VECTORS 0
+#endif
+
 static unsigned int uinv = 0xf0;
 module_param(uinv, uint, 0444);
-MODULE_PARM_DESC(uinv, "notification vector: 0xf0 (default) or 0xf2, both acknowledge-only in 6.1");
+MODULE_PARM_DESC(uinv, "notification vector: 0xf0 (default) or 0xf2, KVM's acknowledge-only posted-interrupt vectors");
 
 static unsigned int poll_us = 50;
 module_param(poll_us, uint, 0444);
@@ -795,10 +817,10 @@ static long ioc_register_sender(struct uintr_file *uf, void __user *arg)
 	if (a.flags)
 		return -EINVAL;
 	f = fdget(a.fd);
-	if (!f.file)
+	if (!fd_file(f))
 		return -EBADF;
 	ret = -EOPNOTSUPP;
-	v = vector_of(f.file);
+	v = vector_of(fd_file(f));
 	if (!v)
 		goto out;
 	ret = -ESHUTDOWN;
@@ -1087,6 +1109,38 @@ static struct miscdevice uintr_misc = {
 
 /* ---- module ------------------------------------------------------------ */
 
+#if UIPC_HAVE_ACK_VECTORS
+/*
+ * Does the IDT gate of @vec lead to the kernel's acknowledge-only handler?
+ * Confirms at run time what the headers promised at build time. With FRED
+ * there is no IDT to read; the build-time condition decides alone.
+ */
+static bool uintr_vector_ack_only(unsigned int vec)
+{
+	const char *want = vec == POSTED_INTR_NESTED_VECTOR ?
+		"asm_sysvec_kvm_posted_intr_nested_ipi" : "asm_sysvec_kvm_posted_intr_ipi";
+	char name[KSYM_SYMBOL_LEN];
+	struct desc_ptr idt;
+	const gate_desc *g;
+
+#ifdef UIPC_UINTR_FAKE_HW
+	return true;	/* the test build never uses the vector */
+#endif
+#ifdef X86_FEATURE_FRED
+	if (cpu_feature_enabled(X86_FEATURE_FRED))
+		return true;
+#endif
+	store_idt(&idt);
+	g = (const gate_desc *)idt.address + vec;
+	sprint_symbol_no_offset(name, gate_offset(g));
+	if (strcmp(name, want)) {
+		pr_warn("IDT vector %#x leads to %s, not %s; UINTR stays off\n", vec, name, want);
+		return false;
+	}
+	return true;
+}
+#endif
+
 static bool uintr_hw_usable(void)
 {
 	if (!cpu_has_uintr()) {
@@ -1097,18 +1151,17 @@ static bool uintr_hw_usable(void)
 		pr_warn("page-table isolation is on (boot with pti=off); UINTR stays off\n");
 		return false;
 	}
-#ifdef CONFIG_HAVE_KVM
-	/* Both handlers only acknowledge (arch/x86/kernel/irq.c, 6.1). */
+#if UIPC_HAVE_ACK_VECTORS
 	if (uinv != POSTED_INTR_NESTED_VECTOR && uinv != POSTED_INTR_VECTOR) {
 		pr_warn("uinv=%#x is not %#x or %#x; UINTR stays off\n", uinv,
 			POSTED_INTR_NESTED_VECTOR, POSTED_INTR_VECTOR);
 		return false;
 	}
+	return uintr_vector_ack_only(uinv);
 #else
-	pr_warn("kernel without CONFIG_HAVE_KVM: no acknowledge-only vector to borrow\n");
+	pr_warn("kernel without KVM's posted-interrupt vectors (CONFIG_KVM off): no acknowledge-only vector to borrow\n");
 	return false;
 #endif
-	return true;
 }
 
 static int uintr_hw_init(void)
@@ -1156,7 +1209,7 @@ static int __init uintr_init(void)
 #endif
 	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
 	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
-#ifdef CONFIG_HAVE_KVM
+#if UIPC_HAVE_ACK_VECTORS
 	/* The default of the uinv parameter; re-check the handlers if this moves. */
 	BUILD_BUG_ON(POSTED_INTR_NESTED_VECTOR != 0xf0);
 #endif

@@ -1,0 +1,118 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+# /init of the emulated Sapphire Rapids guest (scripts/uintr-emu.sh): loads
+# the shim with the hardware enabled and runs the uintr tests on it. Every
+# step prints "STEP ok: NAME" or "STEP FAIL: NAME"; the host counts them.
+# Results here are "emulated" (Bochs), never "hardware".
+/bin/busybox --install -s /bin
+export PATH=/bin:/t
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /dev/shm
+cd /tmp
+. /t/emu.env
+echo "== uipc uintr-emu in $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs: $(grep -m1 'model name' /proc/cpuinfo)"
+fails=0
+step() { # name timeout command...
+	n=$1
+	t=$2
+	shift 2
+	echo "-- $n"
+	# Output straight to the console (a tty: line-buffered, progress visible).
+	s=$(date +%s)
+	case $(type "$1" 2>/dev/null) in
+	*function*) # shell checks below: each bounds itself
+		"$@" >/dev/console 2>&1
+		rc=$?
+		;;
+	*)
+		timeout -s KILL "$t" "$@" >/dev/console 2>&1
+		rc=$?
+		;;
+	esac
+	echo "   (rc $rc, $(($(date +%s) - s))s)"
+	if [ $rc = 0 ]; then
+		echo "STEP ok: $n"
+	else
+		echo "STEP FAIL: $n (rc $rc)"
+		fails=$((fails + 1))
+	fi
+}
+is_dev() { [ -c /dev/uintr ]; }
+no_dev() { [ ! -e /dev/uintr ]; }
+hw_enabled() { dmesg | grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware enabled)'; }
+info_has() { # pattern...
+	timeout -s KILL 60 /t/uipc-info >/tmp/info.txt 2>&1 || return 1
+	cat /tmp/info.txt
+	for p in "$@"; do grep -q "$p" /tmp/info.txt || { echo "missing: $p"; return 1; }; done
+}
+refcnt0() { [ "$(cat /sys/module/uipc_uintr/refcnt)" = 0 ]; }
+# rmmod right after registered threads died can meet the module's deferred
+# free (irq_work, then a work item, then an RCU grace period): up to 50
+# tries, 100 ms apart; the count of retries is printed.
+rmmod_retry() {
+	i=0
+	while [ $i -lt 50 ]; do
+		if refcnt0 && rmmod uipc_uintr 2>/dev/null; then
+			echo "rmmod after $i retries"
+			return 0
+		fi
+		i=$((i + 1))
+		usleep 100000
+	done
+	echo "refcnt still $(cat /sys/module/uipc_uintr/refcnt)"
+	return 1
+}
+cpu1_cycle() { echo 0 >/sys/devices/system/cpu/cpu1/online && echo 1 >/sys/devices/system/cpu/cpu1/online; }
+cpu1_online() { [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 1 ]; }
+
+step "no /dev/uintr before insmod" 10 no_dev
+step "insmod uipc_uintr.ko" 30 insmod /t/uipc_uintr.ko
+step "module says hardware enabled" 10 hw_enabled
+step "/dev/uintr appears" 10 is_dev
+step "uipc-info: CPUID bit, shim, auto picks uintr" 60 info_has \
+	'CPUID.(7,0):EDX\[5\] *set' 'kernel interface *shim' 'usable *available' 'auto picks *uintr'
+step "module ABI test, hardware mode" 60 /t/uintr-kmod-test --expect-hw
+step "RFC selftest cases on the shim" 300 /t/uintr-selftest
+step "library: auto, handler mode with AVX, mask/unmask, waits" 300 /t/uintr-emu-lib auto handler wait
+step "library: receiver exits/execs/SIGKILLed while senders post" 300 /t/uintr-emu-lib lifecycle
+step "library: CPU 1 offline/online while a receiver waits" 300 /t/uintr-emu-lib hotplug
+step "cpu1 offline and online again, module loaded" 60 cpu1_cycle
+step "cpu1 online" 10 cpu1_online
+for r in /t/regress-uintr-*; do
+	[ -x "$r" ] && step "regression ${r#/t/regress-} on uintr" 120 env UIPC_BACKEND=uintr "$r"
+done
+step "examples/pingpong on uintr" 120 env UIPC_BACKEND=uintr /t/pingpong 200
+# The library's own suites on uintr, each bounded. Those in EMU_GATE_SUITES
+# (all, by default) are steps; any others are only reported ("SUITE
+# ok/FAIL"), for a suite that is being brought up on the emulated CPU.
+info() { # name timeout command...
+	n=$1
+	t=$2
+	shift 2
+	echo "-- (not counted) $n"
+	timeout -s KILL "$t" "$@" >/dev/console 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then echo "SUITE ok: $n"; else echo "SUITE FAIL: $n (rc $rc)"; fi
+}
+for t in $EMU_CORE; do
+	case " $EMU_GATE_SUITES " in
+	*" $t "*) step "suite $t on uintr" "$EMU_SUITE_TIMEOUT" env UIPC_BACKEND=uintr MALLOC_PERTURB_=165 $EMU_SUITE_ENV /t/test-$t ;;
+	*) info "suite $t on uintr" "$EMU_SUITE_TIMEOUT" env UIPC_BACKEND=uintr MALLOC_PERTURB_=165 $EMU_SUITE_ENV /t/test-$t ;;
+	esac
+done
+step "refcount 0, rmmod (deferred-free window retried)" 30 rmmod_retry
+step "/dev/uintr gone" 10 no_dev
+step "insmod again" 30 insmod /t/uipc_uintr.ko
+step "selftest on the reloaded module" 300 /t/uintr-selftest
+step "rmmod again" 30 rmmod_retry
+echo "== dmesg"
+dmesg
+echo "== end dmesg"
+echo "UIPC-EMU-RESULT fails=$fails"
+sync
+sleep 2
+poweroff -f
