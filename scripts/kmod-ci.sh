@@ -69,7 +69,7 @@ have_info=0
 lb=$work/lib-build
 if meson setup "$lb" "$here" -Ddefault_library=static -Dtests=disabled -Dexamples=disabled \
 	-Dbench=disabled -Dkmod=disabled -Dhwloc=disabled -Dnuma=disabled -Dbuildtype=release >"$work/meson.log" 2>&1 &&
-	ninja -C "$lb" -j2 src/libuipc.a src/libuipc_internal.a >>"$work/meson.log" 2>&1; then
+	ninja -C "$lb" -j2 src/libuipc.a src/libuipc_core.a >>"$work/meson.log" 2>&1; then
 	if gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -I"$here/include" \
 		-I"$lb/include" "$here/tests/kmod/uintr-kmod-lib.c" "$lb/src/libuipc.a" -lpthread -lm \
 		-o "$work/uintr-kmod-lib" >>"$work/meson.log" 2>&1; then
@@ -81,9 +81,9 @@ if meson setup "$lb" "$here" -Ddefault_library=static -Dtests=disabled -Dexample
 	# uipc-info, linked statically here (meson links libc dynamically), with
 	# the internal library for the detection details, as tools/meson.build does.
 	if [ -f "$here/tools/uipc-info.c" ]; then
-		gcc -std=c11 -D_GNU_SOURCE -O2 -static -DUIPC_INFO_UINTR_DETECT=1 -I"$here" \
+		gcc -std=c11 -D_GNU_SOURCE -O2 -static -DUIPC_INFO_UINTR_DETECT=1 -DUIPC_HAVE_BACKEND_UINTR_SIM=0 -I"$here" \
 			-I"$here/include" -I"$lb/include" -I"$here/src" -I"$lb/src" -I"$lb" \
-			"$here/tools/uipc-info.c" "$lb/src/libuipc_internal.a" -lpthread -lm \
+			"$here/tools/uipc-info.c" "$lb/src/libuipc_core.a" -lpthread -lm \
 			-o "$work/uipc-info" >>"$work/meson.log" 2>&1 ||
 			{ cat "$work/meson.log"; die "uipc-info does not link statically"; }
 		have_info=1
