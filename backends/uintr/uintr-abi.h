@@ -29,14 +29,21 @@
 
 /* uintr_info.flags */
 #define UINTR_INFO_HW          (1u << 0) /* CPUID.(7,0):EDX[5] set and enabled */
-#define UINTR_INFO_WAIT_POLLED (1u << 1) /* wait is a timed PIR/ON poll, not an interrupt */
+#define UINTR_INFO_WAIT_POLLED (1u << 1) /* wait is a timed PIR poll, every poll_us */
+#define UINTR_INFO_WAIT_VECTOR (1u << 2) /* a blocked wait is woken by the notification
+                                          * itself, through wake_vector (ABI 1, added) */
 
+/* HW comes with exactly one of WAIT_POLLED and WAIT_VECTOR. A module from
+ * before WAIT_VECTOR existed reports WAIT_POLLED and 0 in wake_vector and
+ * poll_us (it polled every 50 us by default). */
 struct uintr_info {
 	__u32 abi_version; /* UINTR_ABI_VERSION */
 	__u32 flags;       /* UINTR_INFO_* */
 	__u32 uinv;        /* notification vector used (0 if none) */
 	__u32 uitt_size;   /* UITT entries */
-	__u64 reserved[2];
+	__u32 wake_vector; /* WAIT_VECTOR: the kernel vector a blocked waiter's UPID names */
+	__u32 poll_us;     /* WAIT_POLLED: the poll period in microseconds */
+	__u64 reserved;
 };
 
 /* uintr_register_handler(handler, flags), with an optional alternate stack

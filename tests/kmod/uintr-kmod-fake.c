@@ -362,6 +362,10 @@ int main(int argc, char **argv)
 	check(io(UINTR_IOC_INFO, &info) == 0 && (info.flags & UINTR_INFO_HW) &&
 	          info.uitt_size == UINTR_UITT_SIZE && info.uinv == 0xf0,
 	      "INFO: (emulated) hardware, 256 entries, vector 0xf0");
+	/* The fake SENDUIPI runs the wake handler for the CPU the UPID names,
+	 * so the blocked waits below go through the wait queues. */
+	check((info.flags & UINTR_INFO_WAIT_VECTOR) && info.wake_vector == 0xf1,
+	      "INFO: blocked waits woken through the wake vector 0xf1");
 	pthread_t t;
 
 	pthread_create(&t, NULL, sender_main, NULL);

@@ -60,19 +60,30 @@ static int check_info(int fd)
 	memset(&info, 0xa5, sizeof(info));
 	check(ioctl_errno(fd, UINTR_IOC_INFO, &info) == 0, "UINTR_IOC_INFO succeeds");
 	check(info.abi_version == UINTR_ABI_VERSION, "INFO: abi_version is UINTR_ABI_VERSION");
-	check(info.reserved[0] == 0 && info.reserved[1] == 0, "INFO: reserved fields zeroed");
+	check(info.reserved == 0, "INFO: reserved field zeroed");
 	check_errno(fd, UINTR_IOC_INFO, NULL, EFAULT, "INFO with a NULL pointer");
-	printf("INFO: flags %#x uinv %#x uitt_size %u\n", info.flags, info.uinv, info.uitt_size);
+	printf("INFO: flags %#x uinv %#x uitt_size %u wake_vector %#x poll_us %u\n", info.flags,
+	       info.uinv, info.uitt_size, info.wake_vector, info.poll_us);
 	hw = (info.flags & UINTR_INFO_HW) != 0;
 	if (hw) {
-		check((info.flags & ~(UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED)) == 0,
+		check((info.flags & ~(UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED | UINTR_INFO_WAIT_VECTOR)) ==
+		          0,
 		      "INFO: only known flags");
+		if (info.flags & UINTR_INFO_WAIT_VECTOR)
+			check(!(info.flags & UINTR_INFO_WAIT_POLLED) && info.wake_vector >= 32 &&
+			          info.wake_vector <= 255 && info.wake_vector != info.uinv &&
+			          info.poll_us == 0,
+			      "INFO: event-driven wait: a wake vector other than uinv, no poll period");
+		else
+			check((info.flags & UINTR_INFO_WAIT_POLLED) && info.poll_us >= 10 &&
+			          info.poll_us <= 10000 && info.wake_vector == 0,
+			      "INFO: polled wait: its period, no wake vector");
 		check(info.uinv >= 32 && info.uinv <= 255, "INFO: uinv is a valid vector");
 		check(info.uitt_size == UINTR_UITT_SIZE, "INFO: uitt_size is UINTR_UITT_SIZE");
 	} else {
 		check(info.flags == 0, "INFO: no flag without hardware");
-		check(info.uinv == 0 && info.uitt_size == 0,
-		      "INFO: uinv and uitt_size are 0 without hardware");
+		check(info.uinv == 0 && info.uitt_size == 0 && info.wake_vector == 0 && info.poll_us == 0,
+		      "INFO: uinv, uitt_size, wake_vector and poll_us are 0 without hardware");
 	}
 	return hw;
 }

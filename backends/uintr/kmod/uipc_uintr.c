@@ -27,9 +27,17 @@
  * - The kernel cannot be given a new IDT vector from a module, so UINV
  *   borrows a KVM posted-interrupt vector whose handler only
  *   acknowledges (0xf0 by default, 0xf2 allowed; present when the kernel
- *   has KVM, checked in the IDT at load). For the same reason
- *   uintr_wait is a timed poll of UIRR and PIR (UINTR_INFO_WAIT_POLLED):
- *   a blocked receiver wakes at most poll_us after the post.
+ *   has KVM, checked in the IDT at load).
+ * - uintr_wait blocks until the notification itself wakes the thread
+ *   (UINTR_INFO_WAIT_VECTOR): the waiter's UPID is pointed at KVM's
+ *   posted-interrupt wakeup vector (0xf1), whose kernel handler calls a
+ *   settable function, and at a CPU on whose wait queue the thread is.
+ *   A SENDUIPI to it then raises 0xf1 there, and the handler wakes the
+ *   queue's threads whose UPID has ON. This is the scheme KVM uses for
+ *   blocked vCPUs, so it is only used while kvm_intel is not loaded
+ *   (wake=auto); otherwise, or with wake=poll, uintr_wait is a timed poll
+ *   of UIRR and PIR every poll_us (UINTR_INFO_WAIT_POLLED). See
+ *   README.md, "Blocked waits", for the design and the alternatives.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,6 +61,7 @@
 #include <asm/apic.h>
 #include <asm/cpufeature.h>
 #include <asm/desc.h>
+#include <asm/irq.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -83,6 +92,12 @@
 #else
 #define UIPC_HAVE_ACK_VECTORS 0
 #endif
+/* The real module takes KVM's wakeup handler; the fake-hardware build runs the handler itself. */
+#if UIPC_HAVE_ACK_VECTORS && !defined(UIPC_UINTR_FAKE_HW)
+#define UIPC_REAL_WAKE 1
+#else
+#define UIPC_REAL_WAKE 0
+#endif
 
 static unsigned int uinv = 0xf0;
 module_param(uinv, uint, 0444);
@@ -90,7 +105,23 @@ MODULE_PARM_DESC(uinv, "notification vector: 0xf0 (default) or 0xf2, KVM's ackno
 
 static unsigned int poll_us = 50;
 module_param(poll_us, uint, 0444);
-MODULE_PARM_DESC(poll_us, "uintr_wait poll period in microseconds (10..10000)");
+MODULE_PARM_DESC(poll_us, "uintr_wait poll period in microseconds (10..10000), with wake=poll");
+
+static char *wake = "auto";
+module_param(wake, charp, 0444);
+MODULE_PARM_DESC(wake, "how a blocked uintr_wait is woken: auto (the notification's own interrupt through KVM's wakeup vector 0xf1 unless kvm_intel is loaded, else a poll), vector (that or UINTR stays off), poll (every poll_us)");
+
+/*
+ * How blocked waits are woken (see the top of this file). wake_mode goes
+ * from WAKE_VECTOR to WAKE_POLL at most once (kvm_intel appearing), under
+ * wake_mutex; readers use READ_ONCE and re-check under a queue lock.
+ */
+enum uintr_wake { WAKE_POLL, WAKE_VECTOR };
+static int wake_mode = WAKE_POLL;
+static bool wake_handler_set;		/* our function is KVM's wakeup handler */
+static DEFINE_MUTEX(wake_mutex);
+static DEFINE_PER_CPU(struct uintr_waitq, uintr_waitq);
+#define UINTR_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
 
 static bool uintr_hw;			/* set once at init, read-only afterwards */
 static atomic_t live_objects;		/* receivers + tables: checked at unload */
@@ -170,6 +201,55 @@ static void uintr_clear_msrs(void)
 	uif_clear();
 }
 
+/* ---- wait queues of blocked waiters (wake vector) ------------------------ */
+
+/*
+ * Wake every waiter of @cpu's queue and take it off, closing the queue if
+ * !@up. The woken threads re-check PIR and arm again on a queue that is
+ * up, or fall back to the poll if none is. IRQs off or not.
+ */
+static void waitq_flush(unsigned int cpu, bool up)
+{
+	struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+	struct uintr_task *st, *tmp;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&q->lock, flags);
+	q->up = up;
+	list_for_each_entry_safe(st, tmp, &q->list, wnode) {
+		list_del_init(&st->wnode);
+		WRITE_ONCE(st->wcpu, -1);
+		wake_up_process(st->task);
+	}
+	raw_spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/*
+ * The wake vector's handler (hard IRQ, on the CPU a waiter's UPID names).
+ * SENDUIPI set ON in the UPID of the thread it woke us for, and ON stays
+ * set until that thread runs again, so waking every waiter with ON is
+ * exactly the right set: each post that found ON clear sent one IPI and
+ * wakes its thread once; a thread already awake is not woken twice.
+ * A thread leaves the queue only under the lock, so it is alive here.
+ */
+static void uintr_wake_cpu(struct uintr_waitq *q)
+{
+	struct uintr_task *st;
+
+	raw_spin_lock(&q->lock);
+	list_for_each_entry(st, &q->list, wnode)
+		if (READ_ONCE(st->recv->upid->status) & UPID_ON)
+			wake_up_process(st->task);
+	raw_spin_unlock(&q->lock);
+}
+
+#if UIPC_REAL_WAKE
+static void uintr_wake_handler(void)
+{
+	uintr_wake_cpu(this_cpu_ptr(&uintr_waitq));
+}
+#endif
+
 /* ---- CPU enablement ---------------------------------------------------- */
 
 /* Runs on the CPU coming online, before it is active for user tasks. */
@@ -186,14 +266,21 @@ static int uintr_cpu_online(unsigned int cpu)
 	/* Known state: whatever firmware left, no thread's state is loaded here. */
 	uintr_clear_msrs();
 	local_irq_restore(flags);
+	/* Ordered against the switch to the poll by the queue lock (wake_give_up()). */
+	waitq_flush(cpu, READ_ONCE(wake_mode) == WAKE_VECTOR);
 	return 0;
 }
 
-/* Runs on the CPU going down, after its tasks were migrated away. */
+/*
+ * Runs on the CPU going down. Its waiters' UPIDs still name it: they are
+ * woken to re-check PIR (a post whose IPI this CPU no longer takes is
+ * there) and arm again on an online CPU's queue.
+ */
 static int uintr_cpu_offline(unsigned int cpu)
 {
 	unsigned long flags;
 
+	waitq_flush(cpu, false);
 	local_irq_save(flags);
 	ucr4(false);
 	local_irq_restore(flags);
@@ -216,7 +303,9 @@ static u64 misc_value(const struct uintr_task *st)
 
 	if (st->uitt)
 		misc |= UINTR_UITT_SIZE - 1;	/* UITTSZ is the highest valid index */
-	if (st->recv)
+	/* Armed for a blocked wait, the thread takes no notification in UIRR:
+	 * everything stays in PIR, where the waiter and the wake handler see it. */
+	if (st->recv && !st->armed)
 		misc |= (u64)uinv << UINTR_MISC_UINV_SHIFT;
 	return misc;
 }
@@ -242,6 +331,18 @@ static void uintr_load(struct uintr_task *st, int cpu)
 	uwrmsr(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
 	/* UINV live before SN clears: a notification from now on is consumed by the CPU. */
 	uwrmsr(MSR_UINTR_MISC, misc_value(st));
+	if (st->armed) {
+		/*
+		 * Back in uintr_wait, which re-checks PIR and disarms: the UPID
+		 * keeps naming the wake vector, and its ON (set only with PIR)
+		 * holds off further wake IPIs until then.
+		 */
+		uwrmsr(MSR_UINTR_RR, st->uirr);
+		st->uirr = 0;
+		if (st->uif)
+			uif_set();
+		return;
+	}
 
 	/*
 	 * Point NDST here and clear ON and SN in one locked update: while SN
@@ -295,8 +396,13 @@ static void uintr_save(struct uintr_task *st)
 
 	lockdep_assert_irqs_disabled();
 	if (st->recv) {
-		/* Suppress first: senders stop sending IPIs and only post into PIR. */
-		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
+		/*
+		 * Suppress first: senders stop sending IPIs and only post into
+		 * PIR. Not while armed for a blocked wait: then a post must
+		 * send the wake vector.
+		 */
+		if (!st->armed)
+			set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
 		st->uif = uif_test();
 		uwrmsr(MSR_UINTR_MISC, 0);
 		uirr = urdmsr(MSR_UINTR_RR);
@@ -522,6 +628,9 @@ static struct uintr_task *task_get_or_create(void)
 	}
 	st->mm = current->mm;
 	st->active = true;
+	st->task = current;
+	st->wcpu = -1;
+	INIT_LIST_HEAD(&st->wnode);
 	preempt_notifier_init(&st->pn, &uintr_pn_ops);
 	preempt_disable();
 	preempt_notifier_register(&st->pn);
@@ -544,9 +653,16 @@ static long ioc_info(void __user *arg)
 	};
 
 	if (uintr_hw) {
-		info.flags = UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED;
+		info.flags = UINTR_INFO_HW;
 		info.uinv = uinv;
 		info.uitt_size = UINTR_UITT_SIZE;
+		if (READ_ONCE(wake_mode) == WAKE_VECTOR) {
+			info.flags |= UINTR_INFO_WAIT_VECTOR;
+			info.wake_vector = UINTR_WAKE_VECTOR;
+		} else {
+			info.flags |= UINTR_INFO_WAIT_POLLED;
+			info.poll_us = poll_us;
+		}
 	}
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -908,20 +1024,11 @@ static bool recv_pending(struct uintr_task *st)
 	return uirr != 0;
 }
 
-static long ioc_wait(void __user *arg)
+/* The timed poll: wake=poll, or no queue takes waiters. */
+static long wait_polled(struct uintr_task *st, ktime_t deadline)
 {
-	struct uintr_wait_args a;
-	struct uintr_task *st;
-	ktime_t deadline, now, step;
+	ktime_t now, step;
 
-	if (copy_from_user(&a, arg, sizeof(a)))
-		return -EFAULT;
-	if (a.flags || a.reserved || a.usec > 1000000000ULL)
-		return -EINVAL;
-	st = task_get();
-	if (!st || !st->recv)
-		return -EINVAL;
-	deadline = ktime_add_us(ktime_get(), a.usec);
 	for (;;) {
 		/*
 		 * Checked after every sleep: a post either landed in UIRR while
@@ -938,6 +1045,171 @@ static long ioc_wait(void __user *arg)
 		set_current_state(TASK_INTERRUPTIBLE);
 		schedule_hrtimeout_range(&step, 10 * NSEC_PER_USEC, HRTIMER_MODE_REL);
 	}
+}
+
+/* Put the current thread on a queue that is up: this CPU's, else any. IRQs off.
+ * Returns the queue's CPU, or -1 if no queue is up. */
+static int waitq_join(struct uintr_task *st)
+{
+	unsigned int cpu = smp_processor_id(), c;
+	struct uintr_waitq *q = this_cpu_ptr(&uintr_waitq);
+
+	raw_spin_lock(&q->lock);
+	if (q->up)
+		goto found;
+	raw_spin_unlock(&q->lock);
+	for_each_online_cpu(c) {
+		q = per_cpu_ptr(&uintr_waitq, c);
+		raw_spin_lock(&q->lock);
+		if (q->up) {
+			cpu = c;
+			goto found;
+		}
+		raw_spin_unlock(&q->lock);
+	}
+	return -1;
+found:
+	list_add_tail(&st->wnode, &q->list);
+	WRITE_ONCE(st->wcpu, cpu);
+	raw_spin_unlock(&q->lock);
+	return cpu;
+}
+
+/*
+ * Arm the running thread for a blocked wait: on a queue, UINV off (what is
+ * posted from now on stays in PIR), and the UPID naming the wake vector
+ * and the queue's CPU with ON and SN clear, so the next post sends the
+ * wake vector there. The caller re-checks UIRR and PIR afterwards: a post
+ * from before is there (a notification IPI still in flight meets UINV off
+ * and only acknowledges; its bit is in PIR). False: no queue is up.
+ */
+static bool wait_arm(struct uintr_task *st)
+{
+	u64 old, new;
+	int cpu;
+
+	preempt_disable();
+	local_irq_disable();
+	cpu = READ_ONCE(st->wcpu);
+	if (cpu < 0)
+		cpu = waitq_join(st);
+	if (cpu >= 0) {
+		/*
+		 * CPU hotplug may take the thread off this queue from here on;
+		 * wait_vector() then sees wcpu < 0 before it sleeps.
+		 */
+		st->armed = true;
+		uwrmsr(MSR_UINTR_MISC, misc_value(st));
+		old = READ_ONCE(st->recv->upid->status);
+		do {
+			new = (old & ~(UPID_ON | UPID_SN | UPID_NV_MASK | UPID_NDST_MASK)) |
+			      (u64)UINTR_WAKE_VECTOR << UPID_NV_SHIFT |
+			      apic_ndst(cpu) << UPID_NDST_SHIFT;
+		} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+	}
+	local_irq_enable();
+	preempt_enable();
+	return cpu >= 0;
+}
+
+/*
+ * Leave the queue and restore the running receiver: UINV live, the UPID
+ * naming UINV and this CPU with ON and SN clear, and PIR folded into UIRR
+ * (as at switch-in), so what arrived meanwhile is delivered on the way
+ * back to user mode.
+ */
+static void wait_disarm(struct uintr_task *st)
+{
+	struct uintr_waitq *q;
+	u64 old, new, pending;
+	int cpu;
+
+	preempt_disable();
+	local_irq_disable();
+	cpu = READ_ONCE(st->wcpu);
+	if (cpu >= 0) {
+		q = per_cpu_ptr(&uintr_waitq, cpu);
+		raw_spin_lock(&q->lock);
+		if (st->wcpu == cpu) {	/* else CPU hotplug took it off */
+			list_del_init(&st->wnode);
+			st->wcpu = -1;
+		}
+		raw_spin_unlock(&q->lock);
+	}
+	if (st->armed) {
+		st->armed = false;
+		uwrmsr(MSR_UINTR_MISC, misc_value(st));
+		old = READ_ONCE(st->recv->upid->status);
+		do {
+			new = (old & ~(UPID_ON | UPID_SN | UPID_NV_MASK | UPID_NDST_MASK)) |
+			      (u64)uinv << UPID_NV_SHIFT |
+			      apic_ndst(smp_processor_id()) << UPID_NDST_SHIFT;
+		} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+		pending = xchg(&st->recv->upid->pir, 0);
+		if (pending)
+			uwrmsr(MSR_UINTR_RR, urdmsr(MSR_UINTR_RR) | pending);
+	}
+	local_irq_enable();
+	preempt_enable();
+}
+
+/*
+ * Sleep until a post, a signal or @deadline. Every pass arms, then checks,
+ * then sleeps (the Dekker pattern of the library's own waiter): a post
+ * before the check is seen by it, a post after it finds ON clear and sends
+ * the wake vector, whose handler wakes this thread (or makes schedule()
+ * return at once). A wake with nothing pending (CPU hotplug, or a
+ * spurious one) goes round again.
+ */
+static long wait_vector(struct uintr_task *st, ktime_t deadline)
+{
+	long ret;
+
+	for (;;) {
+		if (!wait_arm(st)) {
+			wait_disarm(st);
+			return wait_polled(st, deadline);
+		}
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* Taken off the queue (CPU hotplug) before the wake it sent could count: again. */
+		if (READ_ONCE(st->wcpu) < 0)
+			continue;
+		if (recv_pending(st) || signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (ktime_compare(ktime_get(), deadline) >= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		schedule_hrtimeout_range(&deadline, current->timer_slack_ns, HRTIMER_MODE_ABS);
+	}
+	__set_current_state(TASK_RUNNING);
+	wait_disarm(st);
+	return ret;
+}
+
+static long ioc_wait(void __user *arg)
+{
+	struct uintr_wait_args a;
+	struct uintr_task *st;
+	ktime_t deadline;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.reserved || a.usec > 1000000000ULL)
+		return -EINVAL;
+	st = task_get();
+	if (!st || !st->recv)
+		return -EINVAL;
+	if (recv_pending(st) || signal_pending(current))
+		return -EINTR;
+	if (!a.usec)
+		return -ETIMEDOUT;
+	deadline = ktime_add_us(ktime_get(), a.usec);
+	if (READ_ONCE(wake_mode) == WAKE_VECTOR)
+		return wait_vector(st, deadline);
+	return wait_polled(st, deadline);
 }
 
 #ifdef UIPC_UINTR_FAKE_HW
@@ -979,7 +1251,24 @@ static long ioc_fake_send(void __user *arg)
 		if (old & (UPID_ON | UPID_SN))
 			goto out;	/* no IPI */
 	} while (!try_cmpxchg64(&upid->status, &old, old | UPID_ON));
-	/* The IPI: nothing to do here; the receiver finds the vector in PIR. */
+	/*
+	 * The IPI. For the notification vector nothing is to be done: the
+	 * receiver finds the vector in PIR. For the wake vector, run its
+	 * handler for the CPU NDST names, as the interrupt would there.
+	 */
+	if ((old & UPID_NV_MASK) >> UPID_NV_SHIFT == UINTR_WAKE_VECTOR) {
+		unsigned int cpu;
+		unsigned long flags;
+
+		for_each_online_cpu(cpu) {
+			if (apic_ndst(cpu) << UPID_NDST_SHIFT != (old & UPID_NDST_MASK))
+				continue;
+			local_irq_save(flags);
+			uintr_wake_cpu(per_cpu_ptr(&uintr_waitq, cpu));
+			local_irq_restore(flags);
+			break;
+		}
+	}
 out:
 	preempt_enable();
 	return ret;
@@ -1115,10 +1404,8 @@ static struct miscdevice uintr_misc = {
  * Confirms at run time what the headers promised at build time. With FRED
  * there is no IDT to read; the build-time condition decides alone.
  */
-static bool uintr_vector_ack_only(unsigned int vec)
+static bool uintr_idt_is(unsigned int vec, const char *want)
 {
-	const char *want = vec == POSTED_INTR_NESTED_VECTOR ?
-		"asm_sysvec_kvm_posted_intr_nested_ipi" : "asm_sysvec_kvm_posted_intr_ipi";
 	char name[KSYM_SYMBOL_LEN];
 	struct desc_ptr idt;
 	const gate_desc *g;
@@ -1134,10 +1421,19 @@ static bool uintr_vector_ack_only(unsigned int vec)
 	g = (const gate_desc *)idt.address + vec;
 	sprint_symbol_no_offset(name, gate_offset(g));
 	if (strcmp(name, want)) {
-		pr_warn("IDT vector %#x leads to %s, not %s; UINTR stays off\n", vec, name, want);
+		pr_warn("IDT vector %#x leads to %s, not %s\n", vec, name, want);
 		return false;
 	}
 	return true;
+}
+
+static bool uintr_vector_ack_only(unsigned int vec)
+{
+	if (uintr_idt_is(vec, vec == POSTED_INTR_NESTED_VECTOR ?
+			 "asm_sysvec_kvm_posted_intr_nested_ipi" : "asm_sysvec_kvm_posted_intr_ipi"))
+		return true;
+	pr_warn("UINTR stays off\n");
+	return false;
 }
 #endif
 
@@ -1164,24 +1460,153 @@ static bool uintr_hw_usable(void)
 #endif
 }
 
+/* ---- choosing how blocked waits are woken ------------------------------ */
+
+#if UIPC_REAL_WAKE
+/* Is kvm_intel loaded or built in? Its /sys/module entry, found without sysfs mounted. */
+static bool kvm_intel_present(void)
+{
+	struct kobject *k = kset_find_obj(THIS_MODULE->mkobj.kobj.kset, "kvm_intel");
+
+	if (!k)
+		return false;
+	kobject_put(k);
+	return true;
+}
+#endif
+
+/*
+ * Switch to the poll for good: close every queue (waking its waiters, who
+ * re-check and poll) and, when @release, hand KVM's wakeup handler back
+ * before kvm_intel's init installs its own. kvm_intel never finds ours.
+ */
+static void wake_give_up(bool release, const char *why)
+{
+	unsigned int cpu;
+
+	mutex_lock(&wake_mutex);
+	if (wake_mode == WAKE_VECTOR) {
+		WRITE_ONCE(wake_mode, WAKE_POLL);
+		for_each_possible_cpu(cpu)
+			waitq_flush(cpu, false);
+#if UIPC_REAL_WAKE
+		if (release && wake_handler_set)
+			kvm_set_posted_intr_wakeup_handler(NULL);
+#endif
+		wake_handler_set = false;
+		pr_warn("%s: blocked waits now poll every %u us\n", why, poll_us);
+	}
+	mutex_unlock(&wake_mutex);
+}
+
+static int uintr_module_event(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct module *mod = data;
+
+	if (strcmp(mod->name, "kvm_intel"))
+		return NOTIFY_DONE;
+	if (action == MODULE_STATE_COMING)
+		wake_give_up(true, "kvm_intel is loading and takes the wakeup vector");
+	else if (action == MODULE_STATE_LIVE)
+		wake_give_up(false, "kvm_intel has the wakeup vector");
+	return NOTIFY_OK;
+}
+
+static struct notifier_block uintr_module_nb = {
+	.notifier_call = uintr_module_event,
+};
+
+/* Pick the wake of blocked waits (the wake parameter). 0, or -EBUSY for
+ * wake=vector when the vector is not ours to take. */
+static int wake_setup(void)
+{
+	const char *why = NULL;
+
+	if (!strcmp(wake, "poll")) {
+		pr_info("blocked waits poll every %u us (wake=poll)\n", poll_us);
+		return 0;
+	}
+#if UIPC_REAL_WAKE
+	if (kvm_intel_present())
+		why = "kvm_intel is loaded and owns the wakeup vector";
+	else if (!uintr_idt_is(UINTR_WAKE_VECTOR, "asm_sysvec_kvm_posted_intr_wakeup_ipi"))
+		why = "the wakeup vector's IDT entry is not KVM's";
+#elif !defined(UIPC_UINTR_FAKE_HW)
+	why = "no wakeup vector in this kernel";
+#endif
+	if (why && !strcmp(wake, "vector")) {
+		pr_warn("%s; wake=vector: UINTR stays off\n", why);
+		return -EBUSY;
+	}
+	if (why) {
+		pr_warn("%s: blocked waits poll every %u us\n", why, poll_us);
+		return 0;
+	}
+#if UIPC_REAL_WAKE
+	kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
+	wake_handler_set = true;
+#endif
+	WRITE_ONCE(wake_mode, WAKE_VECTOR);
+	pr_info("blocked waits are woken by the notification (wakeup vector %#x)\n",
+		UINTR_WAKE_VECTOR);
+	return 0;
+}
+
+static void wake_teardown(void)
+{
+	mutex_lock(&wake_mutex);
+#if UIPC_REAL_WAKE
+	if (wake_handler_set)
+		kvm_set_posted_intr_wakeup_handler(NULL);
+#endif
+	wake_handler_set = false;
+	wake_mode = WAKE_POLL;
+	mutex_unlock(&wake_mutex);
+	synchronize_rcu();	/* a handler still running on another CPU has returned */
+}
+
 static int uintr_hw_init(void)
 {
+	unsigned int cpu;
 	int ret;
 
 	if (poll_us < 10 || poll_us > 10000)
 		poll_us = 50;
+	for_each_possible_cpu(cpu) {
+		struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+
+		raw_spin_lock_init(&q->lock);
+		INIT_LIST_HEAD(&q->list);
+		q->up = false;
+	}
+	ret = register_module_notifier(&uintr_module_nb);
+	if (ret)
+		return ret;
+	mutex_lock(&wake_mutex);
+	ret = wake_setup();
+	mutex_unlock(&wake_mutex);
+	if (ret) {
+		unregister_module_notifier(&uintr_module_nb);
+		return ret;
+	}
 	upid_cache = kmem_cache_create("uipc_uintr_upid", sizeof(struct uintr_upid), 64, 0, NULL);
-	if (!upid_cache)
-		return -ENOMEM;
+	if (!upid_cache) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "uipc/uintr:online", uintr_cpu_online,
 				uintr_cpu_offline);
 	if (ret < 0) {
 		kmem_cache_destroy(upid_cache);
-		return ret;
+		goto fail;
 	}
 	uintr_cpuhp_state = ret;
 	preempt_notifier_inc();
 	return 0;
+fail:
+	unregister_module_notifier(&uintr_module_nb);
+	wake_teardown();
+	return ret;
 }
 
 static void uintr_hw_exit(void)
@@ -1193,6 +1618,8 @@ static void uintr_hw_exit(void)
 	if (atomic_read(&live_objects))
 		pr_err("leaked %d receivers/tables\n", atomic_read(&live_objects));
 	preempt_notifier_dec();
+	unregister_module_notifier(&uintr_module_nb);
+	wake_teardown();
 	cpuhp_remove_state(uintr_cpuhp_state);
 	kmem_cache_destroy(upid_cache);
 }
@@ -1208,6 +1635,10 @@ static int __init uintr_init(void)
 	}
 #endif
 	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
+	if (strcmp(wake, "auto") && strcmp(wake, "vector") && strcmp(wake, "poll")) {
+		pr_err("wake=%s: expected auto, vector or poll\n", wake);
+		return -EINVAL;
+	}
 	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
 #if UIPC_HAVE_ACK_VECTORS
 	/* The default of the uinv parameter; re-check the handlers if this moves. */

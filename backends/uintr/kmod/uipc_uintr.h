@@ -32,6 +32,7 @@
 #define UPID_ON			BIT_ULL(0)
 #define UPID_SN			BIT_ULL(1)
 #define UPID_NV_SHIFT		16
+#define UPID_NV_MASK		(0xffULL << UPID_NV_SHIFT)
 #define UPID_NDST_SHIFT		32
 #define UPID_NDST_MASK		(0xffffffffULL << UPID_NDST_SHIFT)
 
@@ -95,7 +96,9 @@ struct uintr_vector {
 /*
  * Per-thread state. Found through the thread's own preempt-notifier list
  * (no global list); touched only by its thread, except the notifier
- * callbacks which the scheduler runs on that thread's behalf.
+ * callbacks which the scheduler runs on that thread's behalf, and the
+ * blocked-wait fields below, which the wake handler and CPU hotplug read
+ * under the lock of the CPU's wait queue.
  */
 struct uintr_task {
 	struct preempt_notifier pn;
@@ -112,7 +115,30 @@ struct uintr_task {
 	/* sender role */
 	struct uintr_uitt *uitt;	/* one reference; NULL: not a sender */
 
+	/*
+	 * Blocked in uintr_wait with the wake vector (wait_vector()). While
+	 * armed, the UPID names the wake vector and the CPU wcpu, SN stays
+	 * clear even when the thread is switched out, and UINV is off in
+	 * the MSRs. The thread is on wcpu's wait queue while wcpu >= 0; only
+	 * the thread puts itself on a queue, and it or CPU hotplug takes it
+	 * off (hotplug sets wcpu to -1 and wakes it).
+	 */
+	bool armed;
+	int wcpu;
+	struct list_head wnode;		/* in uintr_waitq.list */
+	struct task_struct *task;	/* the thread, for the wake handler */
+
 	struct llist_node dead;		/* on the reap list after the thread died */
+};
+
+/*
+ * The waiters of one CPU: threads blocked in uintr_wait whose UPID sends
+ * the wake vector to this CPU. The wake handler walks only this list.
+ */
+struct uintr_waitq {
+	raw_spinlock_t lock;
+	struct list_head list;
+	bool up;		/* takes waiters: CPU online and the wake vector in use */
 };
 
 #endif
