@@ -103,6 +103,29 @@ static void collect(struct info *in)
 #endif
 }
 
+#if UIPC_INFO_UINTR_DETECT
+/* How a receiver blocked in uintr_wait is woken, in words. */
+static const char *wake_name(const struct uipc__uintr_detect *d, char *buf, size_t len)
+{
+	switch (d->wake) {
+	case UIPC_UINTR_WAKE_VECTOR:
+		snprintf(buf, len, "by the notification's own interrupt (shim, vector %#x)",
+		         d->shim_info.wake_vector);
+		break;
+	case UIPC_UINTR_WAKE_POLL:
+		snprintf(buf, len, "by a poll every %u us (shim; see uipc_uintr's wake parameter)",
+		         d->wake_poll_us);
+		break;
+	case UIPC_UINTR_WAKE_KERNEL:
+		snprintf(buf, len, "by the kernel's uintr_wait");
+		break;
+	default:
+		snprintf(buf, len, "n/a");
+	}
+	return buf;
+}
+#endif
+
 static void print_text(const struct info *in)
 {
 	printf("uipc %s\n\n", UIPC_VERSION_STRING);
@@ -111,6 +134,11 @@ static void print_text(const struct info *in)
 	printf("  CPUID.(7,0):EDX[5]   %s\n", in->det->cpuid ? "set (user interrupts)" : "clear");
 	printf("  kernel interface     %s: %s\n", iface_name(in->det->iface), in->det->kernel_why);
 	printf("  usable               %s\n", in->det->why);
+	{
+		char wb[128];
+
+		printf("  blocked wait woken   %s\n", wake_name(in->det, wb, sizeof(wb)));
+	}
 #else
 	printf("  not detected on this platform\n");
 #endif
@@ -172,6 +200,11 @@ static void print_json(const struct info *in)
 	json_str(in->det->kernel_why);
 	printf(", \"usable\": %s, \"why\": ", in->det->iface ? "true" : "false");
 	json_str(in->det->why);
+	printf(", \"blocked_wait\": ");
+	json_str(in->det->wake == UIPC_UINTR_WAKE_VECTOR ? "vector"
+	         : in->det->wake == UIPC_UINTR_WAKE_POLL ? "poll"
+	         : in->det->wake == UIPC_UINTR_WAKE_KERNEL ? "kernel"
+	                                                   : "none");
 #else
 	printf("\"cpuid\": false, \"kernel_interface\": \"none\", \"usable\": false");
 #endif

@@ -104,9 +104,14 @@ static void detect(void)
 	if (d->shim == 0 && d->shim_info.abi_version != UINTR_ABI_VERSION)
 		snprintf(kw, sizeof(kw), "/dev/uintr speaks ABI %u, this library %u",
 		         d->shim_info.abi_version, UINTR_ABI_VERSION);
+	else if (d->shim == 0 && (d->shim_info.flags & UINTR_INFO_WAIT_VECTOR))
+		snprintf(kw, sizeof(kw),
+		         "shim /dev/uintr (ABI %u, blocked wait woken by the notification (vector %#x))",
+		         d->shim_info.abi_version, d->shim_info.wake_vector);
 	else if (d->shim == 0 && (d->shim_info.flags & UINTR_INFO_HW))
-		snprintf(kw, sizeof(kw), "shim /dev/uintr (ABI %u%s)", d->shim_info.abi_version,
-		         (d->shim_info.flags & UINTR_INFO_WAIT_POLLED) ? ", polled wait" : "");
+		snprintf(kw, sizeof(kw), "shim /dev/uintr (ABI %u, polled wait every %u us)",
+		         d->shim_info.abi_version,
+		         d->shim_info.poll_us ? d->shim_info.poll_us : 50u);
 	else if (d->shim == 0)
 		snprintf(kw, sizeof(kw), "/dev/uintr is loaded but reports no UINTR hardware");
 	else if (d->cpuinfo_flag && d->syscall_base > 0)
@@ -129,12 +134,19 @@ static void detect(void)
 	} else if (d->shim == 0 && d->shim_info.abi_version == UINTR_ABI_VERSION &&
 	           (d->shim_info.flags & UINTR_INFO_HW)) {
 		d->iface = UIPC_UINTR_IFACE_SHIM;
+		if (d->shim_info.flags & UINTR_INFO_WAIT_VECTOR) {
+			d->wake = UIPC_UINTR_WAKE_VECTOR;
+		} else {
+			d->wake = UIPC_UINTR_WAKE_POLL;
+			d->wake_poll_us = d->shim_info.poll_us ? d->shim_info.poll_us : 50u;
+		}
 		d->shim_fd = fd;
 		fd = -1;
 		snprintf(d->why, sizeof(d->why), "available: %s", kw);
 	} else if (d->shim != 0 && d->cpuinfo_flag && d->syscall_base > 0) {
 		/* Positively identified: CPUID and the kernel's own flag. */
 		d->iface = UIPC_UINTR_IFACE_SYSCALL;
+		d->wake = UIPC_UINTR_WAKE_KERNEL;
 		snprintf(d->why, sizeof(d->why), "available: %s", kw);
 	} else {
 		snprintf(d->why, sizeof(d->why), "CPU has UINTR but no kernel interface: %s", kw);

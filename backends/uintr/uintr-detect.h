@@ -26,6 +26,14 @@ enum uipc__uintr_iface {
  * only the later tree's semantics are supported. */
 #define UIPC_UINTR_SYSCALL_BASE_DEFAULT 471
 
+/* How a receiver blocked in uintr_wait is woken. */
+enum uipc__uintr_wake {
+	UIPC_UINTR_WAKE_NONE,   /* no usable interface */
+	UIPC_UINTR_WAKE_VECTOR, /* the shim: the notification's own interrupt */
+	UIPC_UINTR_WAKE_POLL,   /* the shim: a timed poll (wake=poll, kvm_intel, old module) */
+	UIPC_UINTR_WAKE_KERNEL, /* a UINTR kernel's own uintr_wait */
+};
+
 struct uipc__uintr_detect {
 	bool x86;          /* built for x86-64 */
 	bool cpuid;        /* CPUID.(7,0):EDX[5] */
@@ -34,6 +42,8 @@ struct uipc__uintr_detect {
 	struct uintr_info shim_info;
 	long syscall_base;
 	enum uipc__uintr_iface iface; /* usable interface (NONE: not usable) */
+	enum uipc__uintr_wake wake;   /* with iface: how blocked waits are woken */
+	unsigned wake_poll_us;        /* WAKE_POLL: the period (50 if the module predates it) */
 	int shim_fd;                  /* open while iface is SHIM, else -1 */
 	char kernel_why[160];         /* which kernel interface, or why none */
 	char why[256];                /* usable, or why not (one line) */

@@ -284,6 +284,13 @@ int uipc__uintr_hw_tx_notify(uipc_tx *tx)
 	return hw_senduipi(t->index);
 }
 
+static uint64_t hw_wait_late_ns(void)
+{
+	const struct uipc__uintr_detect *d = uipc__uintr_detect();
+
+	return d->wake == UIPC_UINTR_WAKE_POLL ? (uint64_t)d->wake_poll_us * 1000u : 0;
+}
+
 const struct uipc__uintr_platform uipc__uintr_hw = {
     .name = "uintr",
     .probe = hw_probe,
@@ -294,6 +301,7 @@ const struct uipc__uintr_platform uipc__uintr_hw = {
     .register_sender = hw_register_sender,
     .unregister_sender = hw_unregister_sender,
     .wait = hw_wait,
+    .wait_late_ns = hw_wait_late_ns,
     .senduipi = hw_senduipi,
     .stui = hw_stui,
     .clui = hw_clui,

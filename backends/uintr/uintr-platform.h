@@ -71,6 +71,10 @@ struct uipc__uintr_platform {
 	/* uintr_wait(usec): -EINTR when a user interrupt (or a signal) arrived,
 	 * -ETIMEDOUT after usec (0: at once), -EINVAL for usec > 1e9. */
 	int (*wait)(uint64_t usec, unsigned flags);
+	/* How late a blocked wait may wake after a post, beyond the kernel's
+	 * own wakeup: a timed poll's period, 0 when the post itself wakes it.
+	 * NULL: 0. */
+	uint64_t (*wait_late_ns)(void);
 
 	/* The instructions. senduipi returns 0, or the model's fault errors. */
 	int (*senduipi)(uint64_t index);

@@ -130,6 +130,14 @@ static int u_rx_init(const struct uipc__uintr_platform *p, uipc_rx *rx)
 	}
 	rt->nrx++;
 	rx->backend = u;
+	/* A polled wait wakes up to a period late: the default adaptive spin
+	 * may cover that much (uipc_rx_set_spin() still decides). */
+	if (p->wait_late_ns && p->wait_late_ns() > rx->w.spin.max_ns) {
+		uint64_t late = p->wait_late_ns();
+
+		uipc__spin_set(&rx->w.spin, UIPC_SPIN_ADAPTIVE,
+		               late < UIPC_SPIN_MAX_NS ? late : UIPC_SPIN_MAX_NS);
+	}
 	return 0;
 }
 
@@ -276,6 +284,13 @@ static uint64_t usec_left(uint64_t now, uint64_t deadline)
  * the last check until the wait, so one that arrives in between stays
  * pending in UIRR and ends the wait at once instead of being handled just
  * before we sleep; stui afterwards records it.
+ *
+ * The spin follows the receiver's policy and trains it (uipc__spin_learn,
+ * as the shared waiter does): a receiver whose waits block stops spinning
+ * within a few waits. With the shim's event-driven wake a blocked wait
+ * costs a wakeup, like a futex. With its timed poll, a blocked wake comes
+ * up to a poll period late, so the adaptive spin is allowed to cover one
+ * period (uipc__uintr_spin_max()).
  */
 static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
@@ -296,13 +311,19 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	start = uipc__now_ns();
 	if (timeout_ns > 0)
 		deadline = start + (uint64_t)timeout_ns;
-	budget = rx->w.spin.budget_ns;
+	budget = rx->w.spin.mode == UIPC_SPIN_NONE ? 0 : rx->w.spin.budget_ns;
+	if (rx->w.spin.probe) {
+		budget = rx->w.spin.max_ns;
+		rx->w.spin.probe = false;
+	}
 	if (budget > deadline - start)
 		budget = deadline - start;
 	if (budget) {
 		m = spin_until(d, start + budget);
-		if (m)
+		if (m) {
+			uipc__spin_learn(&rx->w.spin, true, uipc__now_ns() - start);
 			goto done;
+		}
 	}
 	for (;;) {
 		p->clui();
@@ -320,16 +341,20 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 		atomic_fetch_or(&d->status, UIPC_DESC_SN);
 		p->stui();
 		m = uipc__desc_take(d);
-		if (m)
+		if (m) {
+			uipc__spin_learn(&rx->w.spin, false, uipc__now_ns() - start);
 			goto done;
+		}
 		/* A user interrupt for another receiver of this thread is not an
 		 * EINTR of ours: only a signal is. */
 		if (r == -EINTR && (!rt || atomic_load(&rt->deliveries) == seen))
 			return -EINTR;
 		if (r < 0 && r != -ETIMEDOUT)
 			return r;
-		if (uipc__now_ns() >= deadline)
+		if (uipc__now_ns() >= deadline) {
+			uipc__spin_learn(&rx->w.spin, false, UINT64_MAX);
 			return -ETIMEDOUT;
+		}
 	}
 done:
 	*ret_mask = m;
