@@ -256,6 +256,7 @@ in_chroot ninja -C "$lb" >"$out.ninja.log" 2>&1 || { tail -40 "$out.ninja.log"; 
 cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror -pthread -I/build/uipc/src/backends/uintr)
 in_chroot gcc "${cflags[@]}" /build/uipc/src/tests/kmod/uintr-kmod-test.c -o "$lb/uintr-kmod-test"
 in_chroot gcc "${cflags[@]}" -muintr /build/uipc/src/tests/uintr-emu/uintr-selftest.c -o "$lb/uintr-selftest"
+in_chroot gcc "${cflags[@]}" -muintr /build/uipc/src/tests/uintr-emu/uintr-wake.c -o "$lb/uintr-wake"
 in_chroot gcc "${cflags[@]}" -I/build/uipc/src/include -I"$lb/include" \
 	/build/uipc/src/tests/uintr-emu/uintr-emu-lib.c "$lb/src/libuipc.a" -lm -o "$lb/uintr-emu-lib" ||
 	die "the uintr test programs do not build"
@@ -266,7 +267,7 @@ gate_suites=${UIPC_EMU_GATE_SUITES-$suites}
 ir=$out/initramfs
 rm -rf "$ir" && mkdir -p "$ir"/{bin,dev,proc,sys,tmp,t}
 cp "$root/usr/bin/busybox" "$ir/bin/busybox"
-progs=("$lb/uintr-kmod-test" "$lb/uintr-selftest" "$lb/uintr-emu-lib" "$lb/tools/uipc-info"
+progs=("$lb/uintr-kmod-test" "$lb/uintr-selftest" "$lb/uintr-wake" "$lb/uintr-emu-lib" "$lb/tools/uipc-info"
 	"$lb/examples/pingpong")
 for t in $suites; do progs+=("$lb/tests/test-$t"); done
 for t in "$root$lb"/tests/regress/regress-uintr-*; do

@@ -44,6 +44,8 @@ step() { # name timeout command...
 is_dev() { [ -c /dev/uintr ]; }
 no_dev() { [ ! -e /dev/uintr ]; }
 hw_enabled() { dmesg | grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware enabled)'; }
+wake_vector() { dmesg | grep -q 'uipc_uintr: blocked waits are woken by the notification (wakeup vector 0xf1)'; }
+wake_poll() { dmesg | grep -q 'uipc_uintr: blocked waits poll every 50 us (wake=poll)'; }
 info_has() { # pattern...
 	timeout -s KILL 60 /t/uipc-info >/tmp/info.txt 2>&1 || return 1
 	cat /tmp/info.txt
@@ -72,9 +74,16 @@ cpu1_online() { [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 1 ]; }
 step "no /dev/uintr before insmod" 10 no_dev
 step "insmod uipc_uintr.ko" 30 insmod /t/uipc_uintr.ko
 step "module says hardware enabled" 10 hw_enabled
+step "module says blocked waits are woken by the notification (vector 0xf1)" 10 wake_vector
 step "/dev/uintr appears" 10 is_dev
-step "uipc-info: CPUID bit, shim, auto picks uintr" 60 info_has \
-	'CPUID.(7,0):EDX\[5\] *set' 'kernel interface *shim' 'usable *available' 'auto picks *uintr'
+step "uipc-info: CPUID bit, shim, auto picks uintr, woken by the notification" 60 info_has \
+	'CPUID.(7,0):EDX\[5\] *set' 'kernel interface *shim' 'usable *available' 'auto picks *uintr' \
+	'blocked wait woken by the notification (vector 0xf1)'
+# Blocked waits (uintr_wait): woken by the notification's own interrupt, once.
+step "blocked wake by the notification: threads and processes" 300 /t/uintr-wake measure vector 100
+step "the same, receiver's CPU kept out of cpuidle" 300 /t/uintr-wake measure vector 100 busy
+step "idle blocked receiver: no periodic wakeup" 120 /t/uintr-wake idle vector 2
+step "blocked/woken stress, CPU 1 offline/online in the middle" 600 /t/uintr-wake stress 400
 step "module ABI test, hardware mode" 60 /t/uintr-kmod-test --expect-hw
 step "RFC selftest cases on the shim" 300 /t/uintr-selftest
 step "library: auto, handler mode with AVX, mask/unmask, waits" 300 /t/uintr-emu-lib auto handler wait
@@ -106,8 +115,14 @@ for t in $EMU_CORE; do
 done
 step "refcount 0, rmmod (deferred-free window retried)" 30 rmmod_retry
 step "/dev/uintr gone" 10 no_dev
-step "insmod again" 30 insmod /t/uipc_uintr.ko
-step "selftest on the reloaded module" 300 /t/uintr-selftest
+# The timed poll, chosen explicitly: the same tests, and its figures for comparison.
+step "insmod again, wake=poll" 30 insmod /t/uipc_uintr.ko wake=poll
+step "module says blocked waits poll (wake=poll)" 10 wake_poll
+step "uipc-info says polled wait" 60 info_has 'polled wait every 50 us'
+step "selftest on the reloaded module, polled wait" 300 /t/uintr-selftest
+step "blocked wake by the poll: threads and processes" 300 /t/uintr-wake measure poll 100
+step "the same, receiver's CPU kept out of cpuidle" 300 /t/uintr-wake measure poll 100 busy
+step "idle blocked receiver, polled: the poll's wakeups" 120 /t/uintr-wake idle poll 1
 step "rmmod again" 30 rmmod_retry
 echo "== dmesg"
 dmesg
