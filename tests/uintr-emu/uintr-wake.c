@@ -50,43 +50,17 @@
 #include <unistd.h>
 #include <x86gprintrin.h>
 
-#include "uintr-abi.h"
+#include "emu-check.h"
 
 #define WAIT_US 10000000ull /* a wait that ends by timeout counts as a lost wake */
 
-static int passed, failed;
 static int dev = -1;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
 
 static long xioctl(unsigned long cmd, void *arg)
 {
 	long r = ioctl(dev, cmd, arg);
 
 	return r < 0 ? -errno : r;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static pid_t gettid_(void)
@@ -611,15 +585,8 @@ static int stress(unsigned rounds)
 
 static int have_uintr(void)
 {
-	unsigned a, b, c, d;
-	struct uintr_info info;
-
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 5) & 1))
-		return 0;
-	dev = open(UINTR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (dev < 0 || ioctl(dev, UINTR_IOC_INFO, &info) < 0)
-		return 0;
-	return (info.flags & UINTR_INFO_HW) != 0;
+	dev = uintr_dev_open();
+	return dev >= 0;
 }
 
 int main(int argc, char **argv)

@@ -297,6 +297,21 @@ static u64 apic_ndst(int cpu)
 	return x2apic_mode ? id : (u64)(id & 0xff) << 8;
 }
 
+/*
+ * Point a UPID at vector @nv on @cpu with ON and SN clear, in one locked
+ * update (a sender may set ON or PIR bits meanwhile). A full barrier: the
+ * caller's look at PIR comes after it.
+ */
+static void upid_point(struct uintr_upid *upid, unsigned int nv, int cpu)
+{
+	u64 old = READ_ONCE(upid->status), new;
+
+	do {
+		new = (old & ~(UPID_ON | UPID_SN | UPID_NV_MASK | UPID_NDST_MASK)) |
+		      (u64)nv << UPID_NV_SHIFT | apic_ndst(cpu) << UPID_NDST_SHIFT;
+	} while (!try_cmpxchg64(&upid->status, &old, new));
+}
+
 static u64 misc_value(const struct uintr_task *st)
 {
 	u64 misc = 0;
@@ -317,7 +332,7 @@ static u64 misc_value(const struct uintr_task *st)
  */
 static void uintr_load(struct uintr_task *st, int cpu)
 {
-	u64 old, new, pending;
+	u64 pending;
 
 	lockdep_assert_irqs_disabled();
 	if (st->uitt)
@@ -350,11 +365,7 @@ static void uintr_load(struct uintr_task *st, int cpu)
 	 * from an IPI that hit the old CPU after UINV was cleared would block
 	 * every later notification.
 	 */
-	old = READ_ONCE(st->recv->upid->status);
-	do {
-		new = (old & ~(UPID_ON | UPID_SN | UPID_NDST_MASK)) |
-		      apic_ndst(cpu) << UPID_NDST_SHIFT;
-	} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+	upid_point(st->recv->upid, uinv, cpu);
 	/*
 	 * Full barrier (the cmpxchg) before taking PIR: a post that saw SN
 	 * clear sends an IPI that stays pending until IRQs are enabled and is
@@ -1085,7 +1096,6 @@ found:
  */
 static bool wait_arm(struct uintr_task *st)
 {
-	u64 old, new;
 	int cpu;
 
 	preempt_disable();
@@ -1100,12 +1110,7 @@ static bool wait_arm(struct uintr_task *st)
 		 */
 		st->armed = true;
 		uwrmsr(MSR_UINTR_MISC, misc_value(st));
-		old = READ_ONCE(st->recv->upid->status);
-		do {
-			new = (old & ~(UPID_ON | UPID_SN | UPID_NV_MASK | UPID_NDST_MASK)) |
-			      (u64)UINTR_WAKE_VECTOR << UPID_NV_SHIFT |
-			      apic_ndst(cpu) << UPID_NDST_SHIFT;
-		} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+		upid_point(st->recv->upid, UINTR_WAKE_VECTOR, cpu);
 	}
 	local_irq_enable();
 	preempt_enable();
@@ -1121,7 +1126,7 @@ static bool wait_arm(struct uintr_task *st)
 static void wait_disarm(struct uintr_task *st)
 {
 	struct uintr_waitq *q;
-	u64 old, new, pending;
+	u64 pending;
 	int cpu;
 
 	preempt_disable();
@@ -1139,12 +1144,7 @@ static void wait_disarm(struct uintr_task *st)
 	if (st->armed) {
 		st->armed = false;
 		uwrmsr(MSR_UINTR_MISC, misc_value(st));
-		old = READ_ONCE(st->recv->upid->status);
-		do {
-			new = (old & ~(UPID_ON | UPID_SN | UPID_NV_MASK | UPID_NDST_MASK)) |
-			      (u64)uinv << UPID_NV_SHIFT |
-			      apic_ndst(smp_processor_id()) << UPID_NDST_SHIFT;
-		} while (!try_cmpxchg64(&st->recv->upid->status, &old, new));
+		upid_point(st->recv->upid, uinv, smp_processor_id());
 		pending = xchg(&st->recv->upid->pir, 0);
 		if (pending)
 			uwrmsr(MSR_UINTR_RR, urdmsr(MSR_UINTR_RR) | pending);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the guest's test programs share (tests/uintr-emu/): one
+ * "ok:"/"FAIL:" line per check, counted for the final "N passed, N
+ * failed"; the monotonic clock; and the one gate before any UINTR
+ * instruction runs.
+ */
+#ifndef UIPC_EMU_CHECK_H
+#define UIPC_EMU_CHECK_H
+
+#include <cpuid.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uintr-abi.h"
+
+static int passed, failed;
+
+__attribute__((format(printf, 2, 3))) static inline void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* /dev/uintr open, only when CPUID.(7,0):EDX[5] is set and the module
+ * reports the hardware; else -1 (and no UINTR instruction may run). */
+static inline int uintr_dev_open(void)
+{
+	unsigned a, b, c, d;
+	struct uintr_info info;
+	int fd;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 5) & 1))
+		return -1;
+	fd = open(UINTR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UINTR_IOC_INFO, &info) < 0 || !(info.flags & UINTR_INFO_HW)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#endif
