@@ -279,7 +279,10 @@ int uipc__uintr_hw_tx_notify(uipc_tx *tx)
 {
 	const struct uipc__uintr_tx *t = tx->backend;
 
-	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
+	/* As the model's notify: CLOSED is a hint any capability holder can
+	 * store; only the capability's hang-up says the receiver is gone. */
+	if ((atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED) &&
+	    uipc__cap_alive(tx->cap_fd) < 0)
 		return -EPIPE;
 	return hw_senduipi(t->index);
 }
