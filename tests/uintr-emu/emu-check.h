@@ -45,6 +45,19 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Take CPU 1 offline (0) or online (1); 1 when the kernel took it. */
+static inline int cpu1_set_online(int on)
+{
+	int fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	ok = write(fd, on ? "1" : "0", 1) == 1;
+	close(fd);
+	return ok;
+}
+
 /* /dev/uintr open, only when CPUID.(7,0):EDX[5] is set and the module
  * reports the hardware; else -1 (and no UINTR instruction may run). */
 static inline int uintr_dev_open(void)

@@ -259,18 +259,6 @@ static void case_wait(void)
 
 /* ---- CPU hotplug ------------------------------------------------------------ */
 
-static int cpu1_online(int on)
-{
-	int fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return 0;
-	ok = write(fd, on ? "1" : "0", 1) == 1;
-	close(fd);
-	return ok;
-}
-
 struct hp {
 	struct pp p;
 	_Atomic int done;
@@ -283,7 +271,7 @@ static void *hotplugger(void *arg)
 	struct hp *h = arg;
 
 	while (h->cycles < 6) {
-		if (!cpu1_online(0) || !cpu1_online(1))
+		if (!cpu1_set_online(0) || !cpu1_set_online(1))
 			break;
 		h->cycles++;
 		usleep(20000);
@@ -313,7 +301,7 @@ static void case_hotplug(void)
 		total += h.p.ack;
 	} while (!h.p.bad && !atomic_load(&h.done));
 	pthread_join(hpth, NULL);
-	cpu1_online(1);
+	cpu1_set_online(1);
 	check(h.cycles == 6, "CPU 1 went offline and online %u times during the rounds", h.cycles);
 	check(!h.p.bad && total >= h.p.rounds && total % h.p.rounds == 0,
 	      "%llu rounds across CPU hotplug, blocked receiver: none lost (bad %d)", total,

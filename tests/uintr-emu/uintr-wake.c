@@ -521,18 +521,6 @@ static void *stress_receiver(void *arg)
 	return NULL;
 }
 
-static int set_cpu1(int on)
-{
-	int fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return 0;
-	ok = write(fd, on ? "1" : "0", 1) == 1;
-	close(fd);
-	return ok;
-}
-
 /* At least @rounds blocked/woken cycles per receiver, and at least 8 CPU 1
  * offline/online cycles during them. */
 static int stress(unsigned rounds)
@@ -556,7 +544,7 @@ static int stress(unsigned rounds)
 	       (cycles < 8 || __atomic_load_n(&rx[0].res.rounds, __ATOMIC_RELAXED) < rounds ||
 	        __atomic_load_n(&rx[1].res.rounds, __ATOMIC_RELAXED) < rounds) &&
 	       !rx[0].pr->stop && !rx[1].pr->stop) {
-		if (!set_cpu1(0) || !set_cpu1(1))
+		if (!cpu1_set_online(0) || !cpu1_set_online(1))
 			fails++;
 		cycles++;
 	}
