@@ -301,8 +301,8 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Rounds: every repetition runs every mechanism once, in rotating order.   */
 
-void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n,
-                   run_fn run, const void *cfg)
+void rounds(const struct round_cfg *rc, const struct mech *const *mechs, unsigned n, run_fn run,
+            const void *cfg)
 {
 	struct repstat *st = calloc(n, sizeof(*st));
 	bool *failed = calloc(n, sizeof(*failed));

@@ -201,8 +201,8 @@ static void print_json(const struct info *in)
 	printf(", \"usable\": %s, \"why\": ", in->det->iface ? "true" : "false");
 	json_str(in->det->why);
 	printf(", \"blocked_wait\": ");
-	json_str(in->det->wake == UIPC_UINTR_WAKE_VECTOR ? "vector"
-	         : in->det->wake == UIPC_UINTR_WAKE_POLL ? "poll"
+	json_str(in->det->wake == UIPC_UINTR_WAKE_VECTOR   ? "vector"
+	         : in->det->wake == UIPC_UINTR_WAKE_POLL   ? "poll"
 	         : in->det->wake == UIPC_UINTR_WAKE_KERNEL ? "kernel"
 	                                                   : "none");
 #else

@@ -30,7 +30,8 @@
 /* uintr_info.flags */
 #define UINTR_INFO_HW          (1u << 0) /* CPUID.(7,0):EDX[5] set and enabled */
 #define UINTR_INFO_WAIT_POLLED (1u << 1) /* wait is a timed PIR poll, every poll_us */
-#define UINTR_INFO_WAIT_VECTOR (1u << 2) /* a blocked wait is woken by the notification
+#define UINTR_INFO_WAIT_VECTOR                                                                     \
+	(1u << 2) /* a blocked wait is woken by the notification
                                           * itself, through wake_vector (ABI 1, added) */
 
 /* HW comes with exactly one of WAIT_POLLED and WAIT_VECTOR. A module from

@@ -122,10 +122,10 @@ UIPC_INTERNAL int uipc__uintr_sim_upid_poke(uint64_t ctl);
 #define UIPC_UPID_NV_MASK    (UINT64_C(0xff) << UIPC_UPID_NV_SHIFT)
 #define UIPC_UPID_NDST_SHIFT 32
 /* Bits 15:2 and 31:24: SENDUIPI raises #GP if any is set. */
-#define UIPC_UPID_RESERVED   UINT64_C(0xff00fffc)
-#define UIPC_UITT_VALID      (UINT64_C(1) << 0)
-#define UIPC_UITT_UV_SHIFT   8
-#define UIPC_UITT_UV_MASK    (UINT64_C(0xff) << UIPC_UITT_UV_SHIFT)
+#define UIPC_UPID_RESERVED UINT64_C(0xff00fffc)
+#define UIPC_UITT_VALID    (UINT64_C(1) << 0)
+#define UIPC_UITT_UV_SHIFT 8
+#define UIPC_UITT_UV_MASK  (UINT64_C(0xff) << UIPC_UITT_UV_SHIFT)
 #endif
 
 #endif

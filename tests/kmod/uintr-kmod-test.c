@@ -66,14 +66,15 @@ static int check_info(int fd)
 	       info.uinv, info.uitt_size, info.wake_vector, info.poll_us);
 	hw = (info.flags & UINTR_INFO_HW) != 0;
 	if (hw) {
-		check((info.flags & ~(UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED | UINTR_INFO_WAIT_VECTOR)) ==
-		          0,
+		check((info.flags &
+		       ~(UINTR_INFO_HW | UINTR_INFO_WAIT_POLLED | UINTR_INFO_WAIT_VECTOR)) == 0,
 		      "INFO: only known flags");
 		if (info.flags & UINTR_INFO_WAIT_VECTOR)
 			check(!(info.flags & UINTR_INFO_WAIT_POLLED) && info.wake_vector >= 32 &&
 			          info.wake_vector <= 255 && info.wake_vector != info.uinv &&
 			          info.poll_us == 0,
-			      "INFO: event-driven wait: a wake vector other than uinv, no poll period");
+			      "INFO: event-driven wait: a wake vector other than uinv, no poll "
+			      "period");
 		else
 			check((info.flags & UINTR_INFO_WAIT_POLLED) && info.poll_us >= 10 &&
 			          info.poll_us <= 10000 && info.wake_vector == 0,
@@ -82,7 +83,8 @@ static int check_info(int fd)
 		check(info.uitt_size == UINTR_UITT_SIZE, "INFO: uitt_size is UINTR_UITT_SIZE");
 	} else {
 		check(info.flags == 0, "INFO: no flag without hardware");
-		check(info.uinv == 0 && info.uitt_size == 0 && info.wake_vector == 0 && info.poll_us == 0,
+		check(info.uinv == 0 && info.uitt_size == 0 && info.wake_vector == 0 &&
+		          info.poll_us == 0,
 		      "INFO: uinv, uitt_size, wake_vector and poll_us are 0 without hardware");
 	}
 	return hw;

@@ -111,32 +111,32 @@ hold_vector_regs(const uint8_t *in, uint8_t *out, _Atomic unsigned *calls, unsig
 {
 	uint64_t limit = 1ull << 32;
 
-	__asm__ __volatile__(
-	    "vmovdqu 0(%[in]), %%ymm0\n\tvmovdqu 32(%[in]), %%ymm1\n\t"
-	    "vmovdqu 64(%[in]), %%ymm2\n\tvmovdqu 96(%[in]), %%ymm3\n\t"
-	    "vmovdqu 128(%[in]), %%ymm4\n\tvmovdqu 160(%[in]), %%ymm5\n\t"
-	    "vmovdqu 192(%[in]), %%ymm6\n\tvmovdqu 224(%[in]), %%ymm7\n\t"
-	    "vmovdqu 256(%[in]), %%ymm8\n\tvmovdqu 288(%[in]), %%ymm9\n\t"
-	    "vmovdqu 320(%[in]), %%ymm10\n\tvmovdqu 352(%[in]), %%ymm11\n\t"
-	    "vmovdqu 384(%[in]), %%ymm12\n\tvmovdqu 416(%[in]), %%ymm13\n\t"
-	    "vmovdqu 448(%[in]), %%ymm14\n\tvmovdqu 480(%[in]), %%ymm15\n\t"
-	    "1:\n\tpause\n\t"
-	    "cmpl %[want], (%[calls])\n\tjae 2f\n\t"
-	    "decq %[limit]\n\tjnz 1b\n"
-	    "2:\n\t"
-	    "vmovdqu %%ymm0, 0(%[out])\n\tvmovdqu %%ymm1, 32(%[out])\n\t"
-	    "vmovdqu %%ymm2, 64(%[out])\n\tvmovdqu %%ymm3, 96(%[out])\n\t"
-	    "vmovdqu %%ymm4, 128(%[out])\n\tvmovdqu %%ymm5, 160(%[out])\n\t"
-	    "vmovdqu %%ymm6, 192(%[out])\n\tvmovdqu %%ymm7, 224(%[out])\n\t"
-	    "vmovdqu %%ymm8, 256(%[out])\n\tvmovdqu %%ymm9, 288(%[out])\n\t"
-	    "vmovdqu %%ymm10, 320(%[out])\n\tvmovdqu %%ymm11, 352(%[out])\n\t"
-	    "vmovdqu %%ymm12, 384(%[out])\n\tvmovdqu %%ymm13, 416(%[out])\n\t"
-	    "vmovdqu %%ymm14, 448(%[out])\n\tvmovdqu %%ymm15, 480(%[out])\n\t"
-	    "vzeroupper\n\t"
-	    : [limit] "+r"(limit)
-	    : [in] "r"(in), [out] "r"(out), [calls] "r"(calls), [want] "r"(want)
-	    : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-	      "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	__asm__ __volatile__("vmovdqu 0(%[in]), %%ymm0\n\tvmovdqu 32(%[in]), %%ymm1\n\t"
+	                     "vmovdqu 64(%[in]), %%ymm2\n\tvmovdqu 96(%[in]), %%ymm3\n\t"
+	                     "vmovdqu 128(%[in]), %%ymm4\n\tvmovdqu 160(%[in]), %%ymm5\n\t"
+	                     "vmovdqu 192(%[in]), %%ymm6\n\tvmovdqu 224(%[in]), %%ymm7\n\t"
+	                     "vmovdqu 256(%[in]), %%ymm8\n\tvmovdqu 288(%[in]), %%ymm9\n\t"
+	                     "vmovdqu 320(%[in]), %%ymm10\n\tvmovdqu 352(%[in]), %%ymm11\n\t"
+	                     "vmovdqu 384(%[in]), %%ymm12\n\tvmovdqu 416(%[in]), %%ymm13\n\t"
+	                     "vmovdqu 448(%[in]), %%ymm14\n\tvmovdqu 480(%[in]), %%ymm15\n\t"
+	                     "1:\n\tpause\n\t"
+	                     "cmpl %[want], (%[calls])\n\tjae 2f\n\t"
+	                     "decq %[limit]\n\tjnz 1b\n"
+	                     "2:\n\t"
+	                     "vmovdqu %%ymm0, 0(%[out])\n\tvmovdqu %%ymm1, 32(%[out])\n\t"
+	                     "vmovdqu %%ymm2, 64(%[out])\n\tvmovdqu %%ymm3, 96(%[out])\n\t"
+	                     "vmovdqu %%ymm4, 128(%[out])\n\tvmovdqu %%ymm5, 160(%[out])\n\t"
+	                     "vmovdqu %%ymm6, 192(%[out])\n\tvmovdqu %%ymm7, 224(%[out])\n\t"
+	                     "vmovdqu %%ymm8, 256(%[out])\n\tvmovdqu %%ymm9, 288(%[out])\n\t"
+	                     "vmovdqu %%ymm10, 320(%[out])\n\tvmovdqu %%ymm11, 352(%[out])\n\t"
+	                     "vmovdqu %%ymm12, 384(%[out])\n\tvmovdqu %%ymm13, 416(%[out])\n\t"
+	                     "vmovdqu %%ymm14, 448(%[out])\n\tvmovdqu %%ymm15, 480(%[out])\n\t"
+	                     "vzeroupper\n\t"
+	                     : [limit] "+r"(limit)
+	                     : [in] "r"(in), [out] "r"(out), [calls] "r"(calls), [want] "r"(want)
+	                     : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+	                       "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+	                       "xmm14", "xmm15");
 }
 
 static void case_handler_simd(void)
@@ -251,7 +251,8 @@ static void case_wait(void)
 	receive_rounds(&p, -1);
 	pthread_join(th, NULL);
 	check(!p.bad && p.ack == p.rounds, "200 rounds, receiver always blocked (bad %d)", p.bad);
-	check(uipc_rx_wait(p.rx, 0, &(uint64_t){0}) == -EAGAIN, "poll with nothing pending: -EAGAIN");
+	check(uipc_rx_wait(p.rx, 0, &(uint64_t){0}) == -EAGAIN,
+	      "poll with nothing pending: -EAGAIN");
 	check(uipc_rx_wait(p.rx, 5000000, &(uint64_t){0}) == -ETIMEDOUT, "5 ms wait times out");
 	uipc_tx_free(p.tx);
 	uipc_rx_free(p.rx);
@@ -395,14 +396,15 @@ static void case_lifecycle(const char *self)
 		}
 		waitpid(pid, &st, 0);
 		check(uipc_tx_check(tx) == -EPIPE,
-		      "lifecycle (%s): uipc_tx_check says -EPIPE after %u notifies (%u ok)", what[how],
-		      n, ok);
+		      "lifecycle (%s): uipc_tx_check says -EPIPE after %u notifies (%u ok)",
+		      what[how], n, ok);
 		check(!first_err || first_err == -EPIPE || first_err == -ESRCH,
 		      "lifecycle (%s): notify gave only 0 or -EPIPE/-ESRCH (%d)", what[how],
 		      first_err);
 		r = uipc_tx_notify(tx);
 		check(r == 0 || r == -EPIPE || r == -ESRCH,
-		      "lifecycle (%s): notify after the receiver is gone: %d, no fault", what[how], r);
+		      "lifecycle (%s): notify after the receiver is gone: %d, no fault", what[how],
+		      r);
 		check(how == 2 ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL
 		               : WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "lifecycle (%s): the child ended as planned (status %#x)", what[how], st);

@@ -306,8 +306,7 @@ static int child_send(int vfd, unsigned count, int unregister_first)
 	return 0;
 }
 
-static int run_child(int (*fn)(int, unsigned, int), int vfd, unsigned count, int flag,
-                     int *status)
+static int run_child(int (*fn)(int, unsigned, int), int vfd, unsigned count, int flag, int *status)
 {
 	pid_t pid = fork();
 
@@ -342,8 +341,7 @@ static void case_cross_process(void)
 	int st = -1;
 
 	rx_reset();
-	check(run_child(child_send, vfd3, 1, 0, &st) == 0 && WIFEXITED(st) &&
-	          WEXITSTATUS(st) == 0,
+	check(run_child(child_send, vfd3, 1, 0, &st) == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "child process registers and sends (status %#x)", st);
 	check(wait_count(1) && (rxs.mask & (1ull << 3)), "cross-process notify delivered");
 
@@ -509,8 +507,8 @@ static int recv_fd(int sock)
 {
 	char c, ctl[CMSG_SPACE(sizeof(int))];
 	struct iovec io = {.iov_base = &c, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl,
-	                    .msg_controllen = sizeof(ctl)};
+	struct msghdr mh = {
+	    .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
 	struct cmsghdr *cm;
 	int fd = -1;
 
@@ -524,8 +522,7 @@ static int recv_fd(int sock)
 
 static void case_receiver_gone(void)
 {
-	static const char *const what[] = {"unregistered its handler", "exited",
-	                                   "was SIGKILLed"};
+	static const char *const what[] = {"unregistered its handler", "exited", "was SIGKILLed"};
 
 	for (int how = 0; how < 3; how++) {
 		int sv[2], st = -1, vfd;

@@ -194,15 +194,15 @@ static int sleeping(pid_t pid, pid_t tid)
 /* Shared with a sender process: MAP_SHARED. */
 struct pair {
 	volatile int vfd;
-	volatile pid_t pid, tid;    /* the receiver */
-	volatile unsigned want;     /* round the receiver waits for (1-based) */
-	volatile unsigned sent;     /* rounds posted */
-	volatile unsigned t_round;  /* the round t_send belongs to */
-	volatile uint64_t t_send;   /* just before the last SENDUIPI */
+	volatile pid_t pid, tid;   /* the receiver */
+	volatile unsigned want;    /* round the receiver waits for (1-based) */
+	volatile unsigned sent;    /* rounds posted */
+	volatile unsigned t_round; /* the round t_send belongs to */
+	volatile uint64_t t_send;  /* just before the last SENDUIPI */
 	volatile int sender_err;
 	volatile int stop;
 	unsigned rounds;
-	int block_first;            /* the sender waits for state S before posting */
+	int block_first; /* the sender waits for state S before posting */
 };
 
 static int sender_loop(struct pair *pr)
@@ -275,8 +275,8 @@ static const char *delays(struct result *res, char *buf, size_t len)
 	for (unsigned i = 0; i < n; i++)
 		slow += res->delay[i] > 1000000u;
 	snprintf(buf, len, "median %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us, %u over 1 ms",
-	         res->delay[n / 2] / 1e3, res->delay[n * 9 / 10] / 1e3, res->delay[n * 99 / 100] / 1e3,
-	         res->delay[n - 1] / 1e3, slow);
+	         res->delay[n / 2] / 1e3, res->delay[n * 9 / 10] / 1e3,
+	         res->delay[n * 99 / 100] / 1e3, res->delay[n - 1] / 1e3, slow);
 	return buf;
 }
 
@@ -335,10 +335,12 @@ static void report(const char *who, const char *mech, unsigned rounds, struct re
 	check(!res->bad_delivery, "%s: one delivery per post (%u rounds off)", who,
 	      res->bad_delivery);
 	if (vector) {
-		check(piw == rounds, "%s: one wakeup-vector interrupt per blocked wait (%lld for %u)",
-		      who, piw, rounds);
+		check(piw == rounds,
+		      "%s: one wakeup-vector interrupt per blocked wait (%lld for %u)", who, piw,
+		      rounds);
 		check(res->nvcsw <= 2ll * rounds,
-		      "%s: the receiver slept about once per wait, not polled (%lld sleeps, %u waits)",
+		      "%s: the receiver slept about once per wait, not polled (%lld sleeps, %u "
+		      "waits)",
 		      who, res->nvcsw, rounds);
 	} else {
 		check(piw == 0, "%s: the wakeup vector is not used (%lld interrupts)", who, piw);
@@ -347,8 +349,8 @@ static void report(const char *who, const char *mech, unsigned rounds, struct re
 
 static struct pair *pair_new(unsigned rounds, int block_first)
 {
-	struct pair *pr = mmap(NULL, sizeof(*pr), PROT_READ | PROT_WRITE,
-	                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct pair *pr =
+	    mmap(NULL, sizeof(*pr), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (pr == MAP_FAILED)
 		return NULL;
@@ -370,8 +372,9 @@ static int check_mechanism(const char *mech)
 	printf("INFO: flags %#x wake_vector %#x poll_us %u\n", info.flags, info.wake_vector,
 	       info.poll_us);
 	if (!strcmp(mech, "vector"))
-		return (info.flags & UINTR_INFO_WAIT_VECTOR) && !(info.flags & UINTR_INFO_WAIT_POLLED) &&
-		       info.wake_vector == 0xf1 && info.poll_us == 0;
+		return (info.flags & UINTR_INFO_WAIT_VECTOR) &&
+		       !(info.flags & UINTR_INFO_WAIT_POLLED) && info.wake_vector == 0xf1 &&
+		       info.poll_us == 0;
 	return (info.flags & UINTR_INFO_WAIT_POLLED) && !(info.flags & UINTR_INFO_WAIT_VECTOR) &&
 	       info.poll_us >= 10 && info.wake_vector == 0;
 }
@@ -483,8 +486,8 @@ static int idle(const char *mech, unsigned seconds)
 		check(cs <= 2, "no periodic wakeup: %lld sleeps in %u s", cs, seconds);
 		check(piw == 0, "no wakeup-vector interrupt (%lld)", piw);
 	} else {
-		check(cs > (long long)seconds * 100, "the poll wakes the receiver (%lld in %u s)", cs,
-		      seconds);
+		check(cs > (long long)seconds * 100, "the poll wakes the receiver (%lld in %u s)",
+		      cs, seconds);
 	}
 	drop_receiver(vfd);
 	return 0;
