@@ -451,62 +451,74 @@ static bool fault_fired(_Atomic int *counter)
 	return atomic_exchange(counter, -1) == -1;
 }
 
+/*
+ * Fail the 1st, 2nd, ... use of @counter until make(@arg) gets through:
+ * every injected failure must be reported as -@err, leave the output
+ * untouched and (when @fds0 >= 0) leak no fd; a failure is only allowed
+ * where one was injected; the sweep must have injected at least one before
+ * the call succeeded (else it tested nothing). Returns what was made.
+ */
+static void *fault_sweep(_Atomic int *counter, int err, int (*make)(void *arg, void **ret),
+                         void *arg, int fds0)
+{
+	void *out = (void *)0x1;
+	int n, r, failed = 0;
+	bool fired;
+
+	for (n = 0; n < 64; n++) {
+		fault_arm(counter, n);
+		r = make(arg, &out);
+		fired = fault_fired(counter);
+		if (r == 0)
+			break;
+		assert_true(fired);
+		assert_int_equal(r, -err);
+		assert_ptr_equal(out, (void *)0x1);
+		if (fds0 >= 0)
+			assert_int_equal(test_count_fds(), fds0);
+		failed++;
+	}
+	assert_true(n < 64);
+	assert_true(failed >= 1);
+	assert_ptr_not_equal(out, (void *)0x1);
+	return out;
+}
+
+static int make_chan(void *arg, void **ret)
+{
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
+	uipc_chan *c = *ret;
+	int r = uipc_chan_new(((struct test_fx *)arg)->rx, 2, &cfg, &c);
+
+	*ret = c;
+	return r;
+}
+
+static int make_chan_tx(void *arg, void **ret)
+{
+	uipc_chan_tx *p = *ret;
+	int r = uipc_chan_tx_new(arg, &p);
+
+	*ret = p;
+	return r;
+}
+
 static void test_faults(void **state)
 {
 	struct test_fx *f = *state;
-	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
 	uipc_chan *c = (uipc_chan *)0x1;
-	uipc_chan_tx *p = (uipc_chan_tx *)0x1;
-	int fds0, r, n, failed;
-	bool fired;
+	int fds0;
 
-	/* The receiver keeps its capability for vectors 2 and 3 once asked. */
-	assert_int_equal(uipc_chan_new(f->rx, 2, &cfg, &c), 0);
+	/* The receiver keeps its capability for vector 2 once asked. */
+	assert_int_equal(make_chan(f, (void **)&c), 0);
 	uipc_chan_free(c);
 	uipc_chan_free(chan_make(f, 8, 8, 0));
-	c = (uipc_chan *)0x1;
 	fds0 = test_count_fds();
 
-	/* Each loop fails the 1st, 2nd, ... allocation (fd creation) until the
-	 * call gets through: every injected failure must be reported with
-	 * its errno, leave the output untouched and leak no fd; a failure is
-	 * only allowed where one was injected; the loop must have injected at
-	 * least one before it succeeded (else it tested nothing). */
-	for (n = 0, failed = 0; n < 64; n++) {
-		fault_arm(&uipc__faults.alloc, n);
-		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		fired = fault_fired(&uipc__faults.alloc);
-		if (r == 0)
-			break;
-		assert_true(fired);
-		assert_int_equal(r, -ENOMEM);
-		assert_ptr_equal(c, (uipc_chan *)0x1);
-		assert_int_equal(test_count_fds(), fds0);
-		failed++;
-	}
-	assert_true(n < 64);
-	assert_true(failed >= 1);
-	assert_ptr_not_equal(c, (uipc_chan *)0x1);
-	uipc_chan_free(c);
+	/* Allocations, then fd creation. */
+	uipc_chan_free(fault_sweep(&uipc__faults.alloc, ENOMEM, make_chan, f, fds0));
 	assert_int_equal(test_count_fds(), fds0);
-
-	c = (uipc_chan *)0x1;
-	for (n = 0, failed = 0; n < 64; n++) {
-		fault_arm(&uipc__faults.fd, n);
-		r = uipc_chan_new(f->rx, 2, &cfg, &c);
-		fired = fault_fired(&uipc__faults.fd);
-		if (r == 0)
-			break;
-		assert_true(fired);
-		assert_int_equal(r, -EMFILE);
-		assert_ptr_equal(c, (uipc_chan *)0x1);
-		assert_int_equal(test_count_fds(), fds0);
-		failed++;
-	}
-	assert_true(n < 64);
-	assert_true(failed >= 1);
-	assert_ptr_not_equal(c, (uipc_chan *)0x1);
-	uipc_chan_free(c);
+	uipc_chan_free(fault_sweep(&uipc__faults.fd, EMFILE, make_chan, f, fds0));
 	assert_int_equal(test_count_fds(), fds0);
 
 	/* A producer end made in this process: the consumer keeps its end of
@@ -514,39 +526,8 @@ static void test_faults(void **state)
 	 * it runs out of slots, src/chan.c chan_reap()), so fds are counted
 	 * once the channel is freed. */
 	c = chan_make(f, 8, 8, 0);
-	for (n = 0, failed = 0; n < 64; n++) {
-		fault_arm(&uipc__faults.fd, n);
-		r = uipc_chan_tx_new(c, &p);
-		fired = fault_fired(&uipc__faults.fd);
-		if (r == 0)
-			break;
-		assert_true(fired);
-		assert_int_equal(r, -EMFILE);
-		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
-		failed++;
-	}
-	assert_true(n < 64);
-	assert_true(failed >= 1);
-	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
-	uipc_chan_tx_free(p);
-
-	/* The same for a producer's allocations. */
-	p = (uipc_chan_tx *)0x1;
-	for (n = 0, failed = 0; n < 64; n++) {
-		fault_arm(&uipc__faults.alloc, n);
-		r = uipc_chan_tx_new(c, &p);
-		fired = fault_fired(&uipc__faults.alloc);
-		if (r == 0)
-			break;
-		assert_true(fired);
-		assert_int_equal(r, -ENOMEM);
-		assert_ptr_equal(p, (uipc_chan_tx *)0x1);
-		failed++;
-	}
-	assert_true(n < 64);
-	assert_true(failed >= 1);
-	assert_ptr_not_equal(p, (uipc_chan_tx *)0x1);
-	uipc_chan_tx_free(p);
+	uipc_chan_tx_free(fault_sweep(&uipc__faults.fd, EMFILE, make_chan_tx, c, -1));
+	uipc_chan_tx_free(fault_sweep(&uipc__faults.alloc, ENOMEM, make_chan_tx, c, -1));
 	uipc_chan_free(c);
 	assert_int_equal(test_count_fds(), fds0);
 }
