@@ -15,15 +15,7 @@
 
 #include <uipc.h>
 
-static int failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failed = 1;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "soft-check.h"
 
 /* What a program compiled against 0.1's headers calls. */
 struct chan_config_0_1 {

@@ -12,15 +12,7 @@
 
 #include "uipc-private.h"
 
-static int failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failed = 1;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "soft-check.h"
 
 static void version(void)
 {
