@@ -220,6 +220,9 @@ UIPC_INTERNAL void uipc__spin_init(struct uipc__spin *sp);
 UIPC_INTERNAL int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode,
                                  uint64_t budget_ns);
 UIPC_INTERNAL void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns);
+/* How long this wait may spin: the budget, or max_ns once after a probe
+ * was asked for (consumed here); 0 with UIPC_SPIN_NONE. */
+UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
 
 /* Receiver: arm (status := 0, whatever a peer stored) and disarm (status :=
  * SN; a kick seen is acknowledged through the backend, now or once it

@@ -101,6 +101,17 @@ void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 	}
 }
 
+uint64_t uipc__spin_budget(struct uipc__spin *sp)
+{
+	if (sp->mode == UIPC_SPIN_NONE)
+		return 0;
+	if (sp->probe) {
+		sp->probe = false;
+		return sp->max_ns;
+	}
+	return sp->budget_ns;
+}
+
 /* Arm and disarm --------------------------------------------------------------- */
 
 void uipc__rx_arm_status(uipc_rx *rx)
@@ -260,11 +271,7 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	if (w->timeout_ns >= 0)
 		w->deadline = start + (uint64_t)w->timeout_ns;
 
-	budget = w->spin->mode == UIPC_SPIN_NONE ? 0 : w->spin->budget_ns;
-	if (w->spin->probe) {
-		budget = w->spin->max_ns;
-		w->spin->probe = false;
-	}
+	budget = uipc__spin_budget(w->spin);
 	if (budget > w->deadline - start)
 		budget = w->deadline - start;
 	if (budget) {

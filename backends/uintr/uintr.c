@@ -290,7 +290,7 @@ static uint64_t usec_left(uint64_t now, uint64_t deadline)
  * within a few waits. With the shim's event-driven wake a blocked wait
  * costs a wakeup, like a futex. With its timed poll, a blocked wake comes
  * up to a poll period late, so the adaptive spin is allowed to cover one
- * period (uipc__uintr_spin_max()).
+ * period (u_rx_init()).
  */
 static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
@@ -311,11 +311,7 @@ static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	start = uipc__now_ns();
 	if (timeout_ns > 0)
 		deadline = start + (uint64_t)timeout_ns;
-	budget = rx->w.spin.mode == UIPC_SPIN_NONE ? 0 : rx->w.spin.budget_ns;
-	if (rx->w.spin.probe) {
-		budget = rx->w.spin.max_ns;
-		rx->w.spin.probe = false;
-	}
+	budget = uipc__spin_budget(&rx->w.spin);
 	if (budget > deadline - start)
 		budget = deadline - start;
 	if (budget) {
