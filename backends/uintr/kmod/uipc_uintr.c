@@ -114,11 +114,12 @@ MODULE_PARM_DESC(wake, "how a blocked uintr_wait is woken: auto (the notificatio
 /*
  * How blocked waits are woken (see the top of this file). wake_mode goes
  * from WAKE_VECTOR to WAKE_POLL at most once (kvm_intel appearing), under
- * wake_mutex; readers use READ_ONCE and re-check under a queue lock.
+ * wake_mutex; readers use READ_ONCE and re-check under a queue lock. In
+ * the real module, WAKE_VECTOR also means our function is KVM's wakeup
+ * handler.
  */
 enum uintr_wake { WAKE_POLL, WAKE_VECTOR };
 static int wake_mode = WAKE_POLL;
-static bool wake_handler_set;		/* our function is KVM's wakeup handler */
 static DEFINE_MUTEX(wake_mutex);
 static DEFINE_PER_CPU(struct uintr_waitq, uintr_waitq);
 #define UINTR_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
@@ -1490,10 +1491,9 @@ static void wake_give_up(bool release, const char *why)
 		for_each_possible_cpu(cpu)
 			waitq_flush(cpu, false);
 #if UIPC_REAL_WAKE
-		if (release && wake_handler_set)
+		if (release)
 			kvm_set_posted_intr_wakeup_handler(NULL);
 #endif
-		wake_handler_set = false;
 		pr_warn("%s: blocked waits now poll every %u us\n", why, poll_us);
 	}
 	mutex_unlock(&wake_mutex);
@@ -1544,7 +1544,6 @@ static int wake_setup(void)
 	}
 #if UIPC_REAL_WAKE
 	kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
-	wake_handler_set = true;
 #endif
 	WRITE_ONCE(wake_mode, WAKE_VECTOR);
 	pr_info("blocked waits are woken by the notification (wakeup vector %#x)\n",
@@ -1556,10 +1555,9 @@ static void wake_teardown(void)
 {
 	mutex_lock(&wake_mutex);
 #if UIPC_REAL_WAKE
-	if (wake_handler_set)
+	if (wake_mode == WAKE_VECTOR)
 		kvm_set_posted_intr_wakeup_handler(NULL);
 #endif
-	wake_handler_set = false;
 	wake_mode = WAKE_POLL;
 	mutex_unlock(&wake_mutex);
 	synchronize_rcu();	/* a handler still running on another CPU has returned */
