@@ -52,6 +52,7 @@
 struct stats {
 	atomic_ulong ioctls, failed, forks, execs, kills, cycles, threads;
 	atomic_ulong unexpected, reports;
+	atomic_ulong ok[10], wait_eintr; /* successes per ABI ioctl (known_cmds order) */
 	atomic_llong deadline_ns;
 };
 
@@ -248,12 +249,20 @@ static const unsigned long known_cmds[] = {
 };
 #define N_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
-static int is_known(unsigned long cmd)
+static const char *const known_names[] = {"info", "handler", "unhandler", "vector", "sender",
+                                          "unsender", "wait", "attach", "send", "take"};
+
+_Static_assert(sizeof(known_names) / sizeof(known_names[0]) == N_KNOWN &&
+                   sizeof(((struct stats *)0)->ok) / sizeof(atomic_ulong) == N_KNOWN,
+               "one name and one counter per ABI ioctl");
+
+/* Index in known_cmds, or -1. */
+static int known(unsigned long cmd)
 {
 	for (unsigned i = 0; i < N_KNOWN; i++)
 		if (known_cmds[i] == cmd)
-			return 1;
-	return 0;
+			return (int)i;
+	return -1;
 }
 
 /*
@@ -368,13 +377,25 @@ static void fuzz_one(unsigned long long *s, int fd)
 	atomic_fetch_add(&S->ioctls, 1);
 	if (r < 0) {
 		atomic_fetch_add(&S->failed, 1);
-		if (!allowed_errno(e) || (!is_known(cmd) && e != ENOTTY && e != EBADF))
-			unexpected("ioctl(%d, %#lx, %#llx) -> errno %d (%s)", fd, cmd, arg, e, strerror(e));
+		if (cmd == UINTR_IOC_WAIT && e == EINTR)
+			atomic_fetch_add(&S->wait_eintr, 1); /* something was posted */
+		if (!allowed_errno(e) || (known(cmd) < 0 && e != ENOTTY && e != EBADF)) {
+			__u64 w[3];
+
+			memcpy(w, buf.raw, sizeof(w)); /* what was passed, if arg pointed there */
+			unexpected("ioctl(%d, %s %#lx, %#llx = {%#llx %#llx %#llx}) -> errno %d (%s)", fd,
+			           known(cmd) < 0 ? "unknown" : known_names[known(cmd)], cmd, arg,
+			           (unsigned long long)w[0], (unsigned long long)w[1],
+			           (unsigned long long)w[2], e, strerror(e));
+		}
 		return;
 	}
-	if (!is_known(cmd)) {
+	if (known(cmd) < 0) {
 		unexpected("unknown ioctl(%d, %#lx, %#llx) succeeded: %ld", fd, cmd, arg, r);
-	} else if (cmd == UINTR_IOC_VECTOR_FD) {
+		return;
+	}
+	atomic_fetch_add(&S->ok[known(cmd)], 1);
+	if (cmd == UINTR_IOC_VECTOR_FD) {
 		pool_put_fd(s, (int)r);
 	} else if (cmd == UINTR_IOC_REGISTER_SENDER) {
 		if (r >= UINTR_UITT_SIZE)
@@ -765,6 +786,11 @@ int main(int argc, char **argv)
 	       atomic_load(&S->ioctls), atomic_load(&S->failed), atomic_load(&S->forks),
 	       atomic_load(&S->execs), atomic_load(&S->kills), atomic_load(&S->threads),
 	       atomic_load(&S->cycles), (now_ns() - t0) / 1e9);
+	/* Proof that the valid paths are reached, not only the argument checks. */
+	printf("uintr-fuzz: succeeded:");
+	for (unsigned i = 0; i < N_KNOWN; i++)
+		printf(" %s %lu", known_names[i], atomic_load(&S->ok[i]));
+	printf("; waits ended by a post %lu\n", atomic_load(&S->wait_eintr));
 	if (atomic_load(&S->unexpected)) {
 		printf("uintr-fuzz: FAIL: %lu unexpected results (seed %llu)\n", atomic_load(&S->unexpected),
 		       seed);
