@@ -12,12 +12,14 @@
 #
 # Usage: scripts/kmod-ci.sh [--no-install]     (run as root for apt-get)
 # Env:   KMOD_CI_WORK (scratch dir, default: a fresh mktemp -d),
-#        KMOD_CI_TIMEOUT (seconds for qemu, default 200).
+#        KMOD_CI_TIMEOUT (seconds for qemu, default 400),
+#        KMOD_CI_MODULE_SRC (a folder with the module's sources to test instead
+#        of backends/uintr/kmod: an older module, to see a regression fail).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=${KMOD_CI_WORK:-$(mktemp -d /tmp/uipc-kmod-ci.XXXXXX)}
-qemu_timeout=${KMOD_CI_TIMEOUT:-200}
+qemu_timeout=${KMOD_CI_TIMEOUT:-400}
 start=$SECONDS
 
 log() { printf 'kmod-ci: %s\n' "$*"; }
@@ -45,6 +47,10 @@ log "kernel $kver (host runs $(uname -r), not used)"
 mod=$work/kmod
 rm -rf "$mod" && mkdir -p "$mod"
 cp "$here"/backends/uintr/kmod/{Kbuild,*.c,*.h} "$here"/backends/uintr/uintr-abi.h "$mod"/
+if [ -n "${KMOD_CI_MODULE_SRC:-}" ]; then
+	cp "$KMOD_CI_MODULE_SRC"/{Kbuild,*.c,*.h} "$mod"/
+	log "module sources from $KMOD_CI_MODULE_SRC, not this tree"
+fi
 # UIPC_FAKE=1: also uipc_uintr_fake.ko, the same code on emulated hardware (CI only).
 make -s -C "$kdir" M="$mod" W=1 UIPC_FAKE=1 modules >"$work/kbuild.log" 2>&1 ||
 	{ cat "$work/kbuild.log"; die "module build failed"; }
@@ -64,6 +70,12 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/b
 	"$here/tests/kmod/uintr-kmod-fake.c" -o "$work/uintr-kmod-fake"
 gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
 	"$here/tests/kmod/uintr-kmod-fuzz.c" -o "$work/uintr-kmod-fuzz"
+# The shim's regression programs (tests/regress/kmod-*.c), one per defect.
+kmod_regress=(exec-state uif-leak waitq-bound slot-reuse memory kvm-intel)
+for t in "${kmod_regress[@]}"; do
+	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
+		"$here/tests/regress/kmod-$t.c" -o "$work/kmod-$t"
+done
 
 # The library side, if it builds here: a static test program and uipc-info.
 have_lib=0
@@ -101,6 +113,12 @@ root=$work/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 cp /bin/busybox "$root/bin/busybox"
 cp "$mod/uipc_uintr.ko" "$mod/uipc_uintr_fake.ko" "$work/uintr-kmod-test" "$work/uintr-kmod-fake" "$work/uintr-kmod-fuzz" "$root/"
+for t in "${kmod_regress[@]}"; do cp "$work/kmod-$t" "$root/"; done
+# KVM's modules, for the regression of a kvm_intel load that fails (no VMX under TCG).
+for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
+	f=/lib/modules/$kver/kernel/$m.ko
+	if [ -r "$f" ]; then cp "$f" "$root/"; elif [ -r "$f.xz" ]; then xz -dc "$f.xz" >"$root/$(basename "$m").ko"; fi
+done
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -146,6 +164,23 @@ step "insmod fake-hardware build" insmod /uipc_uintr_fake.ko
 cpu_cycle() { echo 0 >/sys/devices/system/cpu/cpu1/online && echo 1 >/sys/devices/system/cpu/cpu1/online; }
 step "cpu1 offline and online again" cpu_cycle
 step "fake-hardware ABI test" /uintr-kmod-fake uipc_uintr_fake
+# The shim's regressions, one program per defect (tests/regress/kmod-*.c).
+mount -t cgroup2 none /sys/fs/cgroup
+for t in exec-state uif-leak waitq-bound slot-reuse memory; do
+	step "regression kmod-$t" /kmod-$t
+done
+if [ -r /kvm-intel.ko ]; then
+	insmod /irqbypass.ko; insmod /kvm.ko
+	if insmod /kvm-intel.ko 2>/dev/null; then
+		echo "kvm_intel loaded (this guest has VMX): regression kmod-kvm-intel not applicable"
+		rmmod kvm_intel
+	else
+		step "regression kmod-kvm-intel (after a failed kvm_intel load)" /kmod-kvm-intel
+	fi
+	rmmod kvm; rmmod irqbypass
+else
+	echo "STEP FAIL: no kvm-intel.ko for regression kmod-kvm-intel"; fails=$((fails + 1))
+fi
 # Random ioctls from several processes and threads, with fork, exec, kills
 # and CPU 1 going offline and online; the rmmod below proves nothing leaked.
 step "uintr fuzzer (20 s)" /uintr-kmod-fuzz --seconds 20

@@ -18,4 +18,23 @@
  * delivery of the user interrupts would; -EINVAL if not a receiver. */
 #define UINTR_IOC_FAKE_TAKE _IOR(UINTR_IOC_MAGIC, 0x3f, __u64)
 
+/* What the calling thread sees of the UINTR state right now, on the CPU it
+ * runs on: the six MSRs (UIRR, HANDLER, STACKADJUST, MISC, PD, TT) and UIF.
+ * Any thread may ask, with or without state of its own. */
+struct uintr_fake_state {
+	__u64 msr[6]; /* MSR 0x985 .. 0x98a */
+	__u32 uif;
+	__u32 reserved;
+};
+#define UINTR_IOC_FAKE_STATE _IOR(UINTR_IOC_MAGIC, 0x3d, struct uintr_fake_state)
+/* STUI (arg 1) or CLUI (arg 0) on the calling thread's CPU, as the
+ * instruction does for any user thread once CR4.UINTR is set. */
+#define UINTR_IOC_FAKE_STUI _IOW(UINTR_IOC_MAGIC, 0x3c, __u32)
+/* The wait queues of blocked waiters right now: the longest one, and all. */
+struct uintr_fake_waitq {
+	__u32 longest;
+	__u32 total;
+};
+#define UINTR_IOC_FAKE_WAITQ _IOR(UINTR_IOC_MAGIC, 0x3b, struct uintr_fake_waitq)
+
 #endif

@@ -42,6 +42,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/cpu.h>
+#include <linux/binfmts.h>
 #include <linux/cpuhotplug.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -55,6 +57,8 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
@@ -111,6 +115,13 @@ static char *wake = "auto";
 module_param(wake, charp, 0444);
 MODULE_PARM_DESC(wake, "how a blocked uintr_wait is woken: auto (the notification's own interrupt through KVM's wakeup vector 0xf1 unless kvm_intel is loaded, else a poll), vector (that or UINTR stays off), poll (every poll_us)");
 
+static unsigned int wait_queue_max = 16;
+module_param(wait_queue_max, uint, 0444);
+MODULE_PARM_DESC(wait_queue_max, "blocked waiters per CPU woken by the wake vector (1..64); the wake handler looks at no more than this many, the next waiter polls");
+
+/* Sender tables one open file of /dev/uintr holds (one per process that sends through it). */
+#define UINTR_FILE_MAX_TABLES	16
+
 /*
  * How blocked waits are woken (see the top of this file). wake_mode goes
  * from WAKE_VECTOR to WAKE_POLL at most once (kvm_intel appearing), under
@@ -128,6 +139,7 @@ static bool uintr_hw;			/* set once at init, read-only afterwards */
 static atomic_t live_objects;		/* receivers + tables: checked at unload */
 static enum cpuhp_state uintr_cpuhp_state;
 static struct kmem_cache *upid_cache;
+static struct workqueue_struct *uintr_wq;	/* reaper and slot releases */
 static struct preempt_ops uintr_pn_ops;
 static const struct file_operations uintr_vec_fops;
 
@@ -137,6 +149,12 @@ static const struct file_operations uintr_vec_fops;
 static __always_inline void uwrmsr(u32 msr, u64 val)
 {
 	wrmsrl(msr, val);
+}
+
+/* For values that come from user space: 0, or -EIO where the CPU raised #GP. */
+static __always_inline int uwrmsr_safe(u32 msr, u64 val)
+{
+	return wrmsrl_safe(msr, val) ? -EIO : 0;
 }
 
 static __always_inline u64 urdmsr(u32 msr)
@@ -219,6 +237,7 @@ static void waitq_flush(unsigned int cpu, bool up)
 	q->up = up;
 	list_for_each_entry_safe(st, tmp, &q->list, wnode) {
 		list_del_init(&st->wnode);
+		q->n--;
 		WRITE_ONCE(st->wcpu, -1);
 		wake_up_process(st->task);
 	}
@@ -232,6 +251,8 @@ static void waitq_flush(unsigned int cpu, bool up)
  * exactly the right set: each post that found ON clear sent one IPI and
  * wakes its thread once; a thread already awake is not woken twice.
  * A thread leaves the queue only under the lock, so it is alive here.
+ * The queue holds at most wait_queue_max waiters (waitq_join()), so the
+ * time spent here with IRQs off does not grow with what users do.
  */
 static void uintr_wake_cpu(struct uintr_waitq *q)
 {
@@ -267,8 +288,10 @@ static int uintr_cpu_online(unsigned int cpu)
 	/* Known state: whatever firmware left, no thread's state is loaded here. */
 	uintr_clear_msrs();
 	local_irq_restore(flags);
-	/* Ordered against the switch to the poll by the queue lock (wake_give_up()). */
-	waitq_flush(cpu, READ_ONCE(wake_mode) == WAKE_VECTOR);
+	/* Under wake_mutex: a switch to the poll in between cannot leave this queue up. */
+	mutex_lock(&wake_mutex);
+	waitq_flush(cpu, wake_mode == WAKE_VECTOR);
+	mutex_unlock(&wake_mutex);
 	return 0;
 }
 
@@ -327,11 +350,26 @@ static u64 misc_value(const struct uintr_task *st)
 }
 
 /*
+ * UIF is the thread's own: loaded both ways. The CPU's UIF is whatever the
+ * thread that ran before left (any user thread may STUI once CR4.UINTR is
+ * set), and a receiver inside a CLUI section must not find it set.
+ */
+static void uif_load(bool uif)
+{
+	if (uif)
+		uif_set();
+	else
+		uif_clear();
+}
+
+/*
  * Load the whole state of @st: at switch-in, and at registration of a
  * receiver (when the live UIRR and UIF belong to no receiver yet). Loading
- * only the sender role is load_sender().
+ * only the sender role is load_sender(). False when the CPU refused the
+ * handler or stack (checked at registration, so never expected): the MSRs
+ * are left clear and the caller drops the state.
  */
-static void uintr_load(struct uintr_task *st, int cpu)
+static bool uintr_load(struct uintr_task *st, int cpu)
 {
 	u64 pending;
 
@@ -340,10 +378,15 @@ static void uintr_load(struct uintr_task *st, int cpu)
 		uwrmsr(MSR_UINTR_TT, (u64)(unsigned long)st->uitt->entries | 1);
 	if (!st->recv) {
 		uwrmsr(MSR_UINTR_MISC, misc_value(st));
-		return;
+		uif_clear();
+		return true;
 	}
-	uwrmsr(MSR_UINTR_HANDLER, st->handler);
-	uwrmsr(MSR_UINTR_STACKADJUST, st->stack_adjust);
+	if (uwrmsr_safe(MSR_UINTR_HANDLER, st->handler) ||
+	    uwrmsr_safe(MSR_UINTR_STACKADJUST, st->stack_adjust)) {
+		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
+		uintr_clear_msrs();
+		return false;
+	}
 	uwrmsr(MSR_UINTR_PD, (u64)(unsigned long)st->recv->upid);
 	/* UINV live before SN clears: a notification from now on is consumed by the CPU. */
 	uwrmsr(MSR_UINTR_MISC, misc_value(st));
@@ -355,9 +398,8 @@ static void uintr_load(struct uintr_task *st, int cpu)
 		 */
 		uwrmsr(MSR_UINTR_RR, st->uirr);
 		st->uirr = 0;
-		if (st->uif)
-			uif_set();
-		return;
+		uif_load(st->uif);
+		return true;
 	}
 
 	/*
@@ -375,8 +417,8 @@ static void uintr_load(struct uintr_task *st, int cpu)
 	pending = xchg(&st->recv->upid->pir, 0);
 	uwrmsr(MSR_UINTR_RR, st->uirr | pending);
 	st->uirr = 0;
-	if (st->uif)
-		uif_set();
+	uif_load(st->uif);
+	return true;
 }
 
 /* Add the sender role to a running thread without touching its receiver state. */
@@ -453,11 +495,11 @@ static void receiver_kill(struct uintr_receiver *r)
 
 static struct uintr_receiver *receiver_new(void)
 {
-	struct uintr_receiver *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	struct uintr_receiver *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 
 	if (!r)
 		return NULL;
-	r->upid = kmem_cache_zalloc(upid_cache, GFP_KERNEL);
+	r->upid = kmem_cache_zalloc(upid_cache, GFP_KERNEL_ACCOUNT);
 	if (!r->upid) {
 		kfree(r);
 		return NULL;
@@ -492,12 +534,12 @@ static void uitt_put(struct uintr_uitt *t)
 
 static struct uintr_uitt *uitt_new(void)
 {
-	struct uintr_uitt *t = kzalloc(struct_size(t, recv, UINTR_UITT_SIZE), GFP_KERNEL);
+	struct uintr_uitt *t = kzalloc(struct_size(t, recv, UINTR_UITT_SIZE), GFP_KERNEL_ACCOUNT);
 
 	if (!t)
 		return NULL;
 	/* 4 KiB from kmalloc is page-aligned, so the 16-byte entries are aligned too. */
-	t->entries = kzalloc(UINTR_UITT_SIZE * sizeof(*t->entries), GFP_KERNEL);
+	t->entries = kzalloc(UINTR_UITT_SIZE * sizeof(*t->entries), GFP_KERNEL_ACCOUNT);
 	if (!t->entries) {
 		kfree(t);
 		return NULL;
@@ -506,6 +548,7 @@ static struct uintr_uitt *uitt_new(void)
 	kref_init(&t->ref);
 	mutex_init(&t->lock);
 	t->owner = get_pid(task_tgid(current));
+	t->exec_id = READ_ONCE(current->self_exec_id);
 	return t;
 }
 
@@ -536,6 +579,16 @@ static void reap_work_fn(struct work_struct *work)
 	struct llist_node *list = llist_del_all(&dead_tasks);
 	struct uintr_task *st, *tmp;
 
+	if (!list)
+		return;
+	/*
+	 * The CPU that ran a thread's final switch may still be walking its
+	 * notifier list (our pn is in it) when this runs on another CPU: the
+	 * irq_work may have been pending there already. The scheduler walks
+	 * it with IRQs off, an RCU read-side section, so after a grace
+	 * period no CPU is in such a walk.
+	 */
+	synchronize_rcu();
 	llist_for_each_entry_safe(st, tmp, list, dead)
 		task_release(st);
 }
@@ -544,10 +597,21 @@ static DECLARE_WORK(reap_work, reap_work_fn);
 
 static void reap_irq_fn(struct irq_work *iw)
 {
-	schedule_work(&reap_work);
+	queue_work(uintr_wq, &reap_work);
 }
 
 static DEFINE_IRQ_WORK(reap_irq_work, reap_irq_fn);
+
+/*
+ * Is @st's state the running image's? Exec replaces the mm, and the new mm
+ * can be allocated where an old one was freed (exec; exec): the exec count
+ * tells them apart. The exec tracepoint drops the state before the new
+ * image runs; this is the check for the switches in between.
+ */
+static bool task_same_image(const struct uintr_task *st)
+{
+	return current->mm == st->mm && READ_ONCE(current->self_exec_id) == st->exec_id;
+}
 
 static void uintr_sched_in(struct preempt_notifier *pn, int cpu)
 {
@@ -555,13 +619,19 @@ static void uintr_sched_in(struct preempt_notifier *pn, int cpu)
 	unsigned long flags;
 
 	if (!st->active)
-		return;
-	if (current->mm != st->mm) {
+		goto untracked;
+	if (!task_same_image(st)) {
 		st->active = false;	/* exec'd or exiting: MSRs stay clear */
-		return;
+		goto untracked;
 	}
 	local_irq_save(flags);
-	uintr_load(st, cpu);
+	if (!uintr_load(st, cpu))
+		st->active = false;
+	local_irq_restore(flags);
+	return;
+untracked:
+	local_irq_save(flags);
+	uif_clear();
 	local_irq_restore(flags);
 }
 
@@ -574,7 +644,7 @@ static void uintr_sched_out(struct preempt_notifier *pn, struct task_struct *nex
 		local_irq_save(flags);
 		uintr_save(st);
 		local_irq_restore(flags);
-		if (current->mm != st->mm)
+		if (!task_same_image(st))
 			st->active = false;
 	}
 	/* The final switch of a dying thread: it never runs again. */
@@ -618,7 +688,7 @@ static struct uintr_task *task_get(void)
 {
 	struct uintr_task *st = task_find();
 
-	if (st && (!st->active || st->mm != current->mm)) {
+	if (st && (!st->active || !task_same_image(st))) {
 		task_teardown(st);
 		st = NULL;
 	}
@@ -631,7 +701,7 @@ static struct uintr_task *task_get_or_create(void)
 
 	if (st)
 		return st;
-	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st)
 		return ERR_PTR(-ENOMEM);
 	if (!try_module_get(THIS_MODULE)) {
@@ -639,6 +709,7 @@ static struct uintr_task *task_get_or_create(void)
 		return ERR_PTR(-ENODEV);
 	}
 	st->mm = current->mm;
+	st->exec_id = READ_ONCE(current->self_exec_id);
 	st->active = true;
 	st->task = current;
 	st->wcpu = -1;
@@ -654,6 +725,56 @@ static void task_maybe_free(struct uintr_task *st)
 {
 	if (!st->recv && !st->uitt)
 		task_teardown(st);
+}
+
+/* ---- exec -------------------------------------------------------------- */
+
+static struct tracepoint *exec_tp;
+
+static void exec_tp_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exec"))
+		exec_tp = tp;
+}
+
+/*
+ * sched_process_exec, in the exec'ing thread: the new image is mapped and
+ * has not run an instruction. Whatever UINTR state the thread has belongs
+ * to the old image (handler, stack, UIF, UIRR, sender table): drop it, so
+ * the new image, setuid or not, starts with none. The other threads of the
+ * old image are dead by now (de_thread()).
+ */
+static void uintr_exec_probe(void *data, struct task_struct *p, pid_t old_pid,
+			     struct linux_binprm *bprm)
+{
+	struct uintr_task *st;
+
+	if (p != current)
+		return;
+	st = task_find();
+	if (st)
+		task_teardown(st);
+}
+
+static int exec_hook_init(void)
+{
+	int ret;
+
+	for_each_kernel_tracepoint(exec_tp_find, NULL);
+	if (!exec_tp) {
+		pr_warn("no sched_process_exec tracepoint (CONFIG_TRACEPOINTS off?): UINTR stays off\n");
+		return -ENOENT;
+	}
+	ret = tracepoint_probe_register(exec_tp, uintr_exec_probe, NULL);
+	if (ret)
+		pr_warn("cannot hook exec (%d): UINTR stays off\n", ret);
+	return ret;
+}
+
+static void exec_hook_exit(void)
+{
+	tracepoint_probe_unregister(exec_tp, uintr_exec_probe, NULL);
+	tracepoint_synchronize_unregister();
 }
 
 /* ---- ioctls ------------------------------------------------------------ */
@@ -679,6 +800,13 @@ static long ioc_info(void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* [@addr, @addr + @len) lies in the user half, below TASK_SIZE_MAX. */
+static bool user_range_ok(u64 addr, u64 len)
+{
+	return addr < TASK_SIZE_MAX && len <= TASK_SIZE_MAX - addr &&
+	       access_ok((void __user *)(unsigned long)addr, len);
+}
+
 static long ioc_register_handler(void __user *arg)
 {
 	struct uintr_handler_args a;
@@ -690,12 +818,17 @@ static long ioc_register_handler(void __user *arg)
 		return -EFAULT;
 	if (a.flags || a.reserved)
 		return -EINVAL;
-	if (!a.handler || !access_ok((void __user *)(unsigned long)a.handler, 1))
+	/*
+	 * User addresses, canonical: access_ok() alone accepts non-canonical
+	 * ones on kernels with LAM support, and the MSR write would #GP at
+	 * every switch-in.
+	 */
+	if (!a.handler || !user_range_ok(a.handler, 1))
 		return -EFAULT;
 	if (a.stack || a.stack_size) {
 		if (!a.stack || a.stack_size < 64 || a.stack + a.stack_size < a.stack)
 			return -EINVAL;
-		if (!access_ok((void __user *)(unsigned long)a.stack, a.stack_size))
+		if (!user_range_ok(a.stack, a.stack_size))
 			return -EFAULT;
 		/* Bit 0 selects "load this RSP"; the top is 16-byte aligned. */
 		adjust = ((a.stack + a.stack_size) & ~15ULL) | 1;
@@ -717,7 +850,18 @@ static long ioc_register_handler(void __user *arg)
 	st->stack_adjust = adjust;
 	st->uirr = 0;
 	st->uif = false;
-	uintr_load(st, smp_processor_id());
+	if (!uintr_load(st, smp_processor_id())) {
+		/* Checked above; the CPU refusing it anyway is a bug of ours. */
+		WARN_ON_ONCE(1);
+		st->recv = NULL;
+		if (st->uitt)
+			load_sender(st);
+		local_irq_enable();
+		preempt_enable();
+		receiver_kill(r);
+		task_maybe_free(st);
+		return -EFAULT;
+	}
 	local_irq_enable();
 	preempt_enable();
 	return 0;
@@ -789,7 +933,7 @@ static long ioc_vector_fd(void __user *arg)
 	if (!st || !st->recv)
 		return -EINVAL;
 	r = st->recv;
-	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return -ENOMEM;
 	spin_lock_irqsave(&r->lock, flags);
@@ -813,27 +957,39 @@ static long ioc_vector_fd(void __user *arg)
 
 /*
  * The calling process's table of an open /dev/uintr, created on first use;
- * the file keeps it alive. Tables of processes that are gone are dropped on
- * the way (their threads, if any are left, hold their own references).
+ * the file keeps it alive. Tables of processes that are gone, or of the
+ * caller's image before an exec, are dropped on the way (their threads, if any are left, hold their own references).
+ * -EINVAL: none and !@create; -ENOSPC: the file holds UINTR_FILE_MAX_TABLES
+ * of live processes already (forked children sharing it); -ENOMEM.
  */
 static struct uintr_uitt *file_uitt(struct uintr_file *uf, bool create)
 {
 	struct pid *me = task_tgid(current);
 	struct uintr_uitt *t, *tmp, *found = NULL;
+	unsigned int n = 0;
 
 	mutex_lock(&uf->lock);
 	list_for_each_entry_safe(t, tmp, &uf->tables, node) {
-		if (t->owner == me) {
+		if (t->owner == me && t->exec_id == READ_ONCE(current->self_exec_id)) {
 			found = t;
-		} else if (!pid_has_task(t->owner, PIDTYPE_TGID)) {
+		} else if (t->owner == me || !pid_has_task(t->owner, PIDTYPE_TGID)) {
+			/* Gone, or the image before an exec kept the fd: not the caller's. */
 			list_del(&t->node);
 			uitt_put(t);
+			continue;
 		}
+		n++;
 	}
-	if (!found && create) {
+	if (!found && !create)
+		found = ERR_PTR(-EINVAL);
+	else if (!found && n >= UINTR_FILE_MAX_TABLES)
+		found = ERR_PTR(-ENOSPC);
+	else if (!found) {
 		found = uitt_new();
 		if (found)
 			list_add(&found->node, &uf->tables);
+		else
+			found = ERR_PTR(-ENOMEM);
 	}
 	mutex_unlock(&uf->lock);
 	return found;
@@ -883,36 +1039,40 @@ static long uitt_add(struct uintr_uitt *t, struct uintr_vector *v)
 	return slot;
 }
 
-struct deferred_put {
-	struct rcu_head rcu;
-	struct uintr_receiver *r;
+/*
+ * A removed entry's slot: its valid bit is clear, but a SENDUIPI that read
+ * the entry just before may still be using the UPID address. The slot
+ * stays taken (t->recv[index] set) and the UPID alive until no CPU can be
+ * inside such an instruction, then both are released.
+ */
+struct slot_release {
+	struct rcu_work rwork;
+	struct uintr_uitt *t;		/* one reference */
+	unsigned int index;
 };
 
-static void deferred_put_fn(struct rcu_head *rcu)
+static void slot_release_fn(struct work_struct *work)
 {
-	struct deferred_put *d = container_of(rcu, struct deferred_put, rcu);
+	struct slot_release *d = container_of(to_rcu_work(work), struct slot_release, rwork);
+	struct uintr_uitt *t = d->t;
+	struct uintr_receiver *r;
 
-	receiver_put(d->r);
+	/*
+	 * A grace period has passed, which covers senders in the kernel (the
+	 * fake build) and CPUs that took a tick or switched. A nohz_full CPU
+	 * running user code passes no quiescent state RCU waits for: an IPI
+	 * to every CPU puts each past an instruction boundary, so no SENDUIPI
+	 * that read the old entry is still executing.
+	 */
+	kick_all_cpus_sync();
+	mutex_lock(&t->lock);
+	r = t->recv[d->index];
+	WRITE_ONCE(t->entries[d->index].upid, 0);
+	t->recv[d->index] = NULL;
+	mutex_unlock(&t->lock);
+	receiver_put(r);
+	uitt_put(t);
 	kfree(d);
-}
-
-/*
- * Drop an entry's receiver reference once no SENDUIPI can still be using
- * the old entry: another thread may have read it just before it was
- * cleared. An instruction completes before its CPU passes a quiescent
- * state, so one RCU grace period is enough.
- */
-static void receiver_put_after_gp(struct uintr_receiver *r)
-{
-	struct deferred_put *d = kmalloc(sizeof(*d), GFP_KERNEL);
-
-	if (!d) {
-		synchronize_rcu();
-		receiver_put(r);
-		return;
-	}
-	d->r = r;
-	call_rcu(&d->rcu, deferred_put_fn);
 }
 
 static struct uintr_vector *vector_of(struct file *file)
@@ -954,10 +1114,11 @@ static long ioc_register_sender(struct uintr_file *uf, void __user *arg)
 	ret = -ESHUTDOWN;
 	if (receiver_dead(v->recv))
 		goto out;
-	ret = -ENOMEM;
 	t = file_uitt(uf, true);
-	if (!t)
+	if (IS_ERR(t)) {
+		ret = PTR_ERR(t);
 		goto out;
+	}
 	st = task_get_or_create();
 	if (IS_ERR(st)) {
 		ret = PTR_ERR(st);
@@ -986,8 +1147,8 @@ static long ioc_attach_sender(struct uintr_file *uf, void __user *arg)
 	if (flags)
 		return -EINVAL;
 	t = file_uitt(uf, true);
-	if (!t)
-		return -ENOMEM;
+	if (IS_ERR(t))
+		return PTR_ERR(t);
 	st = task_get_or_create();
 	if (IS_ERR(st))
 		return PTR_ERR(st);
@@ -1000,7 +1161,7 @@ static long ioc_attach_sender(struct uintr_file *uf, void __user *arg)
 static long ioc_unregister_sender(struct uintr_file *uf, void __user *arg)
 {
 	struct uintr_unsender_args a;
-	struct uintr_receiver *r;
+	struct slot_release *d;
 	struct uintr_uitt *t;
 
 	if (copy_from_user(&a, arg, sizeof(a)))
@@ -1008,19 +1169,26 @@ static long ioc_unregister_sender(struct uintr_file *uf, void __user *arg)
 	if (a.flags || a.index >= UINTR_UITT_SIZE)
 		return -EINVAL;
 	t = file_uitt(uf, false);
-	if (!t)
-		return -EINVAL;
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
 	mutex_lock(&t->lock);
-	r = t->recv[a.index];
-	if (r) {
-		WRITE_ONCE(t->entries[a.index].ctl, 0);
-		WRITE_ONCE(t->entries[a.index].upid, 0);
-		t->recv[a.index] = NULL;
-	}
-	mutex_unlock(&t->lock);
-	if (!r)
+	/* A slot still being released has its valid bit clear already. */
+	if (!t->recv[a.index] || !(t->entries[a.index].ctl & UITT_VALID)) {
+		mutex_unlock(&t->lock);
+		kfree(d);
 		return -EINVAL;
-	receiver_put_after_gp(r);
+	}
+	/* Only the valid bit: a SENDUIPI reading the entry now sees it clear, or a whole entry. */
+	WRITE_ONCE(t->entries[a.index].ctl, 0);
+	mutex_unlock(&t->lock);
+	kref_get(&t->ref);
+	d->t = t;
+	d->index = a.index;
+	INIT_RCU_WORK(&d->rwork, slot_release_fn);
+	queue_rcu_work(uintr_wq, &d->rwork);
 	return 0;
 }
 
@@ -1059,21 +1227,24 @@ static long wait_polled(struct uintr_task *st, ktime_t deadline)
 	}
 }
 
-/* Put the current thread on a queue that is up: this CPU's, else any. IRQs off.
- * Returns the queue's CPU, or -1 if no queue is up. */
+/*
+ * Put the current thread on a queue that is up and has room: this CPU's,
+ * else any. IRQs off. Returns the queue's CPU, or -1 if none (the caller
+ * polls).
+ */
 static int waitq_join(struct uintr_task *st)
 {
 	unsigned int cpu = smp_processor_id(), c;
 	struct uintr_waitq *q = this_cpu_ptr(&uintr_waitq);
 
 	raw_spin_lock(&q->lock);
-	if (q->up)
+	if (q->up && q->n < wait_queue_max)
 		goto found;
 	raw_spin_unlock(&q->lock);
 	for_each_online_cpu(c) {
 		q = per_cpu_ptr(&uintr_waitq, c);
 		raw_spin_lock(&q->lock);
-		if (q->up) {
+		if (q->up && q->n < wait_queue_max) {
 			cpu = c;
 			goto found;
 		}
@@ -1081,6 +1252,7 @@ static int waitq_join(struct uintr_task *st)
 	}
 	return -1;
 found:
+	q->n++;
 	list_add_tail(&st->wnode, &q->list);
 	WRITE_ONCE(st->wcpu, cpu);
 	raw_spin_unlock(&q->lock);
@@ -1138,6 +1310,7 @@ static void wait_disarm(struct uintr_task *st)
 		raw_spin_lock(&q->lock);
 		if (st->wcpu == cpu) {	/* else CPU hotplug took it off */
 			list_del_init(&st->wnode);
+			q->n--;
 			st->wcpu = -1;
 		}
 		raw_spin_unlock(&q->lock);
@@ -1172,9 +1345,15 @@ static long wait_vector(struct uintr_task *st, ktime_t deadline)
 			return wait_polled(st, deadline);
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
-		/* Taken off the queue (CPU hotplug) before the wake it sent could count: again. */
-		if (READ_ONCE(st->wcpu) < 0)
+		/*
+		 * Taken off the queue (CPU hotplug) before the wake it sent
+		 * could count: again, running (the next pass may poll, or
+		 * return, and must not do so in TASK_INTERRUPTIBLE).
+		 */
+		if (READ_ONCE(st->wcpu) < 0) {
+			__set_current_state(TASK_RUNNING);
 			continue;
+		}
 		if (recv_pending(st) || signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -1275,6 +1454,53 @@ out:
 	return ret;
 }
 
+/* What the calling thread's CPU holds now: the MSRs and UIF. */
+static long ioc_fake_state(void __user *arg)
+{
+	struct uintr_fake_state fs = {};
+	unsigned int i;
+
+	preempt_disable();
+	for (i = 0; i < ARRAY_SIZE(fs.msr); i++)
+		fs.msr[i] = urdmsr(MSR_UINTR_RR + i);
+	fs.uif = uif_test();
+	preempt_enable();
+	return copy_to_user(arg, &fs, sizeof(fs)) ? -EFAULT : 0;
+}
+
+/* STUI or CLUI, which any user thread may run. */
+static long ioc_fake_stui(void __user *arg)
+{
+	u32 on;
+
+	if (get_user(on, (u32 __user *)arg))
+		return -EFAULT;
+	preempt_disable();
+	if (on)
+		uif_set();
+	else
+		uif_clear();
+	preempt_enable();
+	return 0;
+}
+
+static long ioc_fake_waitq(void __user *arg)
+{
+	struct uintr_fake_waitq w = {};
+	unsigned long flags;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+
+		raw_spin_lock_irqsave(&q->lock, flags);
+		w.longest = max(w.longest, q->n);
+		w.total += q->n;
+		raw_spin_unlock_irqrestore(&q->lock, flags);
+	}
+	return copy_to_user(arg, &w, sizeof(w)) ? -EFAULT : 0;
+}
+
 /* Delivery stand-in: take the calling receiver's pending vectors. */
 static long ioc_fake_take(void __user *arg)
 {
@@ -1312,6 +1538,12 @@ static long uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioc_fake_send(uarg);
 	case UINTR_IOC_FAKE_TAKE:
 		return ioc_fake_take(uarg);
+	case UINTR_IOC_FAKE_STATE:
+		return ioc_fake_state(uarg);
+	case UINTR_IOC_FAKE_STUI:
+		return ioc_fake_stui(uarg);
+	case UINTR_IOC_FAKE_WAITQ:
+		return ioc_fake_waitq(uarg);
 #endif
 	default:
 		return -ENOTTY;
@@ -1356,7 +1588,7 @@ static int uintr_flush(struct file *file, fl_owner_t id)
 
 static int uintr_open(struct inode *inode, struct file *file)
 {
-	struct uintr_file *uf = kzalloc(sizeof(*uf), GFP_KERNEL);
+	struct uintr_file *uf = kzalloc(sizeof(*uf), GFP_KERNEL_ACCOUNT);
 
 	if (!uf)
 		return -ENOMEM;
@@ -1477,9 +1709,16 @@ static bool kvm_intel_present(void)
 #endif
 
 /*
- * Switch to the poll for good: close every queue (waking its waiters, who
- * re-check and poll) and, when @release, hand KVM's wakeup handler back
- * before kvm_intel's init installs its own. kvm_intel never finds ours.
+ * The wakeup vector was handed to a kvm_intel that is loading and not live
+ * yet: if its init fails, the vector is taken back (wake_retake()). Under
+ * wake_mutex.
+ */
+static bool wake_lent;
+
+/*
+ * Switch to the poll: close every queue (waking its waiters, who re-check
+ * and poll) and, when @release, hand KVM's wakeup handler back before
+ * kvm_intel's init installs its own. kvm_intel never finds ours.
  */
 static void wake_give_up(bool release, const char *why)
 {
@@ -1487,6 +1726,7 @@ static void wake_give_up(bool release, const char *why)
 
 	mutex_lock(&wake_mutex);
 	if (wake_mode == WAKE_VECTOR) {
+		wake_lent = release;
 		WRITE_ONCE(wake_mode, WAKE_POLL);
 		for_each_possible_cpu(cpu)
 			waitq_flush(cpu, false);
@@ -1499,16 +1739,49 @@ static void wake_give_up(bool release, const char *why)
 	mutex_unlock(&wake_mutex);
 }
 
+/*
+ * A kvm_intel whose init failed (VMX off in firmware, a udev coldplug
+ * attempt on a machine without VMX) is going away without ever having been
+ * live: its init has returned and nothing of it runs again, so the vector
+ * is ours again. Not after a live kvm_intel: its exit, which runs after
+ * this notification, hands the handler back; reload the shim then.
+ */
+static void wake_retake(void)
+{
+	unsigned int cpu;
+
+	cpus_read_lock();	/* before wake_mutex, as in CPU online */
+	mutex_lock(&wake_mutex);
+	if (wake_lent && wake_mode == WAKE_POLL) {
+		wake_lent = false;
+#if UIPC_REAL_WAKE
+		kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
+#endif
+		WRITE_ONCE(wake_mode, WAKE_VECTOR);
+		for_each_online_cpu(cpu)
+			waitq_flush(cpu, true);
+		pr_info("kvm_intel did not load: blocked waits are woken by the notification again\n");
+	}
+	mutex_unlock(&wake_mutex);
+	cpus_read_unlock();
+}
+
 static int uintr_module_event(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct module *mod = data;
 
 	if (strcmp(mod->name, "kvm_intel"))
 		return NOTIFY_DONE;
-	if (action == MODULE_STATE_COMING)
+	if (action == MODULE_STATE_COMING) {
 		wake_give_up(true, "kvm_intel is loading and takes the wakeup vector");
-	else if (action == MODULE_STATE_LIVE)
+	} else if (action == MODULE_STATE_LIVE) {
 		wake_give_up(false, "kvm_intel has the wakeup vector");
+		mutex_lock(&wake_mutex);
+		wake_lent = false;	/* for good */
+		mutex_unlock(&wake_mutex);
+	} else if (action == MODULE_STATE_GOING) {
+		wake_retake();
+	}
 	return NOTIFY_OK;
 }
 
@@ -1570,24 +1843,40 @@ static int uintr_hw_init(void)
 
 	if (poll_us < 10 || poll_us > 10000)
 		poll_us = 50;
+	wait_queue_max = clamp(wait_queue_max, 1U, 64U);
 	for_each_possible_cpu(cpu) {
 		struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
 
 		raw_spin_lock_init(&q->lock);
 		INIT_LIST_HEAD(&q->list);
+		q->n = 0;
 		q->up = false;
 	}
-	ret = register_module_notifier(&uintr_module_nb);
-	if (ret)
+	uintr_wq = alloc_workqueue("uipc_uintr", 0, 0);
+	if (!uintr_wq)
+		return -ENOMEM;
+	ret = exec_hook_init();
+	if (ret) {
+		destroy_workqueue(uintr_wq);
 		return ret;
+	}
+	ret = register_module_notifier(&uintr_module_nb);
+	if (ret) {
+		exec_hook_exit();
+		destroy_workqueue(uintr_wq);
+		return ret;
+	}
 	mutex_lock(&wake_mutex);
 	ret = wake_setup();
 	mutex_unlock(&wake_mutex);
 	if (ret) {
 		unregister_module_notifier(&uintr_module_nb);
+		exec_hook_exit();
+		destroy_workqueue(uintr_wq);
 		return ret;
 	}
-	upid_cache = kmem_cache_create("uipc_uintr_upid", sizeof(struct uintr_upid), 64, 0, NULL);
+	upid_cache = kmem_cache_create("uipc_uintr_upid", sizeof(struct uintr_upid), 64,
+				       SLAB_ACCOUNT, NULL);
 	if (!upid_cache) {
 		ret = -ENOMEM;
 		goto fail;
@@ -1604,6 +1893,8 @@ static int uintr_hw_init(void)
 fail:
 	unregister_module_notifier(&uintr_module_nb);
 	wake_teardown();
+	exec_hook_exit();
+	destroy_workqueue(uintr_wq);
 	return ret;
 }
 
@@ -1612,13 +1903,15 @@ static void uintr_hw_exit(void)
 	/* No thread holds state any more (each held a module reference); let the reaper finish. */
 	irq_work_sync(&reap_irq_work);
 	flush_work(&reap_work);
-	rcu_barrier();		/* deferred receiver puts run module code */
+	rcu_barrier();		/* slot releases still waiting for their grace period */
+	destroy_workqueue(uintr_wq);	/* runs what is queued: reaper, slot releases */
 	if (atomic_read(&live_objects))
 		pr_err("leaked %d receivers/tables\n", atomic_read(&live_objects));
 	preempt_notifier_dec();
 	unregister_module_notifier(&uintr_module_nb);
 	wake_teardown();
 	cpuhp_remove_state(uintr_cpuhp_state);
+	exec_hook_exit();
 	kmem_cache_destroy(upid_cache);
 }
 

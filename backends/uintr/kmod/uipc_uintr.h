@@ -76,6 +76,7 @@ struct uintr_uitt {
 	struct kref ref;
 	struct list_head node;			/* in uintr_file.tables */
 	struct pid *owner;			/* thread group it belongs to */
+	u64 exec_id;				/* and its image (self_exec_id) */
 	struct mutex lock;			/* entries and recv */
 	struct uintr_uitt_entry *entries;	/* UINTR_UITT_SIZE, page-aligned */
 	struct uintr_receiver *recv[];		/* reference held per valid entry */
@@ -102,7 +103,8 @@ struct uintr_vector {
  */
 struct uintr_task {
 	struct preempt_notifier pn;
-	struct mm_struct *mm;		/* compared only: exec/exit detection */
+	struct mm_struct *mm;		/* compared only, with exec_id: exec/exit detection */
+	u64 exec_id;			/* the thread's self_exec_id at creation */
 	bool active;			/* false once exec or exit was seen */
 
 	/* receiver role */
@@ -138,6 +140,7 @@ struct uintr_task {
 struct uintr_waitq {
 	raw_spinlock_t lock;
 	struct list_head list;
+	unsigned int n;		/* on the list: at most wait_queue_max */
 	bool up;		/* takes waiters: CPU online and the wake vector in use */
 };
 

@@ -27,6 +27,20 @@ static void uwrmsr(u32 msr, u64 val)
 	fake_this()->msr[msr - MSR_UINTR_RR] = val;
 }
 
+/*
+ * The CPU raises #GP on a non-canonical address in HANDLER, STACKADJUST, PD
+ * or TT: 48 bits with 4-level paging, 57 with 5-level (QEMU's -cpu max).
+ */
+static int uwrmsr_safe(u32 msr, u64 val)
+{
+	unsigned int shift = 64 - (pgtable_l5_enabled() ? 57 : 48);
+
+	if (msr != MSR_UINTR_RR && msr != MSR_UINTR_MISC && (u64)((s64)(val << shift) >> shift) != val)
+		return -EIO;
+	uwrmsr(msr, val);
+	return 0;
+}
+
 static u64 urdmsr(u32 msr)
 {
 	WARN_ON_ONCE(msr < MSR_UINTR_RR || msr > MSR_UINTR_TT);

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers of the programs that run against uipc_uintr_fake.ko in the QEMU
+ * stage (scripts/kmod-ci.sh): the shim's regression programs under
+ * tests/regress/kmod-*.c. Static, no library: each prints one line per check
+ * and "N passed, N failed", and exits 1 on any failure.
+ */
+#ifndef UIPC_KMOD_FAKE_LIB_H
+#define UIPC_KMOD_FAKE_LIB_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmod/uintr-fake-abi.h"
+
+static atomic_int fk_passed, fk_failed;
+
+static inline void fk_check(int ok, const char *what)
+{
+	printf("%s: %s\n", ok ? "ok" : "FAIL", what);
+	fflush(stdout);
+	atomic_fetch_add(ok ? &fk_passed : &fk_failed, 1);
+}
+
+static inline int fk_done(void)
+{
+	printf("%d passed, %d failed\n", atomic_load(&fk_passed), atomic_load(&fk_failed));
+	return atomic_load(&fk_failed) ? 1 : 0;
+}
+
+/* ioctl on @fd: the return value, or -errno. */
+static inline long fk_io(int fd, unsigned long cmd, void *arg)
+{
+	long r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static inline void fk_handler(void)
+{
+}
+
+static inline long fk_register(int fd)
+{
+	struct uintr_handler_args h = {.handler = (__u64)(unsigned long)fk_handler};
+
+	return fk_io(fd, UINTR_IOC_REGISTER_HANDLER, &h);
+}
+
+static inline long fk_vector_fd(int fd, unsigned vector)
+{
+	struct uintr_vector_args v = {.vector = vector};
+
+	return fk_io(fd, UINTR_IOC_VECTOR_FD, &v);
+}
+
+static inline long fk_sender(int fd, int vfd)
+{
+	struct uintr_sender_args s = {.fd = vfd};
+
+	return fk_io(fd, UINTR_IOC_REGISTER_SENDER, &s);
+}
+
+static inline long fk_send(int fd, __u32 index)
+{
+	return fk_io(fd, UINTR_IOC_FAKE_SEND, &index);
+}
+
+static inline long fk_wait(int fd, __u64 usec)
+{
+	struct uintr_wait_args w = {.usec = usec};
+
+	return fk_io(fd, UINTR_IOC_WAIT, &w);
+}
+
+static inline struct uintr_fake_state fk_state(int fd)
+{
+	struct uintr_fake_state s;
+
+	memset(&s, 0xff, sizeof(s));
+	if (fk_io(fd, UINTR_IOC_FAKE_STATE, &s))
+		memset(&s, 0xff, sizeof(s));
+	return s;
+}
+
+static inline long fk_stui(int fd, __u32 on)
+{
+	return fk_io(fd, UINTR_IOC_FAKE_STUI, &on);
+}
+
+static inline void fk_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+#endif
