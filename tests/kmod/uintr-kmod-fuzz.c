@@ -52,7 +52,7 @@
 struct stats {
 	atomic_ulong ioctls, failed, forks, execs, kills, cycles, threads;
 	atomic_ulong unexpected, reports;
-	atomic_ulong ok[10], wait_eintr; /* successes per ABI ioctl (known_cmds order) */
+	atomic_ulong ok[13], wait_eintr; /* successes per ABI ioctl (known_cmds order) */
 	atomic_llong deadline_ns;
 };
 
@@ -246,11 +246,15 @@ static const unsigned long known_cmds[] = {
 	UINTR_IOC_ATTACH_SENDER,
 	UINTR_IOC_FAKE_SEND,
 	UINTR_IOC_FAKE_TAKE,
+	UINTR_IOC_FAKE_STATE,
+	UINTR_IOC_FAKE_STUI,
+	UINTR_IOC_FAKE_WAITQ,
 };
 #define N_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
 static const char *const known_names[] = {"info", "handler", "unhandler", "vector", "sender",
-                                          "unsender", "wait", "attach", "send", "take"};
+                                          "unsender", "wait", "attach", "send", "take",
+                                          "state", "stui", "waitq"};
 
 _Static_assert(sizeof(known_names) / sizeof(known_names[0]) == N_KNOWN &&
                    sizeof(((struct stats *)0)->ok) / sizeof(atomic_ulong) == N_KNOWN,
@@ -314,7 +318,10 @@ static void fill_args(unsigned long long *s, unsigned long cmd, void *buf)
 		a->reserved = pick(s, 10) ? 0 : (__u32)rnd(s);
 	} else if (cmd == UINTR_IOC_FAKE_SEND) {
 		*(__u32 *)buf = index_val(s);
-	} else if (cmd == UINTR_IOC_INFO || cmd == UINTR_IOC_FAKE_TAKE) {
+	} else if (cmd == UINTR_IOC_FAKE_STUI) {
+		*(__u32 *)buf = (__u32)pick(s, 2); /* STUI or CLUI, as any thread may */
+	} else if (cmd == UINTR_IOC_INFO || cmd == UINTR_IOC_FAKE_TAKE || cmd == UINTR_IOC_FAKE_STATE ||
+	           cmd == UINTR_IOC_FAKE_WAITQ) {
 		memset(buf, 0xa5, 64); /* output only */
 	} else {
 		*(__u32 *)buf = flags_val(s); /* UNREGISTER_HANDLER, ATTACH_SENDER, unknown */
