@@ -1035,12 +1035,25 @@ static int ptx_attach_spsc(uipc_chan_tx *p)
 	r = ptx_lock(p, CHAN_LOCK_ROLE, F_WRLCK);
 	if (r < 0)
 		return r;
-	/* Continue where an earlier producer left off: its tail, plus the
-	 * slots it published without getting to store the tail (killed). */
+	/*
+	 * Continue where an earlier producer left off: its tail, plus the
+	 * slots it published without getting to store the tail (killed
+	 * between the two, ptx_publish()). The consumer may have taken those
+	 * already and published its head past that tail: by at most a ring
+	 * (a publish is at most a ring of slots), and the slots between the
+	 * two are all taken, so the walk starts at the head then. Either way
+	 * it stops at the first slot that does not hold its position's
+	 * message, and after a ring at most, whatever the slots say: what a
+	 * peer wrote there can make us start at a wrong position (the
+	 * consumer then sees a ring it must reject), never loop longer.
+	 */
 	p->tail = atomic_load_explicit(&s->tail, memory_order_acquire);
 	p->head_cache = atomic_load_explicit(&s->head, memory_order_acquire);
-	if (p->tail - p->head_cache > p->g.cap)
-		return -EPROTO;
+	if (p->tail - p->head_cache > p->g.cap) {
+		if (p->head_cache - p->tail > p->g.cap)
+			return -EPROTO;
+		p->tail = p->head_cache;
+	}
 	while (p->tail - p->head_cache < p->g.cap &&
 	       atomic_load_explicit(seq_at(&p->g, p->tail), memory_order_acquire) == p->tail + 1)
 		p->tail++;
@@ -1076,14 +1089,19 @@ static int ptx_attach_mpsc(uipc_chan_tx *p)
 	return -EBUSY;
 }
 
-/* In a fork child: our lock says the parent's producer lives; the child's
- * copy of it goes (else a freed or dead parent would keep the role). */
+/* In a fork child: our lock and our copy of the capability say the
+ * parent's producer lives (the lock to the next producer and the
+ * consumer's claim checks, the capability to the consumer's "every producer
+ * gone"); the child's copies go, else a freed or dead parent would keep
+ * the role and the consumer would never see -EPIPE. */
 static void ptx_fork_child(struct uipc__forkable *f)
 {
 	uipc_chan_tx *p = (uipc_chan_tx *)((char *)f - offsetof(uipc_chan_tx, fork));
 
 	uipc__close(p->lock_fd);
 	p->lock_fd = -1;
+	uipc__close(p->cap_fd);
+	p->cap_fd = -1;
 }
 
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
@@ -1382,8 +1400,9 @@ static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 	if (!p->g.mpsc) {
 		/* For the next producer to attach only: the consumer never
 		 * reads it, so the line stays in our cache. After the slots:
-		 * a producer killed in between leaves a tail behind, which
-		 * the next one walks forward (ptx_attach_spsc()). */
+		 * a producer killed in between leaves a tail behind, maybe
+		 * behind the consumer's head too, which the next one walks
+		 * forward from the later of the two (ptx_attach_spsc()). */
 		p->tail = pos + k;
 		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
 	}
