@@ -12,23 +12,32 @@
 
 #include "regress.h"
 
-/* Fork a child that idles until its pipe closes; returns its pid. */
+/* Fork a child that idles until its pipe closes; returns its pid once the
+ * child runs (the library's fork handlers have run in it by then). */
 static pid_t idle_child(int *ret_wfd)
 {
-	int pfd[2];
+	int pfd[2], rfd[2];
 	pid_t pid;
 	char b;
 
-	if (pipe(pfd) < 0)
+	if (pipe(pfd) < 0 || pipe(rfd) < 0)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[1]);
+		close(rfd[0]);
+		if (write(rfd[1], "r", 1) != 1)
+			_exit(1);
+		close(rfd[1]);
 		while (read(pfd[0], &b, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
 	}
 	close(pfd[0]);
+	close(rfd[1]);
+	while (read(rfd[0], &b, 1) < 0 && errno == EINTR)
+		;
+	close(rfd[0]);
 	*ret_wfd = pfd[1];
 	return pid;
 }
