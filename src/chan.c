@@ -59,6 +59,41 @@
 #define CHAN_TX_MAGIC  0x78746863u
 #define CHAN_RX_MAGIC  0x78726863u
 
+/* Kill points (src/uipc-private.h): nothing outside the kill-point test
+ * library. */
+#ifdef UIPC_KILL_POINTS
+#include <signal.h>
+
+static _Atomic int kill_at = -1;
+static _Atomic unsigned long kill_skip;
+static _Atomic unsigned long kill_hits[UIPC_KP_COUNT];
+
+void uipc__kill_arm(int point, unsigned long skip)
+{
+	/* Counted from here: a fork child starts with its parent's counts. */
+	for (int i = 0; i < UIPC_KP_COUNT; i++)
+		atomic_store(&kill_hits[i], 0);
+	atomic_store(&kill_skip, skip);
+	atomic_store(&kill_at, point);
+}
+
+unsigned long uipc__kill_hits(int point)
+{
+	return point >= 0 && point < UIPC_KP_COUNT ? atomic_load(&kill_hits[point]) : 0;
+}
+
+static void kill_point(enum uipc__kp n)
+{
+	atomic_fetch_add_explicit(&kill_hits[n], 1, memory_order_relaxed);
+	if (atomic_load_explicit(&kill_at, memory_order_relaxed) == (int)n &&
+	    atomic_fetch_sub(&kill_skip, 1) == 0)
+		raise(SIGKILL);
+}
+#define KP(n) kill_point(UIPC_KP_##n)
+#else
+#define KP(n) ((void)0)
+#endif
+
 /* The shared mapping: header lines, then the slots. */
 struct chan_shm {
 	/* Written once by the consumer before any capability exists. */
@@ -483,7 +518,9 @@ static void space_wake(struct chan_shm *s)
 	 * make every later publish pay a syscall; one that lives sets it
 	 * again before it sleeps again (ptx_space_wait()). */
 	atomic_store_explicit(&s->space_waiters, 0, memory_order_relaxed);
+	KP(WAKE_CLEAR);
 	atomic_fetch_add_explicit(&s->space_seq, 1, memory_order_seq_cst);
+	KP(WAKE_SEQ);
 	futex(&s->space_seq, FUTEX_WAKE, INT_MAX, NULL);
 }
 
@@ -679,6 +716,7 @@ static void chan_publish(uipc_chan *c)
 	struct chan_shm *s = c->g.shm;
 
 	atomic_store_explicit(&s->head, c->head, memory_order_seq_cst);
+	KP(HEAD);
 	c->published = c->head;
 	if (atomic_load_explicit(&s->space_waiters, memory_order_seq_cst))
 		space_wake(s);
@@ -702,9 +740,11 @@ static void chan_consumed(uipc_chan *c, uint64_t n)
 /* MPSC: free the head slot for the producers' next lap. */
 static void chan_free_slot(uipc_chan *c)
 {
-	if (c->g.mpsc)
+	if (c->g.mpsc) {
 		atomic_store_explicit(seq_at(&c->g, c->head), c->head + c->g.cap,
 		                      memory_order_release);
+		KP(FREE_SLOT);
+	}
 }
 
 /* Does a producer hold the lock on byte off of the ring? (The consumer's
@@ -782,6 +822,7 @@ static unsigned chan_pass_holes(uipc_chan *c, bool force, uint64_t deadline)
 		                                    seq_at(&c->g, h), &e, h + c->g.cap,
 		                                    memory_order_acq_rel, memory_order_acquire))
 			break;
+		KP(PASS_HOLE);
 		chan_consumed(c, 1);
 		c->passed++;
 		c->hole = 0;
@@ -1035,12 +1076,26 @@ static int ptx_attach_spsc(uipc_chan_tx *p)
 	r = ptx_lock(p, CHAN_LOCK_ROLE, F_WRLCK);
 	if (r < 0)
 		return r;
-	/* Continue where an earlier producer left off: its tail, plus the
-	 * slots it published without getting to store the tail (killed). */
+	KP(SPSC_LOCKED);
+	/*
+	 * Continue where an earlier producer left off: its tail, plus the
+	 * slots it published without getting to store the tail (killed
+	 * between the two, ptx_publish()). The consumer may have taken those
+	 * already and published its head past that tail: by at most a ring
+	 * (a publish is at most a ring of slots), and the slots between the
+	 * two are all taken, so the walk starts at the head then. Either way
+	 * it stops at the first slot that does not hold its position's
+	 * message, and after a ring at most, whatever the slots say: what a
+	 * peer wrote there can make us start at a wrong position (the
+	 * consumer then sees a ring it must reject), never loop longer.
+	 */
 	p->tail = atomic_load_explicit(&s->tail, memory_order_acquire);
 	p->head_cache = atomic_load_explicit(&s->head, memory_order_acquire);
-	if (p->tail - p->head_cache > p->g.cap)
-		return -EPROTO;
+	if (p->tail - p->head_cache > p->g.cap) {
+		if (p->head_cache - p->tail > p->g.cap)
+			return -EPROTO;
+		p->tail = p->head_cache;
+	}
 	while (p->tail - p->head_cache < p->g.cap &&
 	       atomic_load_explicit(seq_at(&p->g, p->tail), memory_order_acquire) == p->tail + 1)
 		p->tail++;
@@ -1062,11 +1117,13 @@ static int ptx_attach_mpsc(uipc_chan_tx *p)
 			continue;
 		if (r < 0)
 			return r;
+		KP(MPSC_LOCKED);
 		e = &p->g.claims[i];
 		pos = atomic_load_explicit(&e->pos, memory_order_relaxed);
 		n = atomic_load_explicit(&e->n, memory_order_relaxed);
 		if (n == 0 || (int64_t)(head - (pos + n)) >= 0) {
 			atomic_store_explicit(&e->n, 0, memory_order_relaxed);
+			KP(MPSC_ENTRY);
 			p->entry = i;
 			p->claim = e;
 			return 0;
@@ -1076,14 +1133,19 @@ static int ptx_attach_mpsc(uipc_chan_tx *p)
 	return -EBUSY;
 }
 
-/* In a fork child: our lock says the parent's producer lives; the child's
- * copy of it goes (else a freed or dead parent would keep the role). */
+/* In a fork child: our lock and our copy of the capability say the
+ * parent's producer lives (the lock to the next producer and the
+ * consumer's claim checks, the capability to the consumer's "every producer
+ * gone"); the child's copies go, else a freed or dead parent would keep
+ * the role and the consumer would never see -EPIPE. */
 static void ptx_fork_child(struct uipc__forkable *f)
 {
 	uipc_chan_tx *p = (uipc_chan_tx *)((char *)f - offsetof(uipc_chan_tx, fork));
 
 	uipc__close(p->lock_fd);
 	p->lock_fd = -1;
+	uipc__close(p->cap_fd);
+	p->cap_fd = -1;
 }
 
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
@@ -1125,6 +1187,7 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 
 static void ptx_release(uipc_chan_tx *p)
 {
+	KP(DETACH);
 	uipc__fork_unregister(&p->fork);
 	uipc__close(p->lock_fd); /* and with it, our lock */
 	uipc_tx_free(p->tx);
@@ -1342,9 +1405,12 @@ static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n,
 		k = mpsc_run(&p->g, pos, n);
 		/* What we claim, before we do (chan_pass_holes()). */
 		atomic_store_explicit(&p->claim->n, k, memory_order_relaxed);
+		KP(CLAIM_N);
 		atomic_store_explicit(&p->claim->pos, pos, memory_order_relaxed);
+		KP(CLAIM_POS);
 		if (atomic_compare_exchange_weak_explicit(
 		        &s->tail, &pos, pos + k, memory_order_release, memory_order_relaxed)) {
+			KP(CLAIM_TAIL);
 			*ret_pos = pos;
 			return (int64_t)k;
 		}
@@ -1353,6 +1419,7 @@ static __attribute__((noinline)) int64_t mpsc_claim(uipc_chan_tx *p, uint64_t n,
 		 * for space would keep the consumer from passing that slot if
 		 * its winner died (tests/model/mpsc.pml, BROKEN 2). */
 		atomic_store_explicit(&p->claim->n, 0, memory_order_relaxed);
+		KP(CLAIM_LOST);
 	}
 }
 
@@ -1377,24 +1444,34 @@ static inline int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 /* Publish k written slots from pos and announce them (one notify). */
 static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 {
-	for (uint64_t i = 0; i < k; i++)
+	int r;
+
+	for (uint64_t i = 0; i < k; i++) {
 		atomic_store_explicit(seq_at(&p->g, pos + i), pos + i + 1, memory_order_release);
+		KP(PUBLISH_SEQ);
+	}
 	if (!p->g.mpsc) {
 		/* For the next producer to attach only: the consumer never
 		 * reads it, so the line stays in our cache. After the slots:
-		 * a producer killed in between leaves a tail behind, which
-		 * the next one walks forward (ptx_attach_spsc()). */
+		 * a producer killed in between leaves a tail behind, maybe
+		 * behind the consumer's head too, which the next one walks
+		 * forward from the later of the two (ptx_attach_spsc()). */
 		p->tail = pos + k;
 		atomic_store_explicit(&p->g.shm->tail, p->tail, memory_order_release);
+		KP(PUBLISH_TAIL);
 	}
 	if (p->light && atomic_load_explicit(&p->map->membarrier, memory_order_relaxed)) {
 		/* The consumer's membarrier() stands in for our fence (above). */
 		atomic_signal_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&p->tx->desc->pir, memory_order_relaxed) & p->tx->bit)
+		if (atomic_load_explicit(&p->tx->desc->pir, memory_order_relaxed) & p->tx->bit) {
+			KP(NOTIFIED);
 			return 0;
+		}
 	}
 	/* The core's post fences (seq_cst) before it looks at pir. */
-	return uipc_tx_notify(p->tx);
+	r = uipc_tx_notify(p->tx);
+	KP(NOTIFIED);
+	return r;
 }
 
 static int ptx_send(uipc_chan_tx *p, const void *msg, size_t size)
@@ -1410,6 +1487,7 @@ static int ptx_send(uipc_chan_tx *p, const void *msg, size_t size)
 	msg_copy(dst, msg, size);
 	if (size < p->g.msg_size)
 		memset(dst + size, 0, p->g.msg_size - size);
+	KP(SEND_WRITTEN);
 	return ptx_publish(p, pos, 1);
 }
 
@@ -1436,9 +1514,11 @@ UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
 	k = ptx_claim(p, n, &pos);
 	if (k <= 0)
 		return k < 0 ? (int)k : ptx_full(p);
-	for (int64_t i = 0; i < k; i++)
+	for (int64_t i = 0; i < k; i++) {
 		msg_copy(msg_at(&p->g, pos + (uint64_t)i), src + (size_t)i * p->g.msg_size,
 		         p->g.msg_size);
+		KP(SEND_N_WRITTEN);
+	}
 	r = ptx_publish(p, pos, (uint64_t)k);
 	return r < 0 ? r : (int)k;
 }
@@ -1456,6 +1536,7 @@ UIPC_API int uipc_chan_reserve(uipc_chan_tx *p, void **ret_slot)
 		return k < 0 ? (int)k : ptx_full(p);
 	p->reserved = true;
 	p->rpos = pos;
+	KP(RESERVED);
 	*ret_slot = msg_at(&p->g, pos);
 	return 0;
 }
@@ -1465,6 +1546,7 @@ UIPC_API int uipc_chan_commit(uipc_chan_tx *p)
 	uipc_return_if(!ptx_valid(p) || !p->reserved, -EINVAL);
 	uipc_return_if(uipc__forked(&p->fork), -ECHILD);
 	p->reserved = false;
+	KP(COMMIT);
 	return ptx_publish(p, p->rpos, 1);
 }
 
@@ -1500,6 +1582,7 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 	/* A flag, not a count: the consumer clears it when it wakes us, so a
 	 * waiter killed here leaves at most one wake syscall behind. */
 	atomic_store_explicit(&s->space_waiters, 1, memory_order_seq_cst);
+	KP(SPACE_WAITER);
 	if (!ptx_has_space(p) && !ptx_closed(p))
 		r = futex(&s->space_seq, FUTEX_WAIT, seq, &ts);
 	if (r < 0 && errno == EINTR)

@@ -413,4 +413,42 @@ UIPC_INTERNAL uint64_t uipc__chan_passed(uipc_chan *chan);
 /* The sender a producer end notifies with (tests count its kicks). */
 UIPC_INTERNAL uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *tx);
 
+/*
+ * Kill points (tests/harness-kill.c): every store of a producer's path and
+ * of the consumer's publish path in src/chan.c is numbered. Only the test
+ * library built with -DUIPC_KILL_POINTS (libuipc_kill, tests only) has
+ * them; elsewhere they compile to nothing. Armed, the process SIGKILLs
+ * itself when it reaches the point for the (skip + 1)th time.
+ */
+enum uipc__kp {
+	UIPC_KP_SPSC_LOCKED,    /* attach: the producer role's lock taken */
+	UIPC_KP_MPSC_LOCKED,    /* attach: a claim entry's lock taken */
+	UIPC_KP_MPSC_ENTRY,     /* attach: the entry's count cleared */
+	UIPC_KP_CLAIM_N,        /* MPSC claim: the entry's count stored */
+	UIPC_KP_CLAIM_POS,      /* ... its position stored */
+	UIPC_KP_CLAIM_TAIL,     /* ... the tail moved (claimed) */
+	UIPC_KP_CLAIM_LOST,     /* ... a lost round's entry cleared */
+	UIPC_KP_SEND_WRITTEN,   /* send: the message written, unpublished */
+	UIPC_KP_SEND_N_WRITTEN, /* send_n: one more message written */
+	UIPC_KP_RESERVED,       /* reserve: the slot claimed */
+	UIPC_KP_COMMIT,         /* commit: before the publish */
+	UIPC_KP_PUBLISH_SEQ,    /* publish: one slot's sequence stored */
+	UIPC_KP_PUBLISH_TAIL,   /* publish: the SPSC tail stored */
+	UIPC_KP_NOTIFIED,       /* publish: announced */
+	UIPC_KP_SPACE_WAITER,   /* space wait: the waiter flag stored */
+	UIPC_KP_DETACH,         /* tx_free: before the lock goes */
+	UIPC_KP_HEAD,           /* consumer: the head stored */
+	UIPC_KP_FREE_SLOT,      /* consumer, MPSC: a slot freed for the next lap */
+	UIPC_KP_PASS_HOLE,      /* consumer, MPSC: a dead claimer's slot passed */
+	UIPC_KP_WAKE_CLEAR,     /* consumer: the waiter flag cleared */
+	UIPC_KP_WAKE_SEQ,       /* consumer: the futex word bumped */
+	UIPC_KP_COUNT
+};
+#ifdef UIPC_KILL_POINTS
+/* Arm point (-1: none); how many times it passes first. Zeroes the counts. */
+UIPC_INTERNAL void uipc__kill_arm(int point, unsigned long skip);
+/* How many times this process reached point. */
+UIPC_INTERNAL unsigned long uipc__kill_hits(int point);
+#endif
+
 #endif
