@@ -16,6 +16,30 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static uipc_log_fn log_fn;
 static void *log_data;
 
+/* Held across fork(), so a child never inherits it held by a thread it does
+ * not have (tests/regress/fork-locks.c). Registered as the library loads,
+ * before any thread can take it. */
+static void log_prepare(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+static void log_parent(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void log_child(void)
+{
+	pthread_mutex_init(&log_lock, NULL);
+}
+
+__attribute__((constructor)) static void log_fork_hooks(void)
+{
+	/* Failing (out of memory at load), fork keeps the old hazard. */
+	(void)pthread_atfork(log_prepare, log_parent, log_child);
+}
+
 UIPC_API void uipc_set_log(uipc_log_fn fn, void *userdata)
 {
 	pthread_mutex_lock(&log_lock);

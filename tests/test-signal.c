@@ -2,7 +2,7 @@
 /*
  * Handler mode on the signal backend: the handler runs on the receiver
  * thread from the signal handler, for notifies from the same thread, other
- * threads and other processes; mask/unmask block the signal; errors for
+ * threads and other processes; mask/unmask defer and deliver; errors for
  * other threads, dead receiver threads, a taken signal and bad settings.
  */
 #include <pthread.h>
@@ -130,7 +130,7 @@ static void test_mask_unmask(void **state)
 	test_sleep_ns(2000000);
 	assert_int_equal(atomic_load(&handled), 0);
 	assert_int_equal(atomic_load(&f->rx->desc->pir), BIT(5));
-	/* The pending signal is delivered as the mask drops. */
+	/* What is pending is delivered as the mask drops. */
 	assert_int_equal(uipc_rx_unmask(f->rx), 0);
 	assert_int_equal(atomic_exchange(&handled, 0), BIT(5));
 	assert_int_equal(uipc_rx_unmask(f->rx), 0);

@@ -9,15 +9,30 @@
  * runs on it, but futex is the better choice for plain waiting.
  *
  * The signal is SIGRTMIN+4 unless UIPC_SIGNAL names another real-time signal
- * (absolute number). The receiver stores it in desc->backend_data[0]; senders
- * validate it once. Its process-wide handler is installed at the first
- * receiver and stays (a late, stray kick must never hit the default action,
- * which for real-time signals terminates the process).
+ * (absolute number). The receiver stores it in desc->backend_data[0] (for
+ * observers) and in its target page; a sender kicks with the signal its own
+ * process's backend uses and refuses a receiver whose page names another.
+ * Its process-wide handler is installed at the first receiver and stays (a
+ * late, stray kick must never hit the default action, which for real-time
+ * signals terminates the process).
+ *
+ * Whom a sender signals is never up to the receiver's memory: the process
+ * is the capability socket's creator (SO_PEERCRED, read once at connect and
+ * kept in the sender's private state), and every kick is a tgkill() (or
+ * rt_tgsigqueueinfo()) to that process, so the tid the receiver's page names
+ * can only be one of the receiver's own threads, never the sender's process
+ * or a third one (tests/regress/signal-self-kick.c).
  *
  * What the user's handler may do: see uipc_handler_fn (async-signal-safe
  * functions, uipc_tx_notify(), uipc_rx_mask()/uipc_rx_unmask() of its own
- * receiver). Masking is per thread underneath: while any handler receiver of
- * a thread is masked, the signal is blocked in that thread.
+ * receiver). Masking is a flag of the receiver, not the thread's signal
+ * mask: a kick that comes while masked runs our signal handler, which
+ * leaves the receiver alone (ON stays set, so no further kick comes), and
+ * unmask delivers what is pending itself. So no thread is ever left with
+ * the signal blocked, whoever frees the receiver, whatever consumed the
+ * kick (a wait on another receiver, tests/regress/signal-wait-swallows.c)
+ * and whenever the process forks (tests/regress/signal-free-masked.c,
+ * signal-fork-masked.c).
  *
  * A handler-mode receiver may be freed from any thread (not from its own
  * handler): removal waits until no signal handler still uses it.
@@ -57,7 +72,8 @@ struct sig_target {
 
 struct sig_rx {
 	int signo;
-	_Atomic bool masked;       /* read by the signal handler on the owner thread */
+	_Atomic bool masked;       /* read by the signal handler on the owner thread:
+	                            * set, it dispatches nothing to this receiver */
 	int slot;                  /* index in handlers[] while in handler mode, else -1 */
 	struct sig_target *target; /* our writable mapping of the sealed page */
 };
@@ -75,12 +91,12 @@ struct sig_slot {
 };
 static struct sig_slot handlers[SIG_MAX_HANDLERS];
 
-/* Per thread: own tid (cached: one syscall less per signal) and how many of
- * its handler receivers are masked. initial-exec: no lazy TLS allocation
- * (not async-signal-safe) on the first access from the handler. */
+/* Per thread: own tid (cached: one syscall less per signal). initial-exec:
+ * no lazy TLS allocation (not async-signal-safe) on the first access from
+ * the handler. */
 static __thread int thr_tid __attribute__((tls_model("initial-exec")));
-static __thread unsigned thr_masked __attribute__((tls_model("initial-exec")));
 
+/* Taken across fork() (fork_hooks() below), so a child never inherits it held. */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t installed; /* bit (signo - SIGRTMIN): our handler is in place */
 
@@ -155,8 +171,19 @@ static int pick_signo(void)
 	return (int)v;
 }
 
+static void at_fork_prepare(void)
+{
+	pthread_mutex_lock(&install_lock);
+}
+
+static void at_fork_parent(void)
+{
+	pthread_mutex_unlock(&install_lock);
+}
+
 /* A forked child has only the forking thread, with a new tid; the table's
- * receivers are the parent's. */
+ * receivers are the parent's (inert here: their free leaves the table be,
+ * sig_rx_fini()). The install lock was held across the fork by us. */
 static void at_fork_child(void)
 {
 	thr_tid = 0;
@@ -165,22 +192,28 @@ static void at_fork_child(void)
 		atomic_store(&handlers[i].busy, 0);
 		atomic_store(&handlers[i].tid, 0);
 	}
+	pthread_mutex_init(&install_lock, NULL);
+}
+
+/* Registered as the library loads, before any thread can take the lock: a
+ * registration at first use could race a fork that copies the lock held
+ * (tests/regress/fork-locks.c). If it fails, receivers are refused. */
+static int atfork_err;
+
+__attribute__((constructor)) static void fork_hooks(void)
+{
+	atfork_err = -pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
 }
 
 static int install(int signo)
 {
-	static bool atfork;
 	uint64_t bit = UINT64_C(1) << (unsigned)(signo - SIGRTMIN);
 	struct sigaction sa, old;
-	int r = 0;
+	int r = atfork_err;
 
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&install_lock);
-	if (!atfork) {
-		r = -pthread_atfork(NULL, NULL, at_fork_child);
-		if (r < 0)
-			goto out;
-		atfork = true;
-	}
 	if (installed & bit)
 		goto out;
 	if (sigaction(signo, NULL, &old) < 0) {
@@ -284,32 +317,25 @@ static void target_set(uipc_rx *rx, int tid)
 	rx->desc->ndst = (uint32_t)tid;
 }
 
-static int thread_block(int signo, bool block)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, signo);
-	return -pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
-
+/*
+ * A flag, read by our signal handler on this same thread (program order is
+ * all it needs). Whatever came while masked, the kick included, is still in
+ * the descriptor (ON and pir): after clearing the flag, dispatch it here. A
+ * kick landing in between finds the flag clear and dispatches first; ours
+ * then finds nothing (or, nested, leaves it to the running dispatch).
+ */
 static int sig_mask(uipc_rx *rx, bool masked)
 {
 	struct sig_rx *s = rx->backend;
-	int r = 0;
 
 	if (uipc__gettid() != rx->owner_tid)
 		return -EPERM;
 	if (atomic_load_explicit(&s->masked, memory_order_relaxed) == masked)
 		return 0;
-	/* The signal is per thread: blocked while any receiver of this thread
-	 * is masked. Unblocking delivers a pending kick before we return. */
-	if (masked && thr_masked++ == 0)
-		r = thread_block(s->signo, true);
-	atomic_store_explicit(&s->masked, masked, memory_order_relaxed);
-	if (!masked && --thr_masked == 0)
-		r = thread_block(s->signo, false);
-	return r;
+	atomic_store_explicit(&s->masked, masked, memory_order_seq_cst);
+	if (!masked && s->slot >= 0)
+		uipc__rx_dispatch(rx);
+	return 0;
 }
 
 static int sig_handler(uipc_rx *rx, bool on)
@@ -319,8 +345,7 @@ static int sig_handler(uipc_rx *rx, bool on)
 
 	if (!on) {
 		slot_clear(s);
-		if (atomic_load_explicit(&s->masked, memory_order_relaxed) && tid == rx->owner_tid)
-			sig_mask(rx, false);
+		atomic_store_explicit(&s->masked, false, memory_order_relaxed);
 		return 0;
 	}
 	for (unsigned i = 0; i < SIG_MAX_HANDLERS; i++) {
@@ -344,10 +369,11 @@ static void sig_rx_fini(uipc_rx *rx)
 
 	if (!s)
 		return;
-	slot_clear(s);
-	if (atomic_load_explicit(&s->masked, memory_order_relaxed) &&
-	    uipc__gettid() == rx->owner_tid)
-		sig_mask(rx, false);
+	/* Inherited through fork: its slot number is the parent's, and the
+	 * child's table (emptied at fork) may have given that slot to a
+	 * receiver of its own (tests/regress/signal-fork-slot.c). */
+	if (!uipc__forked(&rx->fork))
+		slot_clear(s);
 	munmap(s->target, SIG_TARGET_SIZE);
 	uipc__close(rx->backend_fd);
 	rx->backend_fd = -1;
@@ -397,9 +423,11 @@ static int sig_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadli
 	return r;
 }
 
+/* All of it private: nothing here came from memory a peer can write. */
 struct sig_tx {
-	int signo;
-	bool local;                      /* receiver in this process: tgkill */
+	int signo;                       /* this process's backend signal (first: tests) */
+	pid_t pid;                       /* the receiver's process: SO_PEERCRED */
+	bool local;                      /* pid is ours: tgkill, no liveness check */
 	const struct sig_target *target; /* read-only mapping of the receiver's page */
 };
 
@@ -421,36 +449,51 @@ static int target_map(int fd, const struct sig_target **ret_map)
 	return 0;
 }
 
+/*
+ * The receiver's process: the capability socket's creator, which the kernel
+ * knows (a socket pair's credentials are its creator's, wherever its ends
+ * travel), never the descriptor's pid, which the receiver and every other
+ * sender can write. That one must agree, or the capability is not what it
+ * claims. 0 when the creator is not visible from here (another pid
+ * namespace): refused too.
+ */
+static int peer_pid(const uipc_tx *tx, pid_t *ret_pid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(tx->cap_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (len != sizeof(cred) || cred.pid <= 0 || cred.pid != tx->pid)
+		return -EINVAL;
+	*ret_pid = cred.pid;
+	return 0;
+}
+
 static int sig_tx_init(uipc_tx *tx)
 {
 	const struct sig_target *map = NULL;
-	uint32_t signo;
 	struct sig_tx *t;
-	int r;
+	pid_t pid = 0;
+	int signo, r;
 
 	if (tx->backend_fd < 0)
 		return -EINVAL;
+	r = peer_pid(tx, &pid);
+	if (r < 0)
+		return r;
+	/* The signal is ours to choose: the one this backend uses. A receiver
+	 * whose page names another (another UIPC_SIGNAL) is refused rather
+	 * than sent a signal it has no handler for. */
+	signo = pick_signo();
+	if (signo < 0)
+		return signo;
 	r = target_map(tx->backend_fd, &map);
 	if (r < 0)
 		return r;
-	/* From the receiver: only a real-time signal is acceptable. */
-	signo = map->signo;
-	if (signo < (uint32_t)SIGRTMIN || signo > (uint32_t)SIGRTMAX) {
+	if (map->signo != (uint32_t)signo) {
 		munmap((void *)map, SIG_TARGET_SIZE);
 		return -EINVAL;
-	}
-	/* The pid came from the peer's memory too: a receiver in another
-	 * process must be the one that created the capability (its socket's
-	 * peer), so our kicks can only reach that process's threads. */
-	if (tx->pid != getpid()) {
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-
-		if (getsockopt(tx->cap_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    cred.pid != tx->pid) {
-			munmap((void *)map, SIG_TARGET_SIZE);
-			return -EINVAL;
-		}
 	}
 	t = uipc__calloc(1, sizeof(*t));
 	if (!t) {
@@ -458,8 +501,9 @@ static int sig_tx_init(uipc_tx *tx)
 		return -ENOMEM;
 	}
 	t->target = map;
-	t->signo = (int)signo;
-	t->local = tx->pid == getpid();
+	t->signo = signo;
+	t->pid = pid;
+	t->local = pid == getpid();
 	tx->backend = t;
 	return 0;
 }
@@ -474,6 +518,8 @@ static void sig_tx_fini(uipc_tx *tx)
 	tx->backend = NULL;
 }
 
+/* The tid is the receiver's word (its page); the process and the signal are
+ * ours: the kernel refuses (-ESRCH) a tid that is not a thread of t->pid. */
 static int sig_kick(uipc_tx *tx)
 {
 	struct sig_tx *t = tx->backend;
@@ -484,7 +530,7 @@ static int sig_kick(uipc_tx *tx)
 	if (tid <= 0)
 		return -ESRCH;
 	if (t->local) {
-		r = syscall(SYS_tgkill, tx->pid, tid, t->signo);
+		r = syscall(SYS_tgkill, t->pid, tid, t->signo);
 	} else {
 		/* A dead receiver process's pid may be reused: only signal while
 		 * its capability is alive (a process that died closed its end). */
@@ -496,7 +542,7 @@ static int sig_kick(uipc_tx *tx)
 		si.si_code = SI_QUEUE;
 		si.si_pid = getpid();
 		si.si_uid = getuid();
-		r = syscall(SYS_rt_tgsigqueueinfo, tx->pid, tid, t->signo, &si);
+		r = syscall(SYS_rt_tgsigqueueinfo, t->pid, tid, t->signo, &si);
 	}
 	return r < 0 ? -errno : 0;
 }

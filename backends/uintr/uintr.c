@@ -414,6 +414,30 @@ struct uitt_ref {
 static struct uitt_ref uitt_refs[256];
 static pthread_mutex_t uitt_refs_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Held across fork(), so a child never inherits it held by a thread it does
+ * not have (tests/regress/fork-locks.c); the parent's entries are void in
+ * the child anyway (ref_find()). Registered as the library loads, before
+ * any thread can take it. */
+static void refs_prepare(void)
+{
+	pthread_mutex_lock(&uitt_refs_lock);
+}
+
+static void refs_parent(void)
+{
+	pthread_mutex_unlock(&uitt_refs_lock);
+}
+
+static void refs_child(void)
+{
+	pthread_mutex_init(&uitt_refs_lock, NULL);
+}
+
+__attribute__((constructor)) static void refs_fork_hooks(void)
+{
+	(void)pthread_atfork(refs_prepare, refs_parent, refs_child);
+}
+
 /* Are @a and @b the same open file description? Unknown counts as no. */
 static bool same_file(int a, int b)
 {

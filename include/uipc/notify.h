@@ -263,9 +263,9 @@ typedef void (*uipc_handler_fn)(uipc_rx *rx, uint64_t mask, void *userdata);
  */
 UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata);
 
-/** Defer handler delivery (clui / block the signal); notifies stay pending. */
+/** Defer handler delivery (clui / a flag the signal handler obeys); notifies stay pending. */
 UIPC_API int uipc_rx_mask(uipc_rx *rx);
-/** Resume handler delivery (stui / unblock); pending vectors are delivered now. */
+/** Resume handler delivery (stui / clear the flag); pending vectors are delivered now. */
 UIPC_API int uipc_rx_unmask(uipc_rx *rx);
 
 /* ------------------------------------------------------------------------ */
