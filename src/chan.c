@@ -1565,6 +1565,28 @@ static bool ptx_has_space(uipc_chan_tx *p)
 	return t - h < p->g.cap || t - h > p->g.cap;
 }
 
+/*
+ * MPSC: a producer that died between its claim and its publish leaves
+ * slots the consumer passes only when it looks at them (chan_pass_holes()),
+ * and a sleeping consumer looks when notified or told a producer left. A
+ * death among producers that share a capability's description (inherited
+ * through fork) shows no hang-up, and a ring full of such slots gets no
+ * publish: nobody would wake the consumer. So a producer about to wait for
+ * space notifies the consumer when the head slot, as published, is claimed
+ * and still empty; once a slice at most, and the consumer's look decides.
+ * The head is the consumer's to write: seq_at() keeps any value in the ring.
+ */
+static void ptx_kick_hole(uipc_chan_tx *p)
+{
+	uint64_t h;
+
+	if (!p->g.mpsc)
+		return;
+	h = atomic_load_explicit(&p->g.shm->head, memory_order_acquire);
+	if (atomic_load_explicit(seq_at(&p->g, h), memory_order_acquire) == h)
+		uipc_tx_notify(p->tx);
+}
+
 /* Sleep until the consumer frees space, closes, or the slice ends. */
 static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 {
@@ -1578,6 +1600,7 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 		return ptx_alive(p) < 0 ? -EPIPE : -ETIMEDOUT;
 	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
 	ts = uipc__ns_to_ts(slice);
+	ptx_kick_hole(p);
 	seq = atomic_load_explicit(&s->space_seq, memory_order_seq_cst);
 	/* A flag, not a count: the consumer clears it when it wakes us, so a
 	 * waiter killed here leaves at most one wake syscall behind. */
