@@ -30,3 +30,12 @@ int uipc_probe(void)
 	return wrmsrq_safe(0x10, v);
 }
 #endif
+
+/* WQ_PERCPU: a workqueue bound to CPUs says so (newer kernels warn without it or WQ_UNBOUND). */
+#ifdef UIPC_PROBE_WQ_PERCPU
+#include <linux/workqueue.h>
+int uipc_probe(void)
+{
+	return WQ_PERCPU;
+}
+#endif

@@ -145,6 +145,13 @@ static DEFINE_MUTEX(wake_mutex);
 static DEFINE_PER_CPU(struct uintr_waitq, uintr_waitq);
 #define UINTR_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
 
+/* The reaper's workqueue is per-CPU, which newer kernels want said (WQ_PERCPU). */
+#if UIPC_HAVE_WQ_PERCPU
+#define UIPC_WQ_FLAGS	WQ_PERCPU
+#else
+#define UIPC_WQ_FLAGS	0
+#endif
+
 static bool uintr_hw;			/* set once at init, read-only afterwards */
 static atomic_t live_objects;		/* receivers + tables: checked at unload */
 static enum cpuhp_state uintr_cpuhp_state;
@@ -1910,7 +1917,7 @@ static int uintr_hw_init(void)
 		q->n = 0;
 		q->up = false;
 	}
-	uintr_wq = alloc_workqueue("uipc_uintr", 0, 0);
+	uintr_wq = alloc_workqueue("uipc_uintr", UIPC_WQ_FLAGS, 0);
 	if (!uintr_wq)
 		return -ENOMEM;
 	ret = exec_hook_init();
