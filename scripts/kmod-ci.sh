@@ -14,7 +14,11 @@
 # Env:   KMOD_CI_WORK (scratch dir, default: a fresh mktemp -d),
 #        KMOD_CI_TIMEOUT (seconds for qemu, default 400),
 #        KMOD_CI_MODULE_SRC (a folder with the module's sources to test instead
-#        of backends/uintr/kmod: an older module, to see a regression fail).
+#        of backends/uintr/kmod: an older module, to see a regression fail),
+#        KMOD_CI_KDIR (kernel tree to build against, default: that of Debian's
+#        linux-headers-amd64), KMOD_CI_VMLINUZ (kernel to boot, default: its
+#        /boot/vmlinuz), KMOD_CI_MODDIR (that kernel's modules, for KVM's;
+#        default /lib/modules/<version>; without them, that step is skipped).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,12 +37,17 @@ if [ "${1:-}" != "--no-install" ]; then
 	apt_install "${pkgs[@]}" || die "apt-get install failed"
 fi
 
-# The kernel the metapackages point at, e.g. 6.1.0-56-amd64.
-kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
-	sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p')
+# The kernel the metapackages point at, e.g. 6.1.0-56-amd64 (or KMOD_CI_KDIR's).
+if [ -n "${KMOD_CI_KDIR:-}" ]; then
+	kver=$(cat "$KMOD_CI_KDIR/include/config/kernel.release" 2>/dev/null || true)
+else
+	kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
+		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p')
+fi
 [ -n "$kver" ] || die "cannot tell the version of linux-headers-amd64"
-kdir=/lib/modules/$kver/build
-vmlinuz=/boot/vmlinuz-$kver
+kdir=${KMOD_CI_KDIR:-/lib/modules/$kver/build}
+vmlinuz=${KMOD_CI_VMLINUZ:-/boot/vmlinuz-$kver}
+moddir=${KMOD_CI_MODDIR:-/lib/modules/$kver}
 [ -d "$kdir" ] || die "no $kdir"
 [ -r "$vmlinuz" ] || die "no $vmlinuz (linux-image-$kver not installed?)"
 log "kernel $kver (host runs $(uname -r), not used)"
@@ -116,9 +125,10 @@ cp "$mod/uipc_uintr.ko" "$mod/uipc_uintr_fake.ko" "$work/uintr-kmod-test" "$work
 for t in "${kmod_regress[@]}"; do cp "$work/kmod-$t" "$root/"; done
 # KVM's modules, for the regression of a kvm_intel load that fails (no VMX under TCG).
 for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
-	f=/lib/modules/$kver/kernel/$m.ko
+	f=$moddir/kernel/$m.ko
 	if [ -r "$f" ]; then cp "$f" "$root/"; elif [ -r "$f.xz" ]; then xz -dc "$f.xz" >"$root/$(basename "$m").ko"; fi
 done
+[ -r "$root/kvm-intel.ko" ] || { log "no kvm-intel.ko in $moddir: the kvm_intel regression is skipped"; touch "$root/no-kvm-modules"; }
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -178,6 +188,8 @@ if [ -r /kvm-intel.ko ]; then
 		step "regression kmod-kvm-intel (after a failed kvm_intel load)" /kmod-kvm-intel
 	fi
 	rmmod kvm; rmmod irqbypass
+elif [ -e /no-kvm-modules ]; then
+	echo "skipped: regression kmod-kvm-intel (the kernel's own modules were not given)"
 else
 	echo "STEP FAIL: no kvm-intel.ko for regression kmod-kvm-intel"; fails=$((fails + 1))
 fi

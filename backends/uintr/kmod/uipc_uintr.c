@@ -64,6 +64,10 @@
 
 #include <asm/apic.h>
 #include <asm/cpufeature.h>
+/* cpuid_count() moved from asm/processor.h to asm/cpuid/api.h (about 6.15). */
+#if __has_include(<asm/cpuid/api.h>)
+#include <asm/cpuid/api.h>
+#endif
 #include <asm/desc.h>
 #include <asm/irq.h>
 #include <asm/irq_vectors.h>
@@ -74,6 +78,8 @@
 
 #include "uintr-abi.h"
 #include "uipc_uintr.h"
+/* UIPC_HAVE_*: what the target kernel offers, probed by Kbuild (uipc_compat.c). */
+#include "uipc_compat.h"
 #ifdef UIPC_UINTR_FAKE_HW
 #include "uintr-fake-abi.h"
 #endif
@@ -96,8 +102,12 @@
 #else
 #define UIPC_HAVE_ACK_VECTORS 0
 #endif
-/* The real module takes KVM's wakeup handler; the fake-hardware build runs the handler itself. */
-#if UIPC_HAVE_ACK_VECTORS && !defined(UIPC_UINTR_FAKE_HW)
+/*
+ * The real module takes KVM's wakeup handler where the kernel exports its
+ * setter to any module (newer kernels export it to KVM's modules only);
+ * the fake-hardware build runs the handler itself.
+ */
+#if UIPC_HAVE_ACK_VECTORS && UIPC_HAVE_KVM_WAKEUP && !defined(UIPC_UINTR_FAKE_HW)
 #define UIPC_REAL_WAKE 1
 #else
 #define UIPC_REAL_WAKE 0
@@ -135,6 +145,13 @@ static DEFINE_MUTEX(wake_mutex);
 static DEFINE_PER_CPU(struct uintr_waitq, uintr_waitq);
 #define UINTR_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
 
+/* The reaper's workqueue is per-CPU, which newer kernels want said (WQ_PERCPU). */
+#if UIPC_HAVE_WQ_PERCPU
+#define UIPC_WQ_FLAGS	WQ_PERCPU
+#else
+#define UIPC_WQ_FLAGS	0
+#endif
+
 static bool uintr_hw;			/* set once at init, read-only afterwards */
 static atomic_t live_objects;		/* receivers + tables: checked at unload */
 static enum cpuhp_state uintr_cpuhp_state;
@@ -146,31 +163,53 @@ static const struct file_operations uintr_vec_fops;
 #ifndef UIPC_UINTR_FAKE_HW
 /* ---- the hardware: MSRs, CR4, UIF (raw encodings: no -muintr here) ----- */
 
+/* The 64-bit MSR accessors were renamed rdmsrl -> rdmsrq and so on (about 6.16). */
+#if UIPC_HAVE_MSRQ
+#define uipc_rdmsr64(msr, val)	rdmsrq(msr, val)
+#define uipc_wrmsr64(msr, val)	wrmsrq(msr, val)
+#define uipc_wrmsr64_safe	wrmsrq_safe
+#else
+#define uipc_rdmsr64(msr, val)	rdmsrl(msr, val)
+#define uipc_wrmsr64(msr, val)	wrmsrl(msr, val)
+#define uipc_wrmsr64_safe	wrmsrl_safe
+#endif
+
 static __always_inline void uwrmsr(u32 msr, u64 val)
 {
-	wrmsrl(msr, val);
+	uipc_wrmsr64(msr, val);
 }
 
 /* For values that come from user space: 0, or -EIO where the CPU raised #GP. */
 static __always_inline int uwrmsr_safe(u32 msr, u64 val)
 {
-	return wrmsrl_safe(msr, val) ? -EIO : 0;
+	return uipc_wrmsr64_safe(msr, val) ? -EIO : 0;
 }
 
 static __always_inline u64 urdmsr(u32 msr)
 {
 	u64 val;
 
-	rdmsrl(msr, val);
+	uipc_rdmsr64(msr, val);
 	return val;
 }
 
+/*
+ * CR4 goes through the kernel's shadow of it (cr4_update_irqsoff()), never
+ * a raw write: the kernel rewrites CR4 from the shadow (global TLB flushes,
+ * TSD and PCE switches) and would drop a bit set behind its back. Kernels
+ * that export cr4_update_irqsoff() to KVM's modules only leave no way to
+ * set CR4.UINTR from here: uintr_hw_usable() keeps UINTR off there.
+ */
 static __always_inline void ucr4(bool on)
 {
+#if UIPC_HAVE_CR4_UPDATE
 	if (on)
 		cr4_set_bits_irqsoff(UINTR_CR4_BIT);
 	else
 		cr4_clear_bits_irqsoff(UINTR_CR4_BIT);
+#else
+	WARN_ON_ONCE(on);
+#endif
 }
 
 static __always_inline bool uif_test(void)
@@ -253,7 +292,10 @@ static void waitq_flush(unsigned int cpu, bool up)
  * A thread leaves the queue only under the lock, so it is alive here.
  * The queue holds at most wait_queue_max waiters (waitq_join()), so the
  * time spent here with IRQs off does not grow with what users do.
+ * Not built where nothing runs it (a real module without KVM's wakeup
+ * handler: blocked waits only poll there).
  */
+#if UIPC_REAL_WAKE || defined(UIPC_UINTR_FAKE_HW)
 static void uintr_wake_cpu(struct uintr_waitq *q)
 {
 	struct uintr_task *st;
@@ -264,6 +306,7 @@ static void uintr_wake_cpu(struct uintr_waitq *q)
 			wake_up_process(st->task);
 	raw_spin_unlock(&q->lock);
 }
+#endif
 
 #if UIPC_REAL_WAKE
 static void uintr_wake_handler(void)
@@ -1670,6 +1713,25 @@ static bool uintr_vector_ack_only(unsigned int vec)
 }
 #endif
 
+/*
+ * What this kernel lacks, said at every load, with or without the
+ * hardware: the interfaces Kbuild found missing (uipc_compat.h) and what
+ * the module does instead.
+ */
+static void uintr_kernel_report(void)
+{
+#ifndef UIPC_UINTR_FAKE_HW
+#if !UIPC_HAVE_CR4_UPDATE
+	pr_warn("%s: CR4.UINTR cannot be set, UINTR stays off on this kernel\n",
+		UIPC_WHY_CR4_UPDATE);
+#endif
+#if UIPC_HAVE_ACK_VECTORS && !UIPC_HAVE_KVM_WAKEUP
+	pr_warn("%s: no wakeup vector, blocked waits poll (wake=auto; wake=vector is refused)\n",
+		UIPC_WHY_KVM_WAKEUP);
+#endif
+#endif
+}
+
 static bool uintr_hw_usable(void)
 {
 	if (!cpu_has_uintr()) {
@@ -1680,6 +1742,9 @@ static bool uintr_hw_usable(void)
 		pr_warn("page-table isolation is on (boot with pti=off); UINTR stays off\n");
 		return false;
 	}
+#if !UIPC_HAVE_CR4_UPDATE && !defined(UIPC_UINTR_FAKE_HW)
+	return false;	/* said by uintr_kernel_report() */
+#endif
 #if UIPC_HAVE_ACK_VECTORS
 	if (uinv != POSTED_INTR_NESTED_VECTOR && uinv != POSTED_INTR_VECTOR) {
 		pr_warn("uinv=%#x is not %#x or %#x; UINTR stays off\n", uinv,
@@ -1805,7 +1870,7 @@ static int wake_setup(void)
 	else if (!uintr_idt_is(UINTR_WAKE_VECTOR, "asm_sysvec_kvm_posted_intr_wakeup_ipi"))
 		why = "the wakeup vector's IDT entry is not KVM's";
 #elif !defined(UIPC_UINTR_FAKE_HW)
-	why = "no wakeup vector in this kernel";
+	why = UIPC_HAVE_ACK_VECTORS ? UIPC_WHY_KVM_WAKEUP : "no wakeup vector in this kernel";
 #endif
 	if (why && !strcmp(wake, "vector")) {
 		pr_warn("%s; wake=vector: UINTR stays off\n", why);
@@ -1852,7 +1917,7 @@ static int uintr_hw_init(void)
 		q->n = 0;
 		q->up = false;
 	}
-	uintr_wq = alloc_workqueue("uipc_uintr", 0, 0);
+	uintr_wq = alloc_workqueue("uipc_uintr", UIPC_WQ_FLAGS, 0);
 	if (!uintr_wq)
 		return -ENOMEM;
 	ret = exec_hook_init();
@@ -1935,6 +2000,7 @@ static int __init uintr_init(void)
 	/* The default of the uinv parameter; re-check the handlers if this moves. */
 	BUILD_BUG_ON(POSTED_INTR_NESTED_VECTOR != 0xf0);
 #endif
+	uintr_kernel_report();
 	if (uintr_hw_usable()) {
 		ret = uintr_hw_init();
 		if (ret)
