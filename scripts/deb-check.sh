@@ -138,6 +138,15 @@ if ldd "$tmp/outside-static" | grep -q libuipc; then
 	exit 1
 fi
 "$tmp/outside-static" | sed 's/^outside program/outside program (libuipc.a)/'
+# The packaged library exports what src/libuipc.sym lists, and no
+# installed file carries the test-only UINTR model.
+so=$(dpkg -L libuipc0 | grep '/libuipc\.so\.0$')
+python3 scripts/abi-check.py "$so" src/libuipc.sym
+if dpkg -L libuipc0 libuipc-dev uipc-tools | while read -r f; do [ -f "$f" ] && echo "$f"; done |
+     xargs grep -l -e 'uintr-sim' -e 'uipc__uintr_sim'; then
+	echo "the UINTR model (a test tool) is in an installed file" >&2
+	exit 1
+fi
 # The tools and the manual pages.
 uipc-info
 uipc-idle --receivers 2 --channels 2 --seconds 0.2 --settle 0.1 >/dev/null
