@@ -10,29 +10,7 @@ meson install -C "$build" --destdir "$prefix" --quiet
 root="$prefix/usr/local"
 pcdir=$(dirname "$(find "$root" -name uipc.pc | head -n1)")
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$prefix"
-cat > "$prefix/outside.c" <<'C'
-#include <uipc.h>
-#include <errno.h>
-#include <stdio.h>
-int main(void)
-{
-	uipc_ctx *ctx;
-	uipc_rx *rx;
-	uipc_tx *tx;
-	uint64_t mask = 0;
-
-	if (uipc_version_check(UIPC_VERSION_MAJOR, UIPC_VERSION_MINOR, UIPC_VERSION_MICRO) ||
-	    uipc_ctx_new(NULL, &ctx) || uipc_rx_new(ctx, 0, &rx) || uipc_tx_new(rx, 1, &tx) ||
-	    uipc_tx_notify(tx) || uipc_rx_wait(rx, 0, &mask) || mask != 2 ||
-	    uipc_rx_wait(rx, 0, &mask) != -EAGAIN)
-		return 1;
-	printf("outside program: uipc %s, backend %s, ok\n", UIPC_VERSION_STRING, uipc_ctx_backend_name(ctx));
-	uipc_tx_free(tx);
-	uipc_rx_free(rx);
-	uipc_ctx_free(ctx);
-	return 0;
-}
-C
+cp scripts/outside.c "$prefix/outside.c"
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Werror -pedantic "$prefix/outside.c" -o "$prefix/outside" $(pkg-config --cflags --libs uipc)
 LD_LIBRARY_PATH=$(dirname "$(find "$root" -name 'libuipc.so' | head -n1)") "$prefix/outside"
