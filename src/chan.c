@@ -448,6 +448,8 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	int r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !config || !ret_chan, -EINVAL);
+	/* The parent's receiver: a channel on it would arm its status word. */
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	r = uipc__struct_size_check(config, config->size, sizeof(*config));
 	if (r < 0)
 		return r;
