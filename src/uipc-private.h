@@ -110,6 +110,7 @@ struct uipc__spin {
 struct uipc__rx_link {
 	struct uipc__rx_link *next;
 	uint64_t bit;                           /* the channel's vector */
+	bool fenced; /* made heavy for good: membarrier() failed (src/wait.c) */
 	bool (*light)(struct uipc__rx_link *l); /* fence-free producers now? */
 	void (*heavy)(struct uipc__rx_link *l); /* make them fence again */
 	bool (*ready)(struct uipc__rx_link *l); /* a message at the head? */
