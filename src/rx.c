@@ -245,6 +245,15 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	uipc_return_if(rx->w.armed && timeout_ns != 0, -EBUSY);
 	if (rx->ops->rx_wait) {
 		r = rx->ops->rx_wait(rx, timeout_ns, ret_mask);
+		/* Whatever the backend says, a bit pending at the deadline is
+		 * returned (as src/wait.c does after every sleep). */
+		if (r == -ETIMEDOUT) {
+			l.mask = uipc__desc_take(rx->desc);
+			if (l.mask) {
+				*ret_mask = l.mask;
+				return 0;
+			}
+		}
 		/* Nothing pending and not asked to wait: -EAGAIN, as every call
 		 * (0.1 said -ETIMEDOUT: its version in compat.c still does). */
 		return r == -ETIMEDOUT && timeout_ns == 0 ? -EAGAIN : r;
