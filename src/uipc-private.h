@@ -332,6 +332,12 @@ extern UIPC_INTERNAL _Atomic unsigned uipc__fork_gen;
 UIPC_INTERNAL int uipc__fork_register(struct uipc__forkable *f,
                                       void (*child)(struct uipc__forkable *f));
 UIPC_INTERNAL void uipc__fork_unregister(struct uipc__forkable *f);
+/* Held by fork preparation: make and record (close and forget) a
+ * descriptor that a child handler closes with it held, so fork() never
+ * copies one the handler cannot see. Not recursive; no backend calls under
+ * it (src/fork.c). */
+UIPC_INTERNAL void uipc__fork_hold(void);
+UIPC_INTERNAL void uipc__fork_release(void);
 static inline bool uipc__forked(const struct uipc__forkable *f)
 {
 	return f->gen != atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);
