@@ -15,7 +15,7 @@
 #include "regress.h"
 
 #define ROUNDS    400
-#define FORKS     4                           /* idle children per round */
+#define FORKS     4                          /* idle children per round */
 #define BUDGET_NS (8 * UINT64_C(1000000000)) /* a loop bound, not a check */
 
 struct churn {
@@ -80,7 +80,8 @@ static int round_(uipc_chan *c, int i)
 	/* The children live and hold nothing of ours. */
 	r = ch.err ? ch.err : uipc_chan_tx_new(c, &p);
 	if (r != 0)
-		fprintf(stderr, "round %d: uipc_chan_tx_new() = %d with the children alive\n", i, r);
+		fprintf(stderr, "round %d: uipc_chan_tx_new() = %d with the children alive\n", i,
+		        r);
 	else
 		uipc_chan_tx_free(p);
 	close(gate[1]);

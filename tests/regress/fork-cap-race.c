@@ -15,9 +15,9 @@
 #include "regress.h"
 
 #define ROUNDS    400
-#define FORKS     4                           /* idle children per round */
+#define FORKS     4                          /* idle children per round */
 #define BUDGET_NS (8 * UINT64_C(1000000000)) /* a loop bound, not a check */
-#define CAPS      60                          /* a channel has 64 at most */
+#define CAPS      60                         /* a channel has 64 at most */
 
 struct maker {
 	uipc_rx *rx;
