@@ -255,21 +255,9 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	/* Armed for an event loop: the loop owns the arming until it drains
 	 * (a blocking wait here would disarm it behind the loop's back). */
 	uipc_return_if(rx->w.armed && timeout_ns != 0, -EBUSY);
-	if (rx->ops->rx_wait) {
-		r = rx->ops->rx_wait(rx, timeout_ns, ret_mask);
-		/* Whatever the backend says, a bit pending at the deadline is
-		 * returned (as src/wait.c does after every sleep). */
-		if (r == -ETIMEDOUT) {
-			l.mask = uipc__desc_take(rx->desc);
-			if (l.mask) {
-				*ret_mask = l.mask;
-				return 0;
-			}
-		}
-		/* Nothing pending and not asked to wait: -EAGAIN, as every call
-		 * (0.1 said -ETIMEDOUT: its version in compat.c still does). */
-		return r == -ETIMEDOUT && timeout_ns == 0 ? -EAGAIN : r;
-	}
+	/* Every backend waits here (src/wait.c): a backend supplies its block
+	 * step only. Nothing pending and not asked to wait: -EAGAIN, as every
+	 * call (0.1 said -ETIMEDOUT: its version in compat.c still does). */
 	l.d = rx->desc;
 	l.mask = uipc__desc_take(rx->desc);
 	if (!l.mask) {
@@ -290,10 +278,6 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
-	if (rx->ops->rx_wait) {
-		int r = rx->ops->rx_wait(rx, 0, ret_mask);
-		return r == -ETIMEDOUT ? -EAGAIN : r;
-	}
 	m = uipc__desc_take(rx->desc);
 	if (!m)
 		return -EAGAIN;
