@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,23 +140,16 @@ static void fd_consume(int sock)
 		;
 }
 
-/*
- * Peek first, then consume: a handle the kernel could not install (this
- * process is out of descriptors) stays queued, and we say -EMFILE, so a
- * retry after closing some finds it (tests/regress/cap-recv-emfile.c). A
- * recvmsg() that is not a peek would have dropped it for good.
- */
-UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
+/* One look at the queue: the peek, and the consume of what it saw. */
+static int fd_recv_one(int sock, int *ret_fd)
 {
 	char tag = 0;
-	int fds[UIPC_FDS_MAX], mflags;
+	int fds[UIPC_FDS_MAX], mflags, r;
 	unsigned nfds;
 	ssize_t n;
-	int r;
 
-	uipc_return_if(sock < 0, -EBADF);
-	uipc_return_if(!ret_fd, -EINVAL);
-	n = uipc__recv_fds(sock, &tag, 1, MSG_PEEK, fds, UIPC_FDS_MAX, &nfds, &mflags);
+	n = uipc__recv_fds(sock, &tag, 1, MSG_PEEK | MSG_DONTWAIT, fds, UIPC_FDS_MAX, &nfds,
+	                   &mflags);
 	if (n < 0)
 		return (int)n;
 	if (n == 0 && nfds == 0 && !(mflags & MSG_CTRUNC))
@@ -173,4 +167,37 @@ UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
 	}
 	*ret_fd = fds[0];
 	return 0;
+}
+
+/*
+ * Peek first, then consume: a handle the kernel could not install (this
+ * process is out of descriptors) stays queued, and we say -EMFILE, so a
+ * retry after closing some finds it (tests/regress/cap-recv-emfile.c). A
+ * recvmsg() that is not a peek would have dropped it for good.
+ *
+ * The peek and the consume are one step for the threads of this process
+ * (under the fork hold: short, and never inherited held), so two threads
+ * receiving on one socket cannot peek the same message and consume two. A
+ * blocking socket's wait for a message is a poll() outside it.
+ */
+UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
+{
+	int fl, r;
+
+	uipc_return_if(sock < 0, -EBADF);
+	uipc_return_if(!ret_fd, -EINVAL);
+	fl = fcntl(sock, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	for (;;) {
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+
+		uipc__fork_hold();
+		r = fd_recv_one(sock, ret_fd);
+		uipc__fork_release();
+		if (r != -EAGAIN || (fl & O_NONBLOCK))
+			return r;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
 }

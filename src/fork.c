@@ -26,7 +26,9 @@
  * child (tests/regress/fork-attach-race.c). So such descriptors are made
  * and recorded, and closed and forgotten, under uipc__fork_hold(), which
  * fork preparation takes too. Under it: no call into a backend, nor
- * anything else that may take a lock of another fork prepare handler.
+ * anything else that may take a lock of another fork prepare handler, nor
+ * anything that blocks. (uipc_cap_recv() also peeks and consumes under
+ * it, non-blocking, to make the two one step for this process's threads.)
  */
 #include <pthread.h>
 
