@@ -20,9 +20,10 @@ enum uipc__backend_caps {
 
 /*
  * One per backend (backends/<name>/), listed in src/backend.c. The core runs
- * the descriptor protocol (src/rx.c, src/tx.c); a backend only says how a
- * blocked receiver is kicked and how it blocks. Backends whose hardware runs
- * part of the protocol itself (uintr) override notify/wait.
+ * the descriptor protocol (src/rx.c, src/tx.c) and the one wait loop
+ * (src/wait.c); a backend only says how a blocked receiver is kicked and
+ * how it blocks. Backends whose hardware runs part of the protocol itself
+ * (uintr) override notify.
  *
  * Every hook returns 0 or -errno and leaves nothing half-done on failure.
  * Optional hooks may be NULL.
@@ -76,9 +77,11 @@ struct uipc__backend_ops {
 	/* Wake the receiver: the sender won the CAS that set ON. */
 	int (*tx_kick)(uipc_tx *tx);
 
-	/* Full overrides of the protocol (uintr: SENDUIPI does it in hardware). */
+	/* Full override of the sender's protocol (uintr: SENDUIPI does it in
+	 * hardware). There is no such override of the wait: every backend
+	 * waits in src/wait.c (its spin, its look at channels with fence-free
+	 * producers, its last look at the deadline) and supplies rx_block. */
 	int (*tx_notify)(uipc_tx *tx);
-	int (*rx_wait)(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
 };
 
 /* Backends known to this build (NULL entries for those not compiled). */

@@ -385,14 +385,16 @@ static void chan_shm_init(struct chan_geo *g)
 
 static void chan_release(uipc_chan *c)
 {
-	uipc__fork_unregister(&c->fork);
 	if (c->linked)
 		uipc__rx_unlink(c->rx, &c->link);
 	if (c->watch)
 		uipc__watch_free(c->watch);
 	uipc_tx_free(c->wtx);
+	uipc__fork_hold(); /* registered until they are closed (chan_drop_peer()) */
+	uipc__fork_unregister(&c->fork);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		uipc__close(c->peers[i]);
+	uipc__fork_release();
 	uipc__rx_reap(c->rx); /* the vector capabilities they carried */
 	if (c->map)
 		map_put(c->map);
@@ -483,6 +485,8 @@ UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_
 	int r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !config || !ret_chan, -EINVAL);
+	/* The parent's receiver: a channel on it would arm its status word. */
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	r = uipc__struct_size_check(config, config->size, sizeof(*config));
 	if (r < 0)
 		return r;
@@ -545,19 +549,29 @@ UIPC_API size_t uipc_chan_msg_size(const uipc_chan *c)
 
 /* Consumer: producer capabilities ------------------------------------------ */
 
+/* Our creator ends are closed and forgotten (made and recorded, in
+ * chan_cap()) with fork held off: a fork child closes those recorded
+ * (chan_fork_child()), and must neither miss one nor close a number that
+ * was reused (src/fork.c). */
+static void chan_drop_peer(uipc_chan *c, int idx)
+{
+	uipc__fork_hold();
+	uipc__close(c->peers[idx]);
+	c->peers[idx] = -1;
+	uipc__fork_release();
+}
+
 /* Close the creator ends whose capability every holder has closed. */
 static void chan_reap(uipc_chan *c)
 {
 	struct pollfd p;
 
-	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++) {
+	for (int i = 0; i < CHAN_MAX_CAPS; i++) {
 		if (c->peers[i] < 0)
 			continue;
 		p = (struct pollfd){.fd = c->peers[i]};
-		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
-			uipc__close(c->peers[i]);
-			c->peers[i] = -1;
-		}
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+			chan_drop_peer(c, i);
 	}
 }
 
@@ -613,17 +627,19 @@ static int chan_cap(uipc_chan *c, int *ret_idx)
 	fds[1] = uipc_rx_vector_fd(c->rx, cc.vector);
 	if (fds[1] < 0)
 		return fds[1];
+	uipc__fork_hold(); /* made and recorded as one (chan_drop_peer()) */
 	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
+	r = cap < 0 ? cap : uipc__watch_fd(c->watch, peer);
+	if (r >= 0)
+		c->peers[idx] = peer;
+	else if (cap >= 0)
+		uipc__close(peer);
+	uipc__fork_release();
 	uipc__close(fds[1]);
-	if (cap < 0)
-		return cap;
-	r = uipc__watch_fd(c->watch, peer);
 	if (r < 0) {
 		uipc__close(cap);
-		uipc__close(peer);
 		return r;
 	}
-	c->peers[idx] = peer;
 	c->ever++;
 	*ret_idx = idx;
 	return cap;
@@ -652,8 +668,7 @@ UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
 	uipc__close(fd);
 	if (r < 0) {
 		/* Never handed out: it must not count as a producer that left. */
-		uipc__close(c->peers[idx]);
-		c->peers[idx] = -1;
+		chan_drop_peer(c, idx);
 		c->ever--;
 	}
 	return r;
@@ -1148,6 +1163,23 @@ static void ptx_fork_child(struct uipc__forkable *f)
 	p->cap_fd = -1;
 }
 
+/* With uipc__fork_hold(). */
+static int ptx_attach_fds(uipc_chan_tx *p, int cap_fd, int memfd)
+{
+	int r;
+
+	if (uipc__fault(&uipc__faults.fd))
+		return -EMFILE;
+	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
+	if (p->cap_fd < 0)
+		return -errno;
+	p->lock_fd = ptx_reopen(memfd);
+	if (p->lock_fd < 0)
+		return p->lock_fd;
+	r = p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
+	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child);
+}
+
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,
                      const int *fds)
 {
@@ -1173,23 +1205,25 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 		return r;
 	if (uipc_tx_vector(p->tx) != cc->vector)
 		return -EINVAL;
-	if (uipc__fault(&uipc__faults.fd))
-		return -EMFILE;
-	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
-	if (p->cap_fd < 0)
-		return -errno;
-	p->lock_fd = ptx_reopen(fds[0]);
-	if (p->lock_fd < 0)
-		return p->lock_fd;
-	r = p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
-	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child);
+	/* The descriptors that a fork child closes (ptx_fork_child()) are made
+	 * and registered with fork held off (src/fork.c). */
+	uipc__fork_hold();
+	r = ptx_attach_fds(p, cap_fd, fds[0]);
+	uipc__fork_release();
+	return r;
 }
 
 static void ptx_release(uipc_chan_tx *p)
 {
 	KP(DETACH);
+	/* Unregistered only as they close, with fork held off: a child forked
+	 * in between would keep our lock (tests/regress/fork-attach-race.c). */
+	uipc__fork_hold();
 	uipc__fork_unregister(&p->fork);
 	uipc__close(p->lock_fd); /* and with it, our lock */
+	uipc__close(p->cap_fd);
+	p->lock_fd = p->cap_fd = -1;
+	uipc__fork_release();
 	uipc_tx_free(p->tx);
 	if (p->light)
 		atomic_fetch_sub_explicit(&p->map->light, 1, memory_order_release);
@@ -1197,7 +1231,6 @@ static void ptx_release(uipc_chan_tx *p)
 		map_put(p->map);
 	else if (p->g.shm)
 		munmap(p->g.shm, p->g.size);
-	uipc__close(p->cap_fd);
 	free(p);
 }
 
@@ -1247,8 +1280,7 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	if (r < 0) {
 		/* Never attached: it must not count as a producer that left
 		 * (tests/regress/tx-new-failed.c). */
-		uipc__close(c->peers[idx]);
-		c->peers[idx] = -1;
+		chan_drop_peer(c, idx);
 		c->ever--;
 		return r;
 	}

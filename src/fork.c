@@ -16,6 +16,19 @@
  * Objects register here at creation (a list under a mutex, held across
  * fork by the prepare/parent/child handlers); each one's generation says
  * which process made it.
+ *
+ * A descriptor that the child handler must close has to be recorded where
+ * that handler looks before fork() can copy it, and stay recorded until it
+ * is closed: a fork between the socketpair() of a capability and its
+ * recording left the creator's end open in the child, and a freed receiver
+ * never looked gone (tests/regress/fork-cap-race.c); one between a
+ * producer's lock and its registration left the ring lock held by the
+ * child (tests/regress/fork-attach-race.c). So such descriptors are made
+ * and recorded, and closed and forgotten, under uipc__fork_hold(), which
+ * fork preparation takes too. Under it: no call into a backend, nor
+ * anything else that may take a lock of another fork prepare handler, nor
+ * anything that blocks. (uipc_cap_recv() also peeks and consumes under
+ * it, non-blocking, to make the two one step for this process's threads.)
  */
 #include <pthread.h>
 
@@ -24,18 +37,21 @@
 _Atomic unsigned uipc__fork_gen;
 
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER; /* before fork_lock */
 static struct uipc__forkable fork_list = {.prev = &fork_list, .next = &fork_list};
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_err;
 
 static void fork_prepare(void)
 {
+	pthread_mutex_lock(&hold_lock);
 	pthread_mutex_lock(&fork_lock);
 }
 
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&fork_lock);
+	pthread_mutex_unlock(&hold_lock);
 }
 
 static void fork_child(void)
@@ -48,11 +64,25 @@ static void fork_child(void)
 	fork_list.prev = fork_list.next = &fork_list;
 	atomic_fetch_add_explicit(&uipc__fork_gen, 1, memory_order_relaxed);
 	pthread_mutex_init(&fork_lock, NULL);
+	pthread_mutex_init(&hold_lock, NULL);
 }
 
 static void fork_init(void)
 {
 	fork_err = -pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void uipc__fork_hold(void)
+{
+	/* The handlers must be in place before the first hold means
+	 * anything; failing that, it is still a lock (and register fails). */
+	pthread_once(&fork_once, fork_init);
+	pthread_mutex_lock(&hold_lock);
+}
+
+void uipc__fork_release(void)
+{
+	pthread_mutex_unlock(&hold_lock);
 }
 
 int uipc__fork_register(struct uipc__forkable *f, void (*child)(struct uipc__forkable *f))

@@ -117,16 +117,21 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 		return;
 	/* A fork child's copy: release it, leave the parent's receiver be. */
 	forked = uipc__forked(&rx->fork);
-	uipc__fork_unregister(&rx->fork);
 	if (rx->handler && rx->ops->rx_handler && !forked)
 		rx->ops->rx_handler(rx, false);
 	/* Senders see CLOSED in the status word on their next notify... */
 	if (!forked)
 		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 		                         memory_order_seq_cst);
-	/* ...and holders of a capability see its socket hang up. */
+	/* ...and holders of a capability see its socket hang up. Registered
+	 * until they are closed, with fork held off: a child forked meanwhile
+	 * closes its copies too (src/fork.c). */
+	uipc__fork_hold();
+	uipc__fork_unregister(&rx->fork);
 	for (unsigned i = 0; i < rx->npeers; i++)
 		uipc__close(rx->peers[i]);
+	rx->npeers = 0;
+	uipc__fork_release();
 	free(rx->peers);
 	if (rx->ops->rx_fini)
 		rx->ops->rx_fini(rx);
@@ -156,7 +161,8 @@ UIPC_API int uipc_rx_set_spin(uipc_rx *rx, enum uipc_spin_mode mode, uint64_t bu
 /* Vector capabilities ------------------------------------------------------ */
 
 /* Room for one more creator end, after closing those nobody holds (every
- * time: capabilities are made rarely, and a stale end is an fd). */
+ * time: capabilities are made rarely, and a stale end is an fd). Called
+ * with uipc__fork_hold(). */
 static int peers_room(uipc_rx *rx)
 {
 	unsigned size;
@@ -178,7 +184,9 @@ static int peers_room(uipc_rx *rx)
 
 void uipc__rx_reap(uipc_rx *rx)
 {
+	uipc__fork_hold(); /* closed and forgotten as one, for fork */
 	uipc__cap_reap(rx->peers, &rx->npeers);
+	uipc__fork_release();
 }
 
 /*
@@ -203,15 +211,19 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 		if (r < 0)
 			return r;
 	}
+	/* Our end is made and recorded with fork held off: a child forked in
+	 * between would keep it open unseen, and the receiver alive to every
+	 * holder after its free (tests/regress/fork-cap-race.c). */
+	uipc__fork_hold();
 	r = peers_room(rx);
-	if (r < 0)
-		return r;
-	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, fds[1] >= 0 ? 2 : 1,
-	                       &peer);
-	if (cap < 0)
-		return cap;
-	rx->peers[rx->npeers++] = peer;
-	return cap;
+	if (r == 0) {
+		cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds,
+		                       fds[1] >= 0 ? 2 : 1, &peer);
+		if (cap >= 0)
+			rx->peers[rx->npeers++] = peer;
+	}
+	uipc__fork_release();
+	return r < 0 ? r : cap;
 }
 
 /* Waiting ---------------------------------------------------------------- */
@@ -243,12 +255,9 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	/* Armed for an event loop: the loop owns the arming until it drains
 	 * (a blocking wait here would disarm it behind the loop's back). */
 	uipc_return_if(rx->w.armed && timeout_ns != 0, -EBUSY);
-	if (rx->ops->rx_wait) {
-		r = rx->ops->rx_wait(rx, timeout_ns, ret_mask);
-		/* Nothing pending and not asked to wait: -EAGAIN, as every call
-		 * (0.1 said -ETIMEDOUT: its version in compat.c still does). */
-		return r == -ETIMEDOUT && timeout_ns == 0 ? -EAGAIN : r;
-	}
+	/* Every backend waits here (src/wait.c): a backend supplies its block
+	 * step only. Nothing pending and not asked to wait: -EAGAIN, as every
+	 * call (0.1 said -ETIMEDOUT: its version in compat.c still does). */
 	l.d = rx->desc;
 	l.mask = uipc__desc_take(rx->desc);
 	if (!l.mask) {
@@ -269,10 +278,6 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
-	if (rx->ops->rx_wait) {
-		int r = rx->ops->rx_wait(rx, 0, ret_mask);
-		return r == -ETIMEDOUT ? -EAGAIN : r;
-	}
 	m = uipc__desc_take(rx->desc);
 	if (!m)
 		return -EAGAIN;

@@ -1102,6 +1102,8 @@ int uipc_topo_thread_cpu(int pid, int tid, int *ret_cpu)
 int uipc_topo_rx_cpu(const uipc_rx *rx, int *ret_cpu)
 {
 	uipc_return_if(!rx || !ret_cpu || rx->magic != UIPC_RX_MAGIC, -EINVAL);
+	/* Inherited through fork(): its owner thread is the parent's. */
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(rx->owner_tid <= 0, -ESRCH);
 	return uipc_topo_thread_cpu(0, rx->owner_tid, ret_cpu);
 }

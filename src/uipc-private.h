@@ -110,6 +110,7 @@ struct uipc__spin {
 struct uipc__rx_link {
 	struct uipc__rx_link *next;
 	uint64_t bit;                           /* the channel's vector */
+	bool fenced; /* made heavy for good: membarrier() failed (src/wait.c) */
 	bool (*light)(struct uipc__rx_link *l); /* fence-free producers now? */
 	void (*heavy)(struct uipc__rx_link *l); /* make them fence again */
 	bool (*ready)(struct uipc__rx_link *l); /* a message at the head? */
@@ -331,6 +332,12 @@ extern UIPC_INTERNAL _Atomic unsigned uipc__fork_gen;
 UIPC_INTERNAL int uipc__fork_register(struct uipc__forkable *f,
                                       void (*child)(struct uipc__forkable *f));
 UIPC_INTERNAL void uipc__fork_unregister(struct uipc__forkable *f);
+/* Held by fork preparation: make and record (close and forget) a
+ * descriptor that a child handler closes with it held, so fork() never
+ * copies one the handler cannot see. Not recursive; no backend calls under
+ * it (src/fork.c). */
+UIPC_INTERNAL void uipc__fork_hold(void);
+UIPC_INTERNAL void uipc__fork_release(void);
 static inline bool uipc__forked(const struct uipc__forkable *f)
 {
 	return f->gen != atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);

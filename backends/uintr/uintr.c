@@ -255,19 +255,6 @@ static int u_rx_mask(uipc_rx *rx, bool masked)
 	return 0;
 }
 
-static uint64_t spin_until(struct uipc__desc *d, uint64_t end)
-{
-	for (;;) {
-		for (unsigned i = 0; i < 64; i++) {
-			if (atomic_load_explicit(&d->pir, memory_order_relaxed))
-				return uipc__desc_take(d);
-			uipc__cpu_relax();
-		}
-		if (uipc__now_ns() >= end)
-			return 0;
-	}
-}
-
 static uint64_t usec_left(uint64_t now, uint64_t deadline)
 {
 	uint64_t us;
@@ -279,87 +266,17 @@ static uint64_t usec_left(uint64_t now, uint64_t deadline)
 }
 
 /*
- * Wait mode: spin on the delivered-vector state (desc->pir, filled by the
- * handler), then sleep in uintr_wait. Deliveries are held off (clui) from
- * the last check until the wait, so one that arrives in between stays
- * pending in UIRR and ends the wait at once instead of being handled just
- * before we sleep; stui afterwards records it.
- *
- * The spin follows the receiver's policy and trains it (uipc__spin_learn,
- * as the shared waiter does): a receiver whose waits block stops spinning
- * within a few waits. With the shim's event-driven wake a blocked wait
- * costs a wakeup, like a futex. With its timed poll, a blocked wake comes
- * up to a poll period late, so the adaptive spin is allowed to cover one
- * period (u_rx_init()).
- */
-static int u_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
-{
-	const struct uipc__uintr_platform *p = ((struct uintr_rx *)rx->backend)->plat;
-	struct uipc__desc *d = rx->desc;
-	uint64_t start, now, deadline = UINT64_MAX, budget, m, seen;
-	struct uipc__uintr_routes *rt;
-	int r;
-
-	m = uipc__desc_take(d);
-	if (m)
-		goto done;
-	if (timeout_ns == 0)
-		return -ETIMEDOUT;
-	if (!on_owner(rx))
-		return -EPERM;
-	rt = p->routes();
-	start = uipc__now_ns();
-	if (timeout_ns > 0)
-		deadline = start + (uint64_t)timeout_ns;
-	budget = uipc__spin_budget(&rx->w.spin);
-	if (budget > deadline - start)
-		budget = deadline - start;
-	if (budget) {
-		m = spin_until(d, start + budget);
-		if (m) {
-			uipc__spin_learn(&rx->w.spin, true, uipc__now_ns() - start);
-			goto done;
-		}
-	}
-	for (;;) {
-		p->clui();
-		m = uipc__desc_take(d);
-		if (m) {
-			p->stui();
-			goto done;
-		}
-		now = uipc__now_ns();
-		seen = rt ? atomic_load(&rt->deliveries) : 0;
-		/* SN mirrors the state in the uipc descriptor for observers
-		 * (senders never read it here: SENDUIPI has its own). */
-		atomic_fetch_and(&d->status, ~UIPC_DESC_SN);
-		r = now >= deadline ? -ETIMEDOUT : p->wait(usec_left(now, deadline), 0);
-		atomic_fetch_or(&d->status, UIPC_DESC_SN);
-		p->stui();
-		m = uipc__desc_take(d);
-		if (m) {
-			uipc__spin_learn(&rx->w.spin, false, uipc__now_ns() - start);
-			goto done;
-		}
-		/* A user interrupt for another receiver of this thread is not an
-		 * EINTR of ours: only a signal is. */
-		if (r == -EINTR && (!rt || atomic_load(&rt->deliveries) == seen))
-			return -EINTR;
-		if (r < 0 && r != -ETIMEDOUT)
-			return r;
-		if (uipc__now_ns() >= deadline) {
-			uipc__spin_learn(&rx->w.spin, false, UINT64_MAX);
-			return -ETIMEDOUT;
-		}
-	}
-done:
-	*ret_mask = m;
-	return 0;
-}
-
-/*
- * The sleep step of the shared waiter (src/wait.c), for channel receives:
- * the same clui / re-check / uintr_wait / stui as above, one round. The
+ * The sleep step of the shared waiter (src/wait.c), for uipc_rx_wait() and
+ * channel receives alike: the waiter spins on the delivered-vector state
+ * (desc->pir, filled by the handler), following and training the
+ * receiver's spin policy, arms, looks (at channels with fence-free
+ * producers too, after its membarrier()) and calls this. Deliveries are held
+ * off (clui) from the last check until the wait, so one that arrives in
+ * between stays pending in UIRR and ends the wait at once instead of being
+ * handled just before we sleep; stui afterwards records it. With the
+ * shim's event-driven wake a blocked wait costs a wakeup, like a futex.
+ * With its timed poll, a blocked wake comes up to a poll period late, so
+ * the adaptive spin is allowed to cover one period (u_rx_init()). The
  * waiter's arm and disarm of the status word are for observers only here
  * (SENDUIPI has its own descriptor).
  */
@@ -580,7 +497,6 @@ __attribute__((unused)) static int u_tx_notify(uipc_tx *tx)
 	    .tx_init = var##_tx_init,                                                              \
 	    .tx_fini = u_tx_fini,                                                                  \
 	    .tx_notify = notify,                                                                   \
-	    .rx_wait = u_rx_wait,                                                                  \
 	    .rx_block = u_rx_block,                                                                \
 	}
 

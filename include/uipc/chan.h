@@ -126,7 +126,7 @@ struct uipc_chan_config {
  *         -EOPNOTSUPP
  *         (UIPC_CHAN_NUMA in a build without NUMA, -Dnuma=disabled, or on a
  *         kernel without NUMA);
- *         -ENOMEM, -EMFILE.
+ *         -ECHILD (rx was inherited through fork()); -ENOMEM, -EMFILE.
  */
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
                            uipc_chan **ret_chan);

@@ -357,8 +357,11 @@ UIPC_API int uipc_cap_send(int sock, int cap_fd);
  * Receive one capability fd sent by uipc_cap_send(). The new fd is
  * O_CLOEXEC and owned by the caller. Since 0.2; 0.1 called it
  * uipc_fd_recv().
+ * Works on sockets with SO_PASSCRED (the credentials are ignored).
  * @return 0; -EPIPE when the peer closed; -EPROTO for a message that is not
- *         exactly one uipc handle (any fds it carried are closed); -errno.
+ *         exactly one uipc handle (any fds it carried are closed); -EMFILE
+ *         (or -ENFILE) out of descriptors: the capability stays queued and a
+ *         retry receives it; -errno.
  */
 UIPC_API int uipc_cap_recv(int sock, int *ret_cap_fd);
 

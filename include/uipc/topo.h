@@ -267,7 +267,10 @@ UIPC_API int uipc_topo_pin(int tid, int cpu);
  */
 UIPC_API int uipc_topo_thread_cpu(int pid, int tid, int *ret_cpu);
 
-/** The CPU the receiver's owner thread last ran on. @return 0; -EINVAL; -ESRCH. */
+/**
+ * The CPU the receiver's owner thread last ran on.
+ * @return 0; -EINVAL; -ESRCH; -ECHILD (a receiver inherited through fork()).
+ */
 UIPC_API int uipc_topo_rx_cpu(const uipc_rx *rx, int *ret_cpu);
 
 /**
