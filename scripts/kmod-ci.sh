@@ -13,12 +13,15 @@
 # Usage: scripts/kmod-ci.sh [--no-install]     (run as root for apt-get)
 # Env:   KMOD_CI_WORK (scratch dir, default: a fresh mktemp -d),
 #        KMOD_CI_TIMEOUT (seconds for qemu, default 400),
+#        KMOD_CI_MEM (the VM's memory in MiB, default 512),
+#        KMOD_CI_KDIR and KMOD_CI_VMLINUZ (both or neither: a kernel build tree
+#        to build the module against and its bzImage, instead of Debian's
+#        packaged kernel, which is then not installed; the release is the
+#        tree's include/config/kernel.release; scripts/kmod-debug.sh),
+#        KMOD_CI_MODDIR (with those two: the kernel's installed modules, for
+#        KVM's; default the build tree's, scripts/kmod-newest.sh gives one),
 #        KMOD_CI_MODULE_SRC (a folder with the module's sources to test instead
-#        of backends/uintr/kmod: an older module, to see a regression fail),
-#        KMOD_CI_KDIR (kernel tree to build against, default: that of Debian's
-#        linux-headers-amd64), KMOD_CI_VMLINUZ (kernel to boot, default: its
-#        /boot/vmlinuz), KMOD_CI_MODDIR (that kernel's modules, for KVM's;
-#        default /lib/modules/<version>; without them, that step is skipped).
+#        of backends/uintr/kmod: an older module, to see a regression fail).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,24 +33,33 @@ log() { printf 'kmod-ci: %s\n' "$*"; }
 die() { printf 'kmod-ci: FAIL: %s\n' "$*" >&2; exit 1; }
 
 # ---- 1. packages ---------------------------------------------------------
-pkgs=(linux-headers-amd64 linux-image-amd64 busybox-static qemu-system-x86 cpio kmod gcc make meson ninja-build)
+custom_kernel=0
+if [ -n "${KMOD_CI_KDIR:-}${KMOD_CI_VMLINUZ:-}" ]; then
+	[ -n "${KMOD_CI_KDIR:-}" ] && [ -n "${KMOD_CI_VMLINUZ:-}" ] ||
+		die "KMOD_CI_KDIR and KMOD_CI_VMLINUZ go together"
+	custom_kernel=1
+fi
+pkgs=(busybox-static qemu-system-x86 cpio kmod gcc make meson ninja-build)
 if [ "${1:-}" != "--no-install" ]; then
 	# Waits for the dpkg lock (another apt run) and retries: scripts/apt.sh.
 	. "$here/scripts/apt.sh"
+	[ $custom_kernel = 1 ] || pkgs+=(linux-headers-amd64 linux-image-amd64)
 	apt_install "${pkgs[@]}" || die "apt-get install failed"
 fi
 
-# The kernel the metapackages point at, e.g. 6.1.0-56-amd64 (or KMOD_CI_KDIR's).
-if [ -n "${KMOD_CI_KDIR:-}" ]; then
-	kver=$(cat "$KMOD_CI_KDIR/include/config/kernel.release" 2>/dev/null || true)
+if [ $custom_kernel = 1 ]; then
+	kdir=$KMOD_CI_KDIR
+	vmlinuz=$KMOD_CI_VMLINUZ
+	kver=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) ||
+		die "no $kdir/include/config/kernel.release (not a built kernel tree?)"
 else
+	# The kernel the metapackages point at, e.g. 6.1.0-56-amd64.
 	kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
 		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p')
+	[ -n "$kver" ] || die "cannot tell the version of linux-headers-amd64"
+	kdir=/lib/modules/$kver/build
+	vmlinuz=/boot/vmlinuz-$kver
 fi
-[ -n "$kver" ] || die "cannot tell the version of linux-headers-amd64"
-kdir=${KMOD_CI_KDIR:-/lib/modules/$kver/build}
-vmlinuz=${KMOD_CI_VMLINUZ:-/boot/vmlinuz-$kver}
-moddir=${KMOD_CI_MODDIR:-/lib/modules/$kver}
 [ -d "$kdir" ] || die "no $kdir"
 [ -r "$vmlinuz" ] || die "no $vmlinuz (linux-image-$kver not installed?)"
 log "kernel $kver (host runs $(uname -r), not used)"
@@ -123,12 +135,27 @@ rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 cp /bin/busybox "$root/bin/busybox"
 cp "$mod/uipc_uintr.ko" "$mod/uipc_uintr_fake.ko" "$work/uintr-kmod-test" "$work/uintr-kmod-fake" "$work/uintr-kmod-fuzz" "$root/"
 for t in "${kmod_regress[@]}"; do cp "$work/kmod-$t" "$root/"; done
-# KVM's modules, for the regression of a kvm_intel load that fails (no VMX under TCG).
+# KVM's modules, for the regression of a kvm_intel load that fails (no VMX
+# under TCG): KMOD_CI_MODDIR's, else installed ones for Debian's kernel,
+# else the build tree's.
+if [ -n "${KMOD_CI_MODDIR:-}" ]; then
+	kvm_base=$KMOD_CI_MODDIR/kernel
+elif [ $custom_kernel = 1 ]; then
+	kvm_base=$kdir
+else
+	kvm_base=/lib/modules/$kver/kernel
+fi
 for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
-	f=$moddir/kernel/$m.ko
+	f=$kvm_base/$m.ko
 	if [ -r "$f" ]; then cp "$f" "$root/"; elif [ -r "$f.xz" ]; then xz -dc "$f.xz" >"$root/$(basename "$m").ko"; fi
 done
-[ -r "$root/kvm-intel.ko" ] || { log "no kvm-intel.ko in $moddir: the kvm_intel regression is skipped"; touch "$root/no-kvm-modules"; }
+# A custom kernel may have no kvm-intel.ko (KVM built in or off, or its
+# modules not given): the regression does not apply there. Debian's kernel
+# always has one.
+if [ $custom_kernel = 1 ] && [ ! -r "$root/kvm-intel.ko" ]; then
+	log "no kvm-intel.ko in $kvm_base: regression kmod-kvm-intel is not applicable on this kernel"
+	touch "$root/kvm-intel-not-applicable"
+fi
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -188,8 +215,8 @@ if [ -r /kvm-intel.ko ]; then
 		step "regression kmod-kvm-intel (after a failed kvm_intel load)" /kmod-kvm-intel
 	fi
 	rmmod kvm; rmmod irqbypass
-elif [ -e /no-kvm-modules ]; then
-	echo "skipped: regression kmod-kvm-intel (the kernel's own modules were not given)"
+elif [ -e /kvm-intel-not-applicable ]; then
+	echo "regression kmod-kvm-intel: not applicable on this kernel (no kvm-intel.ko)"
 else
 	echo "STEP FAIL: no kvm-intel.ko for regression kmod-kvm-intel"; fails=$((fails + 1))
 fi
@@ -214,7 +241,7 @@ chmod +x "$root/init"
 log "booting $vmlinuz under qemu -accel tcg (timeout ${qemu_timeout}s)"
 boot_start=$SECONDS
 set +e
-timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512 -nographic -no-reboot \
+timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${KMOD_CI_MEM:-512}" -nographic -no-reboot \
 	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$work/console.log" 2>&1
 qrc=$?
@@ -233,8 +260,11 @@ grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware absent)' "$work/console.t
 	problems+=("the module did not report 'hardware absent'")
 grep -q 'uipc_uintr_fake: /dev/uintr ready (ABI 1, hardware enabled)' "$work/console.txt" ||
 	problems+=("the fake-hardware build did not come up")
-# Kernel trouble anywhere in the log (boot, load, test, unload).
-if grep -nE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN|refcount_t|kernel panic|unknown symbol|Unknown symbol|leaked' \
+# Kernel trouble anywhere in the log (boot, load, test, unload), including
+# what a debug kernel reports (scripts/kmod-debug.sh): KASAN, lockdep,
+# PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT, debugobjects, list debugging.
+# Most of these also print a WARNING: or BUG: line; named here all the same.
+if grep -nE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN|refcount_t|kernel panic|unknown symbol|Unknown symbol|leaked|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|turning off the locking correctness validator|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|using smp_processor_id\(\) in preemptible|ODEBUG|list_(add|del) corruption' \
 	"$work/console.txt"; then
 	problems+=("kernel log has warnings")
 fi
