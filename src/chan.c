@@ -82,9 +82,20 @@ unsigned long uipc__kill_hits(int point)
 	return point >= 0 && point < UIPC_KP_COUNT ? atomic_load(&kill_hits[point]) : 0;
 }
 
+static void (*_Atomic kill_fn)(int point);
+
+void uipc__kill_hook(void (*fn)(int point))
+{
+	atomic_store(&kill_fn, fn);
+}
+
 static void kill_point(enum uipc__kp n)
 {
+	void (*fn)(int point) = atomic_load_explicit(&kill_fn, memory_order_relaxed);
+
 	atomic_fetch_add_explicit(&kill_hits[n], 1, memory_order_relaxed);
+	if (fn)
+		fn((int)n);
 	if (atomic_load_explicit(&kill_at, memory_order_relaxed) == (int)n &&
 	    atomic_fetch_sub(&kill_skip, 1) == 0)
 		raise(SIGKILL);
@@ -880,6 +891,21 @@ static void chan_give_back(uipc_chan *c)
 	}
 }
 
+/*
+ * Every producer is gone: what they published before they went is still to
+ * be taken (the hang-up comes after their last publish, so it is visible
+ * now), then what the last ones published behind a dead one's claims.
+ * -EPIPE only with nothing left.
+ */
+static int chan_last_look(uipc_chan *c, uint64_t deadline)
+{
+	int r = chan_avail(c);
+
+	if (r == 0 && chan_pass_holes(c, true, deadline))
+		r = chan_avail(c);
+	return r != 0 ? r : -EPIPE;
+}
+
 struct chan_look {
 	uipc_chan *c;
 	uint64_t deadline;    /* the caller's (0 until the waiter's clock read) */
@@ -921,11 +947,9 @@ static int chan_look(void *arg, enum uipc__look when)
 	/* Woken for nothing, or a producer left (src/watch.c): are they all
 	 * gone? What the last ones published behind a dead one's hole comes
 	 * out first. */
-	if (chan_producers(c) < 0) {
-		if (chan_pass_holes(c, true, l->deadline))
-			return chan_avail(c);
-		return -EPIPE;
-	}
+	KP(GONE_CHECK);
+	if (chan_producers(c) < 0)
+		return chan_last_look(c, l->deadline);
 	return 0;
 }
 
@@ -968,8 +992,9 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 		r = uipc__wait(c->rx, &w);
 		now = uipc__now_ns();
 		if (r == -ETIMEDOUT && now >= l.deadline) {
+			KP(GONE_CHECK);
 			if (chan_producers(c) < 0)
-				r = chan_pass_holes(c, true, now) ? chan_avail(c) : -EPIPE;
+				r = chan_last_look(c, now);
 			break;
 		}
 		if (r != -ETIMEDOUT)

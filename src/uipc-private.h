@@ -449,6 +449,7 @@ enum uipc__kp {
 	UIPC_KP_PASS_HOLE,      /* consumer, MPSC: a dead claimer's slot passed */
 	UIPC_KP_WAKE_CLEAR,     /* consumer: the waiter flag cleared */
 	UIPC_KP_WAKE_SEQ,       /* consumer: the futex word bumped */
+	UIPC_KP_GONE_CHECK,     /* consumer: about to ask whether every producer is gone */
 	UIPC_KP_COUNT
 };
 #ifdef UIPC_KILL_POINTS
@@ -456,6 +457,9 @@ enum uipc__kp {
 UIPC_INTERNAL void uipc__kill_arm(int point, unsigned long skip);
 /* How many times this process reached point. */
 UIPC_INTERNAL unsigned long uipc__kill_hits(int point);
+/* Call fn(point) at every point this process reaches (NULL: none): a test
+ * makes something happen exactly there. */
+UIPC_INTERNAL void uipc__kill_hook(void (*fn)(int point));
 #endif
 
 #endif

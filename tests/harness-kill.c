@@ -66,6 +66,7 @@ static const char *const kp_names[UIPC_KP_COUNT] = {
     [UIPC_KP_PASS_HOLE] = "pass-hole",
     [UIPC_KP_WAKE_CLEAR] = "wake-clear",
     [UIPC_KP_WAKE_SEQ] = "wake-seq",
+    [UIPC_KP_GONE_CHECK] = "gone-check",
 };
 
 /* Where the consumer's points start: the rest are a producer's. */
