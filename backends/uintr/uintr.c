@@ -95,8 +95,16 @@ static void u_deliver(void *arg)
 	struct uintr_rx *u = rx->backend;
 
 	while (!atomic_load_explicit(&u->masked, memory_order_relaxed) &&
-	       atomic_load_explicit(&rx->desc->pir, memory_order_relaxed))
+	       atomic_load_explicit(&rx->desc->pir, memory_order_relaxed)) {
+		/* An interrupt inside a dispatch of ours (one that unmask ran
+		 * directly, interrupts enabled): the dispatcher turns us away
+		 * and its own loop takes these bits once the user's handler
+		 * returns. Looping here would never let it (the thread stays
+		 * in this handler for good). */
+		if (atomic_load_explicit(&rx->dispatching, memory_order_relaxed))
+			return;
 		uipc__rx_dispatch(rx);
+	}
 }
 
 static bool on_owner(const uipc_rx *rx)
