@@ -24,15 +24,6 @@
 
 #define ROUNDS 5
 
-static void pin_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* The new image: exit 0 if it starts clean, else a code naming what it found. */
 static int new_image(int sleep_first)
 {
@@ -91,7 +82,7 @@ int main(int argc, char **argv)
 	char what[160];
 	pid_t pid;
 
-	pin_cpu0();
+	fk_pin_cpu0();
 	if (argc == 3 && !strcmp(argv[1], "--new-image"))
 		return new_image(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "--exec-again")) {

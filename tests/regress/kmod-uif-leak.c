@@ -23,15 +23,6 @@
 
 #define SWITCHES 2000
 
-static void pin_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* Times the receiver found UIF other than @want after a switch. */
 static int receiver(int fd, int want)
 {
@@ -72,7 +63,7 @@ int main(void)
 	char what[120];
 	pid_t other;
 
-	pin_cpu0();
+	fk_pin_cpu0();
 	fd = open(UINTR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	fk_check(fd >= 0, "open " UINTR_DEVICE_PATH);
 	if (fd < 0)
