@@ -19,7 +19,8 @@ int main(void)
 	    uipc_tx_notify(tx) || uipc_rx_wait(rx, 0, &mask) || mask != 2 ||
 	    uipc_rx_wait(rx, 0, &mask) != -EAGAIN)
 		return 1;
-	printf("outside program: uipc %s, backend %s, ok\n", UIPC_VERSION_STRING, uipc_ctx_backend_name(ctx));
+	printf("outside program: uipc %s, backend %s, ok\n", UIPC_VERSION_STRING,
+	       uipc_ctx_backend_name(ctx));
 	uipc_tx_free(tx);
 	uipc_rx_free(rx);
 	uipc_ctx_free(ctx);

@@ -109,8 +109,8 @@ struct uipc__spin {
  * every other use of the receiver. */
 struct uipc__rx_link {
 	struct uipc__rx_link *next;
-	uint64_t bit;                           /* the channel's vector */
-	bool fenced; /* made heavy for good: membarrier() failed (src/wait.c) */
+	uint64_t bit; /* the channel's vector */
+	bool fenced;  /* made heavy for good: membarrier() failed (src/wait.c) */
 	bool (*light)(struct uipc__rx_link *l); /* fence-free producers now? */
 	void (*heavy)(struct uipc__rx_link *l); /* make them fence again */
 	bool (*ready)(struct uipc__rx_link *l); /* a message at the head? */

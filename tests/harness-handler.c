@@ -166,7 +166,8 @@ static void *lane_main(void *arg)
 			if (atomic_load(&l->dead) || atomic_load(&violation))
 				return NULL;
 			if (t_now_ns() - t0 > (uint64_t)WAIT_NS) {
-				fprintf(stderr, "vector %u of receiver %d: sent %llu, delivered %llu\n",
+				fprintf(stderr,
+				        "vector %u of receiver %d: sent %llu, delivered %llu\n",
 				        l->vec, l->set, (unsigned long long)atomic_load(&l->sent),
 				        (unsigned long long)atomic_load(&l->got));
 				FAIL("a notify was never delivered");
@@ -212,8 +213,8 @@ static int lanes_stop(void)
 
 		pthread_join(l->thr, NULL);
 		if (!l->dead && !atomic_load(&violation) && l->got != l->sent) {
-			fprintf(stderr, "lane %u (vector %u): sent %llu, delivered %llu\n", i, l->vec,
-			        (unsigned long long)l->sent, (unsigned long long)l->got);
+			fprintf(stderr, "lane %u (vector %u): sent %llu, delivered %llu\n", i,
+			        l->vec, (unsigned long long)l->sent, (unsigned long long)l->got);
 			rc = T_FAIL;
 		}
 		uipc_tx_free(l->tx);
@@ -335,15 +336,19 @@ static int cell_run(uipc_ctx *ctx, const char *cell)
 				masked = false;
 			}
 			if (next != which) {
-				t_check(uipc_rx_set_handler(hrx, next == 0 ? NULL : next == 1 ? on_a : on_b,
-				                            next == 0 ? NULL
+				t_check(uipc_rx_set_handler(hrx,
+				                            next == 0   ? NULL
+				                            : next == 1 ? on_a
+				                                        : on_b,
+				                            next == 0   ? NULL
 				                            : next == 1 ? TAG_A
 				                                        : TAG_B) == 0);
 				which = next;
 			}
 			if (which == 0) {
-				int r = rnd() % 2 ? uipc_rx_wait(hrx, (int64_t)(rnd() % 2000) * 1000, &m)
-				                  : uipc_rx_poll(hrx, &m);
+				int r = rnd() % 2
+				            ? uipc_rx_wait(hrx, (int64_t)(rnd() % 2000) * 1000, &m)
+				            : uipc_rx_poll(hrx, &m);
 
 				if (r == 0)
 					deliver(0, m);

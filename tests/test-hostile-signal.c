@@ -37,14 +37,22 @@ static uint32_t pick(pid_t victim, pid_t bystander)
 	static const int32_t junk[] = {0, -1, 1, INT32_MIN, INT32_MAX};
 
 	switch (rnd() % 8) {
-	case 0: return (uint32_t)victim;
-	case 1: return (uint32_t)bystander;
-	case 2: return (uint32_t)getpid();
-	case 3: return (uint32_t)(SIGRTMIN + 4);
-	case 4: return (uint32_t)(SIGRTMIN + rnd() % (unsigned)(SIGRTMAX - SIGRTMIN + 1));
-	case 5: return (uint32_t)junk[rnd() % 5];
-	case 6: return (uint32_t)SIGKILL;
-	default: return rnd();
+	case 0:
+		return (uint32_t)victim;
+	case 1:
+		return (uint32_t)bystander;
+	case 2:
+		return (uint32_t)getpid();
+	case 3:
+		return (uint32_t)(SIGRTMIN + 4);
+	case 4:
+		return (uint32_t)(SIGRTMIN + rnd() % (unsigned)(SIGRTMAX - SIGRTMIN + 1));
+	case 5:
+		return (uint32_t)junk[rnd() % 5];
+	case 6:
+		return (uint32_t)SIGKILL;
+	default:
+		return rnd();
 	}
 }
 

@@ -43,8 +43,8 @@
 
 #include "kmod/uintr-fake-abi.h"
 
-#define MAX_PROCS 32
-#define POOL 16 /* vector fds and UITT indices a worker keeps at hand */
+#define MAX_PROCS   32
+#define POOL        16 /* vector fds and UITT indices a worker keeps at hand */
 #define CPU1_ONLINE "/sys/devices/system/cpu/cpu1/online"
 #define MAX_REPORTS 30
 
@@ -145,9 +145,9 @@ static atomic_int devfd = -1, devfd2 = -1; /* two open files of /dev/uintr */
 static atomic_int vfds[POOL];              /* vector fds, -1: none */
 static atomic_int idxs[POOL];              /* UITT indices seen, -1: none */
 static int nullfd = -1, pipefd[2] = {-1, -1};
-static char *page;                          /* one RW page, then a PROT_NONE one */
+static char *page; /* one RW page, then a PROT_NONE one */
 static char altstack[8192] __attribute__((aligned(64)));
-static atomic_int live;                     /* fuzz threads running */
+static atomic_int live; /* fuzz threads running */
 static unsigned long long proc_seed;
 static atomic_uint thread_no;
 
@@ -191,14 +191,22 @@ static void replace_dev(atomic_int *slot, int fd)
 static unsigned long long bad_addr(unsigned long long *s)
 {
 	switch (pick(s, 8)) {
-	case 0: return 0;
-	case 1: return pick(s, 0x10000);                      /* below mmap_min_addr */
-	case 2: return 0xffff888000000000ULL + (rnd(s) & 0xffffff);  /* direct map */
-	case 3: return 0xffffffff81000000ULL;                  /* kernel text */
-	case 4: return 0x0000800000000000ULL;                  /* first non-canonical */
-	case 5: return 0x8000000000000000ULL;
-	case 6: return rnd(s) | (1ULL << 47);                  /* above user space */
-	default: return (unsigned long long)(unsigned long)(page + 4096) + pick(s, 4096);
+	case 0:
+		return 0;
+	case 1:
+		return pick(s, 0x10000); /* below mmap_min_addr */
+	case 2:
+		return 0xffff888000000000ULL + (rnd(s) & 0xffffff); /* direct map */
+	case 3:
+		return 0xffffffff81000000ULL; /* kernel text */
+	case 4:
+		return 0x0000800000000000ULL; /* first non-canonical */
+	case 5:
+		return 0x8000000000000000ULL;
+	case 6:
+		return rnd(s) | (1ULL << 47); /* above user space */
+	default:
+		return (unsigned long long)(unsigned long)(page + 4096) + pick(s, 4096);
 	}
 }
 
@@ -211,22 +219,32 @@ static __u32 flags_val(unsigned long long *s)
 static int fd_val(unsigned long long *s)
 {
 	switch (pick(s, 10)) {
-	case 0: return -1;
-	case 1: return atomic_load(&devfd);
-	case 2: return nullfd;
-	case 3: return pipefd[pick(s, 2)];
-	case 4: return (int)rnd(s);
-	case 5: return 3 + pick(s, 40);                        /* whatever is there, or closed */
-	default: return atomic_load(&vfds[pick(s, POOL)]);
+	case 0:
+		return -1;
+	case 1:
+		return atomic_load(&devfd);
+	case 2:
+		return nullfd;
+	case 3:
+		return pipefd[pick(s, 2)];
+	case 4:
+		return (int)rnd(s);
+	case 5:
+		return 3 + pick(s, 40); /* whatever is there, or closed */
+	default:
+		return atomic_load(&vfds[pick(s, POOL)]);
 	}
 }
 
 static __u32 index_val(unsigned long long *s)
 {
 	switch (pick(s, 6)) {
-	case 0: return pick(s, UINTR_UITT_SIZE);
-	case 1: return UINTR_UITT_SIZE + pick(s, 1000);
-	case 2: return (__u32)rnd(s);
+	case 0:
+		return pick(s, UINTR_UITT_SIZE);
+	case 1:
+		return UINTR_UITT_SIZE + pick(s, 1000);
+	case 2:
+		return (__u32)rnd(s);
 	default: {
 		int i = atomic_load(&idxs[pick(s, POOL)]);
 
@@ -236,25 +254,17 @@ static __u32 index_val(unsigned long long *s)
 }
 
 static const unsigned long known_cmds[] = {
-	UINTR_IOC_INFO,
-	UINTR_IOC_REGISTER_HANDLER,
-	UINTR_IOC_UNREGISTER_HANDLER,
-	UINTR_IOC_VECTOR_FD,
-	UINTR_IOC_REGISTER_SENDER,
-	UINTR_IOC_UNREGISTER_SENDER,
-	UINTR_IOC_WAIT,
-	UINTR_IOC_ATTACH_SENDER,
-	UINTR_IOC_FAKE_SEND,
-	UINTR_IOC_FAKE_TAKE,
-	UINTR_IOC_FAKE_STATE,
-	UINTR_IOC_FAKE_STUI,
-	UINTR_IOC_FAKE_WAITQ,
+    UINTR_IOC_INFO,       UINTR_IOC_REGISTER_HANDLER, UINTR_IOC_UNREGISTER_HANDLER,
+    UINTR_IOC_VECTOR_FD,  UINTR_IOC_REGISTER_SENDER,  UINTR_IOC_UNREGISTER_SENDER,
+    UINTR_IOC_WAIT,       UINTR_IOC_ATTACH_SENDER,    UINTR_IOC_FAKE_SEND,
+    UINTR_IOC_FAKE_TAKE,  UINTR_IOC_FAKE_STATE,       UINTR_IOC_FAKE_STUI,
+    UINTR_IOC_FAKE_WAITQ,
 };
 #define N_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
-static const char *const known_names[] = {"info", "handler", "unhandler", "vector", "sender",
-                                          "unsender", "wait", "attach", "send", "take",
-                                          "state", "stui", "waitq"};
+static const char *const known_names[] = {"info",     "handler", "unhandler", "vector", "sender",
+                                          "unsender", "wait",    "attach",    "send",   "take",
+                                          "state",    "stui",    "waitq"};
 
 _Static_assert(sizeof(known_names) / sizeof(known_names[0]) == N_KNOWN &&
                    sizeof(((struct stats *)0)->ok) / sizeof(atomic_ulong) == N_KNOWN,
@@ -298,7 +308,8 @@ static void fill_args(unsigned long long *s, unsigned long cmd, void *buf)
 	} else if (cmd == UINTR_IOC_VECTOR_FD) {
 		struct uintr_vector_args *a = buf;
 
-		a->vector = pick(s, 5) ? pick(s, UINTR_MAX_VECTORS) : UINTR_MAX_VECTORS + (__u32)pick(s, 0x7fffffff);
+		a->vector = pick(s, 5) ? pick(s, UINTR_MAX_VECTORS)
+		                       : UINTR_MAX_VECTORS + (__u32)pick(s, 0x7fffffff);
 		a->flags = flags_val(s);
 	} else if (cmd == UINTR_IOC_REGISTER_SENDER) {
 		struct uintr_sender_args *a = buf;
@@ -320,8 +331,8 @@ static void fill_args(unsigned long long *s, unsigned long cmd, void *buf)
 		*(__u32 *)buf = index_val(s);
 	} else if (cmd == UINTR_IOC_FAKE_STUI) {
 		*(__u32 *)buf = (__u32)pick(s, 2); /* STUI or CLUI, as any thread may */
-	} else if (cmd == UINTR_IOC_INFO || cmd == UINTR_IOC_FAKE_TAKE || cmd == UINTR_IOC_FAKE_STATE ||
-	           cmd == UINTR_IOC_FAKE_WAITQ) {
+	} else if (cmd == UINTR_IOC_INFO || cmd == UINTR_IOC_FAKE_TAKE ||
+	           cmd == UINTR_IOC_FAKE_STATE || cmd == UINTR_IOC_FAKE_WAITQ) {
 		memset(buf, 0xa5, 64); /* output only */
 	} else {
 		*(__u32 *)buf = flags_val(s); /* UNREGISTER_HANDLER, ATTACH_SENDER, unknown */
@@ -333,9 +344,22 @@ static void fill_args(unsigned long long *s, unsigned long cmd, void *buf)
 static int allowed_errno(int e)
 {
 	switch (e) {
-	case EINVAL: case EFAULT: case EBADF: case EBUSY: case ENOSPC: case ENOMEM:
-	case EOPNOTSUPP: case ENOTTY: case ETIMEDOUT: case EINTR: case EISCONN:
-	case ESHUTDOWN: case ENXIO: case ENODEV: case EMFILE: case ENFILE:
+	case EINVAL:
+	case EFAULT:
+	case EBADF:
+	case EBUSY:
+	case ENOSPC:
+	case ENOMEM:
+	case EOPNOTSUPP:
+	case ENOTTY:
+	case ETIMEDOUT:
+	case EINTR:
+	case EISCONN:
+	case ESHUTDOWN:
+	case ENXIO:
+	case ENODEV:
+	case EMFILE:
+	case ENFILE:
 		return 1;
 	default:
 		return 0;
@@ -390,10 +414,11 @@ static void fuzz_one(unsigned long long *s, int fd)
 			__u64 w[3];
 
 			memcpy(w, buf.raw, sizeof(w)); /* what was passed, if arg pointed there */
-			unexpected("ioctl(%d, %s %#lx, %#llx = {%#llx %#llx %#llx}) -> errno %d (%s)", fd,
-			           known(cmd) < 0 ? "unknown" : known_names[known(cmd)], cmd, arg,
-			           (unsigned long long)w[0], (unsigned long long)w[1],
-			           (unsigned long long)w[2], e, strerror(e));
+			unexpected(
+			    "ioctl(%d, %s %#lx, %#llx = {%#llx %#llx %#llx}) -> errno %d (%s)", fd,
+			    known(cmd) < 0 ? "unknown" : known_names[known(cmd)], cmd, arg,
+			    (unsigned long long)w[0], (unsigned long long)w[1],
+			    (unsigned long long)w[2], e, strerror(e));
 		}
 		return;
 	}
@@ -415,8 +440,8 @@ static void fuzz_one(unsigned long long *s, int fd)
 		struct uintr_info *in = (void *)buf.raw;
 
 		if (in->abi_version != UINTR_ABI_VERSION || !(in->flags & UINTR_INFO_HW))
-			unexpected("INFO: abi %u flags %#x (want %u, HW)", in->abi_version, in->flags,
-			           UINTR_ABI_VERSION);
+			unexpected("INFO: abi %u flags %#x (want %u, HW)", in->abi_version,
+			           in->flags, UINTR_ABI_VERSION);
 	}
 }
 
@@ -505,7 +530,8 @@ static int event(unsigned long long *s, int may_exit)
 		if (i >= 0)
 			close(i);
 		break;
-	case 3: case 4:
+	case 3:
+	case 4:
 		fork_child(s, 0);
 		break;
 	case 5:
@@ -623,7 +649,8 @@ static void set_cpu1(const char *v)
 
 	if (fd >= 0) {
 		if (write(fd, v, 1) != 1)
-			say("uintr-fuzz: note: writing %s to " CPU1_ONLINE ": %s", v, strerror(errno));
+			say("uintr-fuzz: note: writing %s to " CPU1_ONLINE ": %s", v,
+			    strerror(errno));
 		close(fd);
 	}
 }
@@ -649,7 +676,8 @@ static void *hotplug(void *unused)
 
 static void watchdog(int sig)
 {
-	static const char msg[] = "uintr-fuzz: FAIL: still running 30 s after the deadline, killing it\n";
+	static const char msg[] =
+	    "uintr-fuzz: FAIL: still running 30 s after the deadline, killing it\n";
 
 	(void)sig;
 	if (write(2, msg, sizeof(msg) - 1) < 0) {
@@ -694,8 +722,8 @@ static int reap(int block)
 
 		n++;
 		if (WIFSIGNALED(st) && !(i >= 0 && killed[i] && WTERMSIG(st) == SIGKILL))
-			unexpected("%s %d died of signal %d", i >= 0 ? "worker" : "orphan", (int)pid,
-			           WTERMSIG(st));
+			unexpected("%s %d died of signal %d", i >= 0 ? "worker" : "orphan",
+			           (int)pid, WTERMSIG(st));
 		else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 			unexpected("%s %d exited with %d", i >= 0 ? "worker" : "orphan", (int)pid,
 			           WEXITSTATUS(st));
@@ -740,13 +768,14 @@ int main(int argc, char **argv)
 	}
 	if (seconds <= 0 || nprocs < 1 || nprocs > MAX_PROCS)
 		usage();
-	printf("uintr-fuzz: seed %llu, %d processes, %.0f s (replay: --seed %llu --procs %d)\n", seed,
-	       nprocs, seconds, seed, nprocs);
+	printf("uintr-fuzz: seed %llu, %d processes, %.0f s (replay: --seed %llu --procs %d)\n",
+	       seed, nprocs, seconds, seed, nprocs);
 	fflush(stdout);
 
 	stats_fd = memfd_create("uintr-fuzz-stats", 0); /* no CLOEXEC: exec children map it */
 	if (stats_fd < 0 || ftruncate(stats_fd, sizeof(*S)) < 0 ||
-	    (S = mmap(NULL, sizeof(*S), PROT_READ | PROT_WRITE, MAP_SHARED, stats_fd, 0)) == MAP_FAILED) {
+	    (S = mmap(NULL, sizeof(*S), PROT_READ | PROT_WRITE, MAP_SHARED, stats_fd, 0)) ==
+	        MAP_FAILED) {
 		perror("uintr-fuzz: stats mapping");
 		return 1;
 	}
@@ -788,19 +817,20 @@ int main(int argc, char **argv)
 		pthread_join(hp, NULL);
 	alarm(0);
 
-	printf("uintr-fuzz: %lu ioctls (%lu failed, as most should), %lu forks, %lu execs, %lu kills, "
-	       "%lu threads, %lu CPU 1 cycles, %.1f s\n",
-	       atomic_load(&S->ioctls), atomic_load(&S->failed), atomic_load(&S->forks),
-	       atomic_load(&S->execs), atomic_load(&S->kills), atomic_load(&S->threads),
-	       atomic_load(&S->cycles), (now_ns() - t0) / 1e9);
+	printf(
+	    "uintr-fuzz: %lu ioctls (%lu failed, as most should), %lu forks, %lu execs, %lu kills, "
+	    "%lu threads, %lu CPU 1 cycles, %.1f s\n",
+	    atomic_load(&S->ioctls), atomic_load(&S->failed), atomic_load(&S->forks),
+	    atomic_load(&S->execs), atomic_load(&S->kills), atomic_load(&S->threads),
+	    atomic_load(&S->cycles), (now_ns() - t0) / 1e9);
 	/* Proof that the valid paths are reached, not only the argument checks. */
 	printf("uintr-fuzz: succeeded:");
 	for (unsigned i = 0; i < N_KNOWN; i++)
 		printf(" %s %lu", known_names[i], atomic_load(&S->ok[i]));
 	printf("; waits ended by a post %lu\n", atomic_load(&S->wait_eintr));
 	if (atomic_load(&S->unexpected)) {
-		printf("uintr-fuzz: FAIL: %lu unexpected results (seed %llu)\n", atomic_load(&S->unexpected),
-		       seed);
+		printf("uintr-fuzz: FAIL: %lu unexpected results (seed %llu)\n",
+		       atomic_load(&S->unexpected), seed);
 		return 1;
 	}
 	return 0;

@@ -31,7 +31,8 @@ static void at_point(int point)
 
 int main(void)
 {
-	struct uipc_chan_config cfg = {.size = sizeof(cfg), .msg_size = sizeof(uint64_t), .capacity = 8};
+	struct uipc_chan_config cfg = {
+	    .size = sizeof(cfg), .msg_size = sizeof(uint64_t), .capacity = 8};
 	uint64_t m = 0;
 	uipc_chan *c;
 	uipc_ctx *ctx;
@@ -52,7 +53,8 @@ int main(void)
 
 		if (uipc_chan_tx_open(ctx, cap, &p) < 0 || read(go[0], &g, 1) != 1)
 			_exit(2);
-		_exit(uipc_chan_send(p, &last, sizeof(last)) == 0 ? 0 : 3); /* and the exit hangs up */
+		_exit(uipc_chan_send(p, &last, sizeof(last)) == 0 ? 0
+		                                                  : 3); /* and the exit hangs up */
 	}
 	close(cap);
 	usleep(50000); /* the producer has attached */
@@ -62,7 +64,8 @@ int main(void)
 	r = uipc_chan_recv(c, &m, sizeof(m), 50000000);
 	uipc__kill_hook(NULL);
 	if (r != 0)
-		fprintf(stderr, "the receive: %s, the producer's last message was left in the ring\n",
+		fprintf(stderr,
+		        "the receive: %s, the producer's last message was left in the ring\n",
 		        strerror(-r));
 	t_check(r == 0 && m == 7);
 	t_check(uipc_chan_recv(c, &m, sizeof(m), 50000000) == -EPIPE);

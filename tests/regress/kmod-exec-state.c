@@ -36,18 +36,19 @@ static int new_image(int sleep_first)
 		return 20;
 	if (sleep_first)
 		fk_sleep_ms(5);
-	s = fk_state(fd);	/* pinned: the CPU the old image ran on */
+	s = fk_state(fd); /* pinned: the CPU the old image ran on */
 	for (i = 0; i < 6; i++)
 		if (s.msr[i])
-			return 21 + i;	/* 21 UIRR, 22 HANDLER, 23 STACKADJUST, 24 MISC, 25 PD, 26 TT */
+			return 21 +
+			       i; /* 21 UIRR, 22 HANDLER, 23 STACKADJUST, 24 MISC, 25 PD, 26 TT */
 	if (s.uif)
 		return 27;
 	if (fk_io(fd, UINTR_IOC_FAKE_TAKE, &pending) != -EINVAL)
-		return 28;	/* still a receiver */
+		return 28; /* still a receiver */
 	if (fk_send(fd, 0) != -ENXIO)
-		return 29;	/* still has a sender table */
+		return 29; /* still has a sender table */
 	if (fk_register(fd) != 0)
-		return 30;	/* -EBUSY: the old receiver was adopted */
+		return 30; /* -EBUSY: the old receiver was adopted */
 	s = fk_state(fd);
 	if (s.msr[1] != (__u64)(unsigned long)fk_handler)
 		return 31;
@@ -97,12 +98,15 @@ int main(int argc, char **argv)
 					pid = fork();
 					if (pid == 0)
 						_exit(old_image(cloexec, twice, sleep_first));
-					if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-					    WEXITSTATUS(status) != 0)
-						bad = pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+					if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+					    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+						bad = pid > 0 && WIFEXITED(status)
+						          ? WEXITSTATUS(status)
+						          : -1;
 				}
 				snprintf(what, sizeof(what),
-				         "exec%s, fd %s, new image looks %s: clean state (last bad code %d)",
+				         "exec%s, fd %s, new image looks %s: clean state (last bad "
+				         "code %d)",
 				         twice ? "; exec" : "", cloexec ? "O_CLOEXEC" : "inherited",
 				         sleep_first ? "after a sleep" : "at once", bad);
 				fk_check(bad == 0, what);

@@ -37,12 +37,14 @@ int main(void)
 	fk_check(dev >= 0, "open " UINTR_DEVICE_PATH);
 	if (dev < 0)
 		return fk_done();
-	fk_check(fk_io(dev, UINTR_IOC_INFO, &info) == 0 && (info.flags & UINTR_INFO_WAIT_VECTOR) &&
-	             !(info.flags & UINTR_INFO_WAIT_POLLED),
-	         "after kvm_intel failed to load, blocked waits are woken by the wake vector again");
+	fk_check(
+	    fk_io(dev, UINTR_IOC_INFO, &info) == 0 && (info.flags & UINTR_INFO_WAIT_VECTOR) &&
+	        !(info.flags & UINTR_INFO_WAIT_POLLED),
+	    "after kvm_intel failed to load, blocked waits are woken by the wake vector again");
 	pthread_create(&t, NULL, waiter, NULL);
 	fk_sleep_ms(100);
-	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0 && q.total == 1, "a blocked waiter is on a wait queue");
+	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0 && q.total == 1,
+	         "a blocked waiter is on a wait queue");
 	pthread_join(t, NULL);
 	fk_check(waited == -ETIMEDOUT, "and its wait times out as asked");
 	return fk_done();

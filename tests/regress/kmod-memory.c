@@ -21,9 +21,9 @@
 
 #include "../kmod/fake-lib.h"
 
-#define FILES 400
+#define FILES           400
 #define TABLES_PER_FILE 16
-#define CG "/sys/fs/cgroup/uipc-kmod-memory"
+#define CG              "/sys/fs/cgroup/uipc-kmod-memory"
 
 static long read_long(const char *path)
 {
@@ -77,7 +77,8 @@ int main(void)
 	}
 	fk_check(ok, "400 files, a sender table each");
 	after = read_long(CG "/memory.current");
-	snprintf(what, sizeof(what), "the cgroup is charged for them (memory.current %ld -> %ld, +%ld KiB)", before,
+	snprintf(what, sizeof(what),
+	         "the cgroup is charged for them (memory.current %ld -> %ld, +%ld KiB)", before,
 	         after, (after - before) / 1024);
 	fk_check(before >= 0 && after - before >= 1536 * 1024, what);
 	for (i = 0; i < FILES; i++)
@@ -94,7 +95,8 @@ int main(void)
 
 			close(go[1]);
 			r = attach(dev);
-			if (read(go[0], &c, 1) < 0) /* stay alive: the table is the live process's */
+			if (read(go[0], &c, 1) <
+			    0) /* stay alive: the table is the live process's */
 				_exit(3);
 			_exit(r == 0 ? 0 : r == -ENOSPC ? 1 : 2);
 		}
@@ -106,8 +108,9 @@ int main(void)
 			got += WEXITSTATUS(status) == 0;
 			nospc += WEXITSTATUS(status) == 1;
 		}
-	snprintf(what, sizeof(what), "one file holds %d tables, then -ENOSPC (%d tables, %d refused)",
-	         TABLES_PER_FILE, got, nospc);
+	snprintf(what, sizeof(what),
+	         "one file holds %d tables, then -ENOSPC (%d tables, %d refused)", TABLES_PER_FILE,
+	         got, nospc);
 	fk_check(got == TABLES_PER_FILE && nospc == 1, what);
 	close(dev);
 	write_str("/sys/fs/cgroup/cgroup.procs", pid);

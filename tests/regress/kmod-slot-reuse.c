@@ -59,7 +59,8 @@ int main(void)
 	fk_check(fk_send(dev, (__u32)first) == -EINVAL, "a send on the removed index faults (#GP)");
 	fk_check(unregister_sender((__u32)first) == -EINVAL, "unregistering it again: -EINVAL");
 	second = fk_sender(dev, vfd);
-	snprintf(what, sizeof(what), "the next registration gets another slot (%ld, then %ld)", first, second);
+	snprintf(what, sizeof(what), "the next registration gets another slot (%ld, then %ld)",
+	         first, second);
 	fk_check(second >= 0 && second != first, what);
 	/* Released after a grace period: the slot comes back. */
 	fk_check(unregister_sender((__u32)second) == 0, "unregister the second");

@@ -71,15 +71,18 @@ int main(void)
 	other = start_other(fd, 1);
 	fk_check(fk_register(fd) == 0, "register a receiver (UIF clear)");
 	wrong = receiver(fd, 0);
-	snprintf(what, sizeof(what), "another process's STUI never reaches the receiver (%d of %d switches had UIF set)",
-	         wrong, SWITCHES);
+	snprintf(
+	    what, sizeof(what),
+	    "another process's STUI never reaches the receiver (%d of %d switches had UIF set)",
+	    wrong, SWITCHES);
 	fk_check(wrong == 0, what);
 	stop_other(other);
 	/* Control: the receiver's own STUI is its state and survives another's CLUI. */
 	other = start_other(fd, 0);
 	fk_check(fk_stui(fd, 1) == 0, "the receiver runs STUI");
 	wrong = receiver(fd, 1);
-	snprintf(what, sizeof(what), "the receiver's own UIF survives switches (%d of %d lost it)", wrong, SWITCHES);
+	snprintf(what, sizeof(what), "the receiver's own UIF survives switches (%d of %d lost it)",
+	         wrong, SWITCHES);
 	fk_check(wrong == 0, what);
 	stop_other(other);
 	return fk_done();

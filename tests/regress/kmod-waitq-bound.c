@@ -17,7 +17,7 @@
 
 #include "../kmod/fake-lib.h"
 
-#define WAITERS 48
+#define WAITERS   48
 #define QUEUE_MAX 16 /* the module's default wait_queue_max */
 
 static int dev;
@@ -60,7 +60,8 @@ int main(void)
 	pthread_barrier_wait(&bar);
 	fk_sleep_ms(300); /* all of them blocked by now */
 	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0, "read the wait queues");
-	snprintf(what, sizeof(what), "no queue holds more than %d waiters (longest %u, %u queued, the rest poll)",
+	snprintf(what, sizeof(what),
+	         "no queue holds more than %d waiters (longest %u, %u queued, the rest poll)",
 	         QUEUE_MAX, q.longest, q.total);
 	fk_check(q.longest <= QUEUE_MAX && q.total > 0, what);
 	for (i = 0; i < WAITERS; i++)

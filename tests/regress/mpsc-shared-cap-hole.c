@@ -57,8 +57,10 @@ static void producer(uipc_ctx *ctx, int cap, int go, bool dies)
 
 int main(void)
 {
-	struct uipc_chan_config cfg = {
-	    .size = sizeof(cfg), .msg_size = sizeof(uint64_t), .capacity = CAP, .flags = UIPC_CHAN_MPSC};
+	struct uipc_chan_config cfg = {.size = sizeof(cfg),
+	                               .msg_size = sizeof(uint64_t),
+	                               .capacity = CAP,
+	                               .flags = UIPC_CHAN_MPSC};
 	int cap, go[2][2], st[2] = {0, 0};
 	pid_t pid[2];
 	uipc_ctx *ctx;
@@ -81,12 +83,14 @@ int main(void)
 	pthread_create(&t, NULL, consumer, NULL);
 	usleep(100000); /* the consumer sleeps before anything is claimed */
 	t_check(write(go[0][1], "g", 1) == 1);
-	t_check(waitpid(pid[0], &st[0], 0) == pid[0] && WIFSIGNALED(st[0]) && WTERMSIG(st[0]) == SIGKILL);
+	t_check(waitpid(pid[0], &st[0], 0) == pid[0] && WIFSIGNALED(st[0]) &&
+	        WTERMSIG(st[0]) == SIGKILL);
 	t_check(write(go[1][1], "g", 1) == 1);
 	pthread_join(t, NULL);
 	t_check(waitpid(pid[1], &st[1], 0) == pid[1]);
 	if (got != 0)
-		fprintf(stderr, "the consumer's receive: %s (the other producer %s)\n", strerror(-got),
+		fprintf(stderr, "the consumer's receive: %s (the other producer %s)\n",
+		        strerror(-got),
 		        WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0 ? "sent" : "timed out");
 	t_check(got == 0);
 	t_check(WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0);
