@@ -403,9 +403,11 @@ static void chan_release(uipc_chan *c)
 	uipc_tx_free(c->wtx);
 	uipc__fork_hold(); /* registered until they are closed (chan_drop_peer()) */
 	uipc__fork_unregister(&c->fork);
+	FP(CHAN_FREE_UNREG);
 	for (unsigned i = 0; i < CHAN_MAX_CAPS; i++)
 		uipc__close(c->peers[i]);
 	uipc__fork_release();
+	FP(CHAN_FREED);
 	uipc__rx_reap(c->rx); /* the vector capabilities they carried */
 	if (c->map)
 		map_put(c->map);
@@ -485,6 +487,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		uipc__rx_link(c->rx, &c->link);
 		c->linked = true;
 	}
+	FP(CHAN_NEW);
 	return uipc__fork_register(&c->fork, chan_fork_child);
 }
 
@@ -549,6 +552,7 @@ UIPC_API void uipc_chan_free(uipc_chan *c)
 		atomic_store_explicit(&c->g.shm->closed, 1, memory_order_seq_cst);
 		space_wake(c->g.shm);
 	}
+	FP(CHAN_FREE_CLOSED);
 	c->magic = 0;
 	chan_release(c);
 }
@@ -613,7 +617,9 @@ static int chan_watch(uipc_chan *c)
 	return uipc__watch_new(c->wtx, &c->departed, &c->watch);
 }
 
-static int chan_cap(uipc_chan *c, int *ret_idx)
+/* The holder's end is returned; tracked in track if not NULL (the
+ * library holds it for the caller: a fork child closes its copy). */
+static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track)
 {
 	struct chan_cap cc = {
 	    .magic = CHAN_CAP_MAGIC,
@@ -640,15 +646,24 @@ static int chan_cap(uipc_chan *c, int *ret_idx)
 		return fds[1];
 	uipc__fork_hold(); /* made and recorded as one (chan_drop_peer()) */
 	cap = uipc__cap_create(UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, &peer);
-	r = cap < 0 ? cap : uipc__watch_fd(c->watch, peer);
+	r = cap;
+	if (r >= 0 && track)
+		r = uipc__fork_fd_track(track, cap);
+	if (r >= 0)
+		r = uipc__watch_fd(c->watch, peer);
+	FP(CHAN_CAP_MADE);
 	if (r >= 0)
 		c->peers[idx] = peer;
 	else if (cap >= 0)
 		uipc__close(peer);
 	uipc__fork_release();
+	FP(CHAN_CAP_DONE);
 	uipc__close(fds[1]);
 	if (r < 0) {
-		uipc__close(cap);
+		if (track && track->fd >= 0)
+			uipc__fork_fd_close(track);
+		else
+			uipc__close(cap);
 		return r;
 	}
 	c->ever++;
@@ -662,21 +677,25 @@ UIPC_API int uipc_chan_fd(uipc_chan *c)
 
 	uipc_return_if(!chan_valid(c), -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
-	return chan_cap(c, &idx);
+	return chan_cap(c, &idx, NULL);
 }
 
 UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
 {
+	struct uipc__fork_fd held = {.fd = -1};
 	int idx, fd, r;
 
 	uipc_return_if(!chan_valid(c), -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	uipc_return_if(sock < 0, -EBADF);
-	fd = chan_cap(c, &idx);
+	/* Ours until it is sent: a fork child must not keep it (a producer
+	 * that may still come, to the consumer), src/fork.c. */
+	fd = chan_cap(c, &idx, &held);
 	if (fd < 0)
 		return fd;
+	FP(CAP_SEND);
 	r = uipc_fd_send(sock, fd);
-	uipc__close(fd);
+	uipc__fork_fd_close(&held);
 	if (r < 0) {
 		/* Never handed out: it must not count as a producer that left. */
 		chan_drop_peer(c, idx);
@@ -1198,10 +1217,12 @@ static int ptx_attach_fds(uipc_chan_tx *p, int cap_fd, int memfd)
 	p->cap_fd = fcntl(cap_fd, F_DUPFD_CLOEXEC, 0);
 	if (p->cap_fd < 0)
 		return -errno;
+	FP(TX_DUP);
 	p->lock_fd = ptx_reopen(memfd);
 	if (p->lock_fd < 0)
 		return p->lock_fd;
 	r = p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
+	FP(TX_LOCKED);
 	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child);
 }
 
@@ -1235,20 +1256,24 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	uipc__fork_hold();
 	r = ptx_attach_fds(p, cap_fd, fds[0]);
 	uipc__fork_release();
+	FP(TX_ATTACHED);
 	return r;
 }
 
 static void ptx_release(uipc_chan_tx *p)
 {
 	KP(DETACH);
+	FP(TX_DETACH);
 	/* Unregistered only as they close, with fork held off: a child forked
 	 * in between would keep our lock (tests/regress/fork-attach-race.c). */
 	uipc__fork_hold();
 	uipc__fork_unregister(&p->fork);
+	FP(TX_DETACH_UNREG);
 	uipc__close(p->lock_fd); /* and with it, our lock */
 	uipc__close(p->cap_fd);
 	p->lock_fd = p->cap_fd = -1;
 	uipc__fork_release();
+	FP(TX_DETACHED);
 	uipc_tx_free(p->tx);
 	if (p->light)
 		atomic_fetch_sub_explicit(&p->map->light, 1, memory_order_release);
@@ -1292,16 +1317,21 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 
 UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 {
+	struct uipc__fork_fd held = {.fd = -1};
 	uipc_chan_tx *p;
 	int fd, r, idx;
 
 	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
-	fd = chan_cap(c, &idx);
+	/* Ours until the producer has its own copy: a fork child must not
+	 * keep it, or the consumer never sees every producer gone while the
+	 * child lives (tests/regress/fork-held-cap.c). */
+	fd = chan_cap(c, &idx, &held);
 	if (fd < 0)
 		return fd;
+	FP(TX_NEW_CAP);
 	r = uipc_chan_tx_open(c->rx->ctx, fd, ret_tx);
-	uipc__close(fd);
+	uipc__fork_fd_close(&held);
 	if (r < 0) {
 		/* Never attached: it must not count as a producer that left
 		 * (tests/regress/tx-new-failed.c). */
@@ -1326,15 +1356,18 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 
 UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
 {
+	struct uipc__fork_fd held = {.fd = -1};
 	int fd, r;
 
 	uipc_return_if(!ctx || !ret_tx, -EINVAL);
 	uipc_return_if(sock < 0, -EBADF);
-	r = uipc_fd_recv(sock, &fd);
+	/* Ours until the producer has its own copy (src/fork.c). */
+	r = uipc__fd_recv(sock, &fd, &held);
 	if (r < 0)
 		return r;
+	FP(ATTACH_RECVD);
 	r = uipc_chan_tx_open(ctx, fd, ret_tx);
-	uipc__close(fd);
+	uipc__fork_fd_close(&held);
 	return r;
 }
 

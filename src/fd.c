@@ -182,6 +182,13 @@ static int fd_recv_one(int sock, int *ret_fd)
  */
 UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
 {
+	return uipc__fd_recv(sock, ret_fd, NULL);
+}
+
+/* A library-held result is tracked as it is received: a fork child closes
+ * its copy (uipc_chan_tx_open_sock(), src/fork.c). */
+int uipc__fd_recv(int sock, int *ret_fd, struct uipc__fork_fd *track)
+{
 	int fl, r;
 
 	uipc_return_if(sock < 0, -EBADF);
@@ -194,6 +201,9 @@ UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
 
 		uipc__fork_hold();
 		r = fd_recv_one(sock, ret_fd);
+		if (r == 0 && track && (r = uipc__fork_fd_track(track, *ret_fd)) < 0)
+			uipc__close(*ret_fd);
+		FP(FD_RECV);
 		uipc__fork_release();
 		if (r != -EAGAIN || (fl & O_NONBLOCK))
 			return r;

@@ -29,6 +29,14 @@
  * anything else that may take a lock of another fork prepare handler, nor
  * anything that blocks. (uipc_cap_recv() also peeks and consumes under
  * it, non-blocking, to make the two one step for this process's threads.)
+ * A producer capability that the library holds for a moment (made by
+ * uipc_chan_tx_new() or uipc_chan_cap_send(), received by
+ * uipc_chan_tx_open_sock()) is tracked the same way (struct uipc__fork_fd,
+ * on the caller's stack): a child that kept it would keep "a producer may
+ * come" alive to the consumer (tests/regress/fork-held-cap.c).
+ *
+ * The fork points of the test build (-DUIPC_FORK_POINTS,
+ * tests/harness-fork.c) are here too.
  */
 #include <pthread.h>
 
@@ -42,8 +50,26 @@ static struct uipc__forkable fork_list = {.prev = &fork_list, .next = &fork_list
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_err;
 
+#ifdef UIPC_FORK_POINTS
+/* Fork points (src/uipc-private.h): tests only. */
+void (*uipc__fork_point_fn)(int point, bool held);
+static _Thread_local bool hold_held;
+
+void uipc__fork_point(int point)
+{
+	void (*fn)(int, bool) = uipc__fork_point_fn;
+
+	if (fn)
+		fn(point, hold_held);
+}
+#define HELD(v) (hold_held = (v))
+#else
+#define HELD(v) ((void)0)
+#endif
+
 static void fork_prepare(void)
 {
+	FP(PREPARE);
 	pthread_mutex_lock(&hold_lock);
 	pthread_mutex_lock(&fork_lock);
 }
@@ -78,11 +104,41 @@ void uipc__fork_hold(void)
 	 * anything; failing that, it is still a lock (and register fails). */
 	pthread_once(&fork_once, fork_init);
 	pthread_mutex_lock(&hold_lock);
+	HELD(true);
 }
 
 void uipc__fork_release(void)
 {
+	HELD(false);
 	pthread_mutex_unlock(&hold_lock);
+	FP(RELEASED);
+}
+
+static void fork_fd_child(struct uipc__forkable *f)
+{
+	struct uipc__fork_fd *t =
+	    (struct uipc__fork_fd *)((char *)f - offsetof(struct uipc__fork_fd, fork));
+
+	uipc__close(t->fd);
+	t->fd = -1;
+}
+
+int uipc__fork_fd_track(struct uipc__fork_fd *t, int fd)
+{
+	int r = uipc__fork_register(&t->fork, fork_fd_child);
+
+	if (r == 0)
+		t->fd = fd;
+	return r;
+}
+
+void uipc__fork_fd_close(struct uipc__fork_fd *t)
+{
+	uipc__fork_hold();
+	uipc__fork_unregister(&t->fork);
+	uipc__close(t->fd);
+	t->fd = -1;
+	uipc__fork_release();
 }
 
 int uipc__fork_register(struct uipc__forkable *f, void (*child)(struct uipc__forkable *f))

@@ -83,6 +83,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	uipc__spin_init(&rx->w.spin);
 	r = ops->rx_init ? ops->rx_init(rx) : 0;
 	if (r == 0) {
+		FP(RX_NEW);
 		r = uipc__fork_register(&rx->fork, rx_fork_child);
 		if (r < 0 && ops->rx_fini)
 			ops->rx_fini(rx);
@@ -123,15 +124,18 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	if (!forked)
 		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 		                         memory_order_seq_cst);
+	FP(RX_FREE_CLOSED);
 	/* ...and holders of a capability see its socket hang up. Registered
 	 * until they are closed, with fork held off: a child forked meanwhile
 	 * closes its copies too (src/fork.c). */
 	uipc__fork_hold();
 	uipc__fork_unregister(&rx->fork);
+	FP(RX_FREE_UNREG);
 	for (unsigned i = 0; i < rx->npeers; i++)
 		uipc__close(rx->peers[i]);
 	rx->npeers = 0;
 	uipc__fork_release();
+	FP(RX_FREE_DONE);
 	free(rx->peers);
 	if (rx->ops->rx_fini)
 		rx->ops->rx_fini(rx);
@@ -219,10 +223,12 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 	if (r == 0) {
 		cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds,
 		                       fds[1] >= 0 ? 2 : 1, &peer);
+		FP(RX_CAP_MADE);
 		if (cap >= 0)
 			rx->peers[rx->npeers++] = peer;
 	}
 	uipc__fork_release();
+	FP(RX_CAP_DONE);
 	return r < 0 ? r : cap;
 }
 

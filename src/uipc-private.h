@@ -338,6 +338,21 @@ UIPC_INTERNAL void uipc__fork_unregister(struct uipc__forkable *f);
  * it (src/fork.c). */
 UIPC_INTERNAL void uipc__fork_hold(void);
 UIPC_INTERNAL void uipc__fork_release(void);
+/* A capability's holder end that the library itself holds between two
+ * steps (uipc_chan_tx_new(), uipc_chan_cap_send(), uipc_chan_tx_open_sock()):
+ * it says a producer may still come, so a fork child closes its copy. Made
+ * and tracked, closed and forgotten, under uipc__fork_hold(). Zeroed, with
+ * fd -1, before use. */
+struct uipc__fork_fd {
+	struct uipc__forkable fork;
+	int fd;
+};
+/* With uipc__fork_hold(): track fd (t->fd stays -1 on failure). */
+UIPC_INTERNAL int uipc__fork_fd_track(struct uipc__fork_fd *t, int fd);
+/* Close and forget it (takes the hold). */
+UIPC_INTERNAL void uipc__fork_fd_close(struct uipc__fork_fd *t);
+/* uipc_fd_recv(), the received fd tracked when track is not NULL. */
+UIPC_INTERNAL int uipc__fd_recv(int sock, int *ret_fd, struct uipc__fork_fd *track);
 static inline bool uipc__forked(const struct uipc__forkable *f)
 {
 	return f->gen != atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);
@@ -460,6 +475,52 @@ UIPC_INTERNAL unsigned long uipc__kill_hits(int point);
 /* Call fn(point) at every point this process reaches (NULL: none): a test
  * makes something happen exactly there. */
 UIPC_INTERNAL void uipc__kill_hook(void (*fn)(int point));
+#endif
+
+/*
+ * Fork points (tests/harness-fork.c): the steps of object creation,
+ * capability creation, producer attach and detach, and *_free() where a
+ * fork() from another thread may land are numbered. Only the test library
+ * built with -DUIPC_FORK_POINTS (libuipc_forkpt, tests only) has them;
+ * elsewhere they compile to nothing. There, each point calls the hook the
+ * harness installed (if any) with whether this thread holds
+ * uipc__fork_hold(), and uipc__fork_release() calls it with
+ * UIPC_FP_RELEASED; fork preparation calls it with UIPC_FP_PREPARE first.
+ */
+enum uipc__fp {
+	UIPC_FP_RX_NEW,           /* rx_new: set up, not yet registered */
+	UIPC_FP_RX_CAP_MADE,      /* rx capability: made, not yet recorded (held) */
+	UIPC_FP_RX_CAP_DONE,      /* ... recorded, not yet returned */
+	UIPC_FP_RX_FREE_CLOSED,   /* rx_free: CLOSED stored, ends still open */
+	UIPC_FP_RX_FREE_UNREG,    /* ... unregistered, ends not yet closed (held) */
+	UIPC_FP_RX_FREE_DONE,     /* ... ends closed */
+	UIPC_FP_CHAN_NEW,         /* chan_new: set up, not yet registered */
+	UIPC_FP_CHAN_CAP_MADE,    /* producer capability: made, not recorded (held) */
+	UIPC_FP_CHAN_CAP_DONE,    /* ... recorded, not yet returned */
+	UIPC_FP_TX_NEW_CAP,       /* chan_tx_new: its capability made, not yet opened */
+	UIPC_FP_CAP_SEND,         /* chan_cap_send: made, not yet sent */
+	UIPC_FP_FD_RECV,          /* cap_recv: received, not yet returned (held) */
+	UIPC_FP_ATTACH_RECVD,     /* chan_attach: received, not yet opened */
+	UIPC_FP_TX_DUP,           /* attach: the capability duplicated (held) */
+	UIPC_FP_TX_LOCKED,        /* attach: the role's lock taken (held) */
+	UIPC_FP_TX_ATTACHED,      /* attach: registered */
+	UIPC_FP_TX_DETACH,        /* tx_free: before the lock goes */
+	UIPC_FP_TX_DETACH_UNREG,  /* ... unregistered, lock not yet closed (held) */
+	UIPC_FP_TX_DETACHED,      /* ... lock closed */
+	UIPC_FP_CHAN_FREE_CLOSED, /* chan_free: the closed flag stored */
+	UIPC_FP_CHAN_FREE_UNREG,  /* ... unregistered, ends not yet closed (held) */
+	UIPC_FP_CHAN_FREED,       /* ... ends closed */
+	UIPC_FP_COUNT,
+	UIPC_FP_RELEASED = UIPC_FP_COUNT, /* uipc__fork_release(): just released */
+	UIPC_FP_PREPARE,                  /* fork preparation: before it takes the hold */
+};
+#ifdef UIPC_FORK_POINTS
+/* The harness's hook: point, and whether this thread holds the hold. */
+extern UIPC_INTERNAL void (*uipc__fork_point_fn)(int point, bool held);
+UIPC_INTERNAL void uipc__fork_point(int point);
+#define FP(n) uipc__fork_point(UIPC_FP_##n)
+#else
+#define FP(n) ((void)0)
 #endif
 
 #endif
