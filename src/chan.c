@@ -1656,25 +1656,18 @@ static bool ptx_has_space(uipc_chan_tx *p)
 }
 
 /*
- * MPSC: a producer that died between its claim and its publish leaves
- * slots the consumer passes only when it looks at them (chan_pass_holes()),
- * and a sleeping consumer looks when notified or told a producer left. A
- * death among producers that share a capability's description (inherited
- * through fork) shows no hang-up, and a ring full of such slots gets no
- * publish: nobody would wake the consumer. So a producer about to wait for
- * space notifies the consumer when the head slot, as published, is claimed
- * and still empty; once a slice at most, and the consumer's look decides.
- * The head is the consumer's to write: seq_at() keeps any value in the ring.
+ * Before a producer sleeps on a full ring, it notifies the consumer. A
+ * sleeping consumer is woken by notifies and by a producer's departure,
+ * and a producer killed between its publish (or its claim, MPSC) and its
+ * notify gives neither when it shares its capability's description with a
+ * live producer (both inherited it through fork): no hang-up shows. The
+ * consumer would sleep beside a full ring, the live producer beside it.
+ * The notify makes it look (take the messages, pass a dead claimer's
+ * slots). Once a slice; a consumer that is awake pays nothing for it.
  */
-static void ptx_kick_hole(uipc_chan_tx *p)
+static void ptx_kick_consumer(uipc_chan_tx *p)
 {
-	uint64_t h;
-
-	if (!p->g.mpsc)
-		return;
-	h = atomic_load_explicit(&p->g.shm->head, memory_order_acquire);
-	if (atomic_load_explicit(seq_at(&p->g, h), memory_order_acquire) == h)
-		uipc_tx_notify(p->tx);
+	(void)uipc_tx_notify(p->tx);
 }
 
 /* Sleep until the consumer frees space, closes, or the slice ends. */
@@ -1690,7 +1683,7 @@ static int ptx_space_wait(uipc_chan_tx *p, uint64_t deadline)
 		return ptx_alive(p) < 0 ? -EPIPE : -ETIMEDOUT;
 	slice = deadline - now < CHAN_SLICE_NS ? deadline - now : CHAN_SLICE_NS;
 	ts = uipc__ns_to_ts(slice);
-	ptx_kick_hole(p);
+	ptx_kick_consumer(p);
 	seq = atomic_load_explicit(&s->space_seq, memory_order_seq_cst);
 	/* A flag, not a count: the consumer clears it when it wakes us, so a
 	 * waiter killed here leaves at most one wake syscall behind. */

@@ -9,9 +9,11 @@
  * both waited until their timeouts. Found by tests/harness-kill.c (MPSC,
  * send-n-written), about once in 150 trials of that point.
  *
- * Now a producer about to wait for space notifies the consumer when the
- * head slot is claimed and still empty. Built against the kill-point
- * library (the dying producer stops at its first send_n write).
+ * The same when it dies after publishing the whole ring and before its
+ * notify (found by the harness at publish-seq): the consumer sleeps beside
+ * a full ring. Now a producer about to wait for space notifies the
+ * consumer. Built against the kill-point library: the dying producer stops
+ * at its first send_n write, or after its last publish store.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +25,8 @@
 
 static uipc_chan *chan;
 static int got = -1;
+static int kill_point = UIPC_KP_SEND_N_WRITTEN;
+static unsigned long kill_skip;
 
 static void *consumer(void *unused)
 {
@@ -48,14 +52,27 @@ static void producer(uipc_ctx *ctx, int cap, int go, bool dies)
 	if (read(go, &c, 1) != 1)
 		_exit(3);
 	if (dies) {
-		uipc__kill_arm(UIPC_KP_SEND_N_WRITTEN, 0); /* all claimed, one written */
+		uipc__kill_arm(kill_point, kill_skip); /* all claimed: one written, or all published */
 		uipc_chan_send_n(p, m, CAP);
 		_exit(4);
 	}
 	_exit(uipc_chan_send_wait(p, &m[0], sizeof(m[0]), 10000000000) == 0 ? 0 : 5);
 }
 
+static int one_case(void);
+
 int main(void)
+{
+	int r = one_case();
+
+	if (r != T_PASS)
+		return r;
+	kill_point = UIPC_KP_PUBLISH_SEQ;
+	kill_skip = CAP - 1;
+	return one_case();
+}
+
+static int one_case(void)
 {
 	struct uipc_chan_config cfg = {.size = sizeof(cfg),
 	                               .msg_size = sizeof(uint64_t),
