@@ -176,17 +176,28 @@ static void test_notify_sender_killed(void **state)
 		}
 		kill_victim(pid);
 		done = atomic_load(&sh->done);
-		/* Whatever notify completed before the kill is pending now. */
+		/*
+		 * Whatever notify completed before the kill is delivered: at
+		 * once where delivery is synchronous, within a bound where it
+		 * is an interrupt (uintr, and its model's signal), which may
+		 * still be on its way when the sender's call has returned.
+		 */
 		r = uipc_rx_wait(rx, 0, &m);
+		if (r == -EAGAIN && seen < done)
+			r = uipc_rx_wait(rx, 200000000, &m);
 		if (r == 0)
 			seen = atomic_load(&sh->seq);
 		else
-			assert_int_equal(r, -EAGAIN);
+			assert_true(r == -EAGAIN || r == -ETIMEDOUT);
 		if (seen < done)
 			fail_msg("iteration %u: notify %llu completed, receiver saw only %llu", it,
 			         (unsigned long long)done, (unsigned long long)seen);
-		/* Nobody is left to post: a bounded wait ends. */
-		assert_int_equal(uipc_rx_wait(rx, 1000000, &m), -ETIMEDOUT);
+		/* Nobody is left to post: a bounded wait ends. A notify the
+		 * kill cut short (started, never completed) may land once. */
+		r = uipc_rx_wait(rx, 1000000, &m);
+		if (r == 0 && atomic_load(&sh->seq) > done)
+			r = uipc_rx_wait(rx, 1000000, &m);
+		assert_int_equal(r, -ETIMEDOUT);
 		committed += done;
 		uipc_rx_free(rx);
 		uipc_ctx_free(ctx);
