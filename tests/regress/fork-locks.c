@@ -178,7 +178,9 @@ int main(void)
 	int hung = 0, bad = 0;
 
 #ifdef UNDER_ASAN
-	fprintf(stderr, "SKIP: under AddressSanitizer, whose allocator lock a fork child can inherit held\n");
+	fprintf(
+	    stderr,
+	    "SKIP: under AddressSanitizer, whose allocator lock a fork child can inherit held\n");
 	return T_SKIP;
 #endif
 

@@ -52,7 +52,8 @@ static void producer(uipc_ctx *ctx, int cap, int go, bool dies)
 	if (read(go, &c, 1) != 1)
 		_exit(3);
 	if (dies) {
-		uipc__kill_arm(kill_point, kill_skip); /* all claimed: one written, or all published */
+		uipc__kill_arm(kill_point,
+		               kill_skip); /* all claimed: one written, or all published */
 		uipc_chan_send_n(p, m, CAP);
 		_exit(4);
 	}
