@@ -50,31 +50,15 @@ static void *churn(void *arg)
 static int round_(uipc_chan *c, int i)
 {
 	struct churn ch = {.c = c};
-	int gate[2], ready[2], st, r;
+	int gate, st, r;
 	pid_t pids[FORKS];
 	uipc_chan_tx *p;
 	pthread_t t;
-	char b;
 
-	t_check(pipe(gate) == 0 && pipe(ready) == 0);
 	t_check(pthread_create(&t, NULL, churn, &ch) == 0);
 	while (!atomic_load(&ch.started))
 		;
-	for (int k = 0; k < FORKS; k++) {
-		pids[k] = fork();
-		t_check(pids[k] >= 0);
-		if (pids[k] == 0) {
-			close(gate[1]);
-			/* Past the fork handlers: they closed what they close. */
-			(void)!write(ready[1], "", 1);
-			(void)!read(gate[0], &b, 1);
-			_exit(0);
-		}
-		t_check(read(ready[0], &b, 1) == 1);
-	}
-	close(gate[0]);
-	close(ready[0]);
-	close(ready[1]);
+	t_check(t_fork_idle(pids, FORKS, &gate) == 0);
 	atomic_store(&ch.stop, true);
 	pthread_join(t, NULL);
 	/* The children live and hold nothing of ours. */
@@ -84,7 +68,7 @@ static int round_(uipc_chan *c, int i)
 		        r);
 	else
 		uipc_chan_tx_free(p);
-	close(gate[1]);
+	close(gate);
 	for (int k = 0; k < FORKS; k++)
 		t_check(waitpid(pids[k], &st, 0) == pids[k]);
 	return r == 0 ? T_PASS : T_FAIL;

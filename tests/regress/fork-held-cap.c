@@ -59,42 +59,25 @@ static int round_(uipc_ctx *ctx)
 {
 	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
 	struct maker m = {.ctx = ctx};
-	int gate[2], ready[2], st, r;
+	int gate, st, r;
 	pid_t pids[FORKS];
 	uipc_rx *rx;
 	pthread_t t;
-	char c;
 
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	t_check(uipc_chan_new(rx, 2, &cfg, &m.chan) == 0);
 	t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, m.sv) == 0);
-	t_check(pipe(gate) == 0 && pipe(ready) == 0);
 	t_check(pthread_create(&t, NULL, make, &m) == 0);
 	while (!atomic_load(&m.started))
 		;
-	for (int k = 0; k < FORKS; k++) {
-		pids[k] = fork();
-		t_check(pids[k] >= 0);
-		if (pids[k] == 0) {
-			close(gate[1]);
-			/* Past the fork handlers: they closed what they close. */
-			(void)!write(ready[1], "", 1);
-			/* Idle until the parent has looked. */
-			(void)!read(gate[0], &c, 1);
-			_exit(0);
-		}
-		t_check(read(ready[0], &c, 1) == 1);
-	}
-	close(gate[0]);
-	close(ready[0]);
-	close(ready[1]);
+	t_check(t_fork_idle(pids, FORKS, &gate) == 0);
 	atomic_store(&m.stop, true);
 	pthread_join(t, NULL);
 	/* The capability in flight, if any, goes with the sockets. */
 	close(m.sv[0]);
 	close(m.sv[1]);
 	r = uipc_chan_check(m.chan);
-	close(gate[1]);
+	close(gate);
 	for (int k = 0; k < FORKS; k++)
 		t_check(waitpid(pids[k], &st, 0) == pids[k]);
 	uipc_chan_free(m.chan);

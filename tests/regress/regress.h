@@ -55,4 +55,37 @@ static inline int t_readable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+/*
+ * Fork n children while other threads go on, each idle (past the
+ * library's fork handlers, so it holds only what they left it) until the
+ * parent closes *ret_gate. 0, or -1 with the children made so far left
+ * idle.
+ */
+static inline int t_fork_idle(pid_t *pids, int n, int *ret_gate)
+{
+	int gate[2], ready[2];
+	char c;
+
+	if (pipe(gate) != 0 || pipe(ready) != 0)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		pids[k] = fork();
+		if (pids[k] < 0)
+			return -1;
+		if (pids[k] == 0) {
+			close(gate[1]);
+			(void)!write(ready[1], "", 1);
+			(void)!read(gate[0], &c, 1);
+			_exit(0);
+		}
+		if (read(ready[0], &c, 1) != 1)
+			return -1;
+	}
+	close(gate[0]);
+	close(ready[0]);
+	close(ready[1]);
+	*ret_gate = gate[1];
+	return 0;
+}
+
 #endif
