@@ -36,7 +36,10 @@ __attribute__((interrupt)) void uipc__uintr_hw_entry(struct __uintr_frame *frame
 		hi = (uint32_t)(t->xmask >> 32);
 		__asm__ __volatile__("xsave64 (%0)" : : "r"(t->xsave), "a"(lo), "d"(hi) : "memory");
 		uipc__uintr_run(&t->routes, (unsigned)vector);
-		__asm__ __volatile__("xrstor64 (%0)" : : "r"(t->xsave), "a"(lo), "d"(hi) : "memory");
+		__asm__ __volatile__("xrstor64 (%0)"
+		                     :
+		                     : "r"(t->xsave), "a"(lo), "d"(hi)
+		                     : "memory");
 	}
 	uipc__uintr_done(&t->routes);
 }

@@ -34,8 +34,8 @@
 
 struct uintr_rx {
 	const struct uipc__uintr_platform *plat;
-	int vfd[UIPC_VECTORS];      /* kernel vector fd per vector, -1 until asked */
-	uint8_t kvec[UIPC_VECTORS]; /* the thread's kernel vector serving it */
+	int vfd[UIPC_VECTORS];         /* kernel vector fd per vector, -1 until asked */
+	uint8_t kvec[UIPC_VECTORS];    /* the thread's kernel vector serving it */
 	struct uipc__uintr_routes *rt; /* the owner thread's routes */
 	_Atomic bool masked;
 };

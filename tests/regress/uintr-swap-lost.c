@@ -17,7 +17,7 @@
 
 #include "regress.h"
 
-#define LANES 2
+#define LANES   2
 #define LOST_NS INT64_C(5000000000)
 
 static const unsigned vecs[LANES] = {3, 9};
