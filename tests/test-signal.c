@@ -190,6 +190,7 @@ static void test_errors(void **state)
 	struct fx *f = *state;
 	uipc_ctx *fctx;
 	uipc_rx *frx;
+	char num[16];
 	uipc_tx *tx;
 	pthread_t t;
 	void *ret;
@@ -223,8 +224,11 @@ static void test_errors(void **state)
 	assert_int_equal(((int *)tx->backend)[0], SIGRTMIN + 4);
 	uipc_tx_free(tx);
 	f->rx->desc->backend_data[0] = (uint32_t)(SIGRTMIN + 4);
-	/* UIPC_SIGNAL must name a real-time signal. */
+	/* UIPC_SIGNAL must name a real-time signal, SIGURG or SIGWINCH. */
 	setenv("UIPC_SIGNAL", "9", 1);
+	assert_int_equal(uipc_rx_new(f->ctx, 0, &frx), -EINVAL);
+	snprintf(num, sizeof(num), "%d", SIGUSR1);
+	setenv("UIPC_SIGNAL", num, 1);
 	assert_int_equal(uipc_rx_new(f->ctx, 0, &frx), -EINVAL);
 	setenv("UIPC_SIGNAL", "x", 1);
 	assert_int_equal(uipc_rx_new(f->ctx, 0, &frx), -EINVAL);
@@ -290,6 +294,54 @@ static void test_signal_taken(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* UIPC_SIGNAL=SIGURG (default action: ignore, so a late kick cannot kill
+ * an exec'd image, uipc(7) EXEC): handler and wait mode work on it, and a
+ * sender on the default signal refuses such a receiver. In a child: the
+ * backend's handler stays installed for the process's life. */
+static int urg_child(uipc_ctx *ctx)
+{
+	uipc_rx *rx;
+	uipc_tx *tx;
+	uint64_t m;
+	char num[16];
+
+	snprintf(num, sizeof(num), "%d", SIGURG);
+	setenv("UIPC_SIGNAL", num, 1);
+	if (uipc_rx_new(ctx, 0, &rx) < 0 || uipc_tx_new(rx, 3, &tx) < 0)
+		return 10;
+	if (uipc_tx_notify(tx) < 0 || uipc_rx_wait(rx, 5000000000, &m) < 0 || m != BIT(3))
+		return 11;
+	if (uipc_rx_set_handler(rx, on_vectors, NULL) < 0 || uipc_tx_notify(tx) < 0)
+		return 12;
+	for (int i = 0; i < 5000 && !atomic_load(&handled); i++)
+		usleep(1000);
+	if (atomic_load(&handled) != BIT(3))
+		return 13;
+	uipc_tx_free(tx);
+	unsetenv("UIPC_SIGNAL");
+	if (uipc_tx_new(rx, 4, &tx) != -EINVAL)
+		return 14;
+	if (uipc_rx_set_handler(rx, NULL, NULL) < 0)
+		return 15;
+	uipc_rx_free(rx);
+	return 0;
+}
+
+static void test_signal_urg(void **state)
+{
+	struct fx *f = *state;
+	int st;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(urg_child(f->ctx));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Cross-process: the child is the sender (rt_tgsigqueueinfo). */
 static int child_notify(int sock)
 {
@@ -349,6 +401,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signal_taken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signal_urg, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cross_process, setup, teardown),
 	};
 

@@ -8,8 +8,8 @@
  * UINTR hardware. Wait mode works too (sigtimedwait), so the whole core suite
  * runs on it, but futex is the better choice for plain waiting.
  *
- * The signal is SIGRTMIN+4 unless UIPC_SIGNAL names another real-time signal
- * (absolute number). The receiver stores it in desc->backend_data[0] (for
+ * The signal is SIGRTMIN+4 unless UIPC_SIGNAL names another real-time signal,
+ * or SIGURG or SIGWINCH (absolute number; see signo_ok() for why those). The receiver stores it in desc->backend_data[0] (for
  * observers) and in its target page; a sender kicks with the signal its own
  * process's backend uses and refuses a receiver whose page names another.
  * Its process-wide handler is installed at the first receiver and stays (a
@@ -98,7 +98,7 @@ static __thread int thr_tid __attribute__((tls_model("initial-exec")));
 
 /* Taken across fork() (fork_hooks() below), so a child never inherits it held. */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t installed; /* bit (signo - SIGRTMIN): our handler is in place */
+static uint64_t installed; /* bit (signo - 1): our handler is in place */
 
 static int my_tid(void)
 {
@@ -156,6 +156,22 @@ static void on_signal(int signo, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/*
+ * A real-time signal, or one of the two standard signals whose default
+ * action is to ignore and that servers rarely use: SIGURG and SIGWINCH.
+ * Those make exec safe. An exec resets caught signals to their default
+ * action, and a sender in another process cannot check that the
+ * receiver's image is still the one it connected to and signal it in one
+ * step: a kick racing the receiver's exec reaches the new image, where a
+ * real-time signal's default action terminates it and SIGURG's ignores
+ * it. Only the pending state matters to us (ON, not the signal, counts
+ * notifies), so that these are not queued loses nothing.
+ */
+static bool signo_ok(long v)
+{
+	return (v >= SIGRTMIN && v <= SIGRTMAX) || v == SIGURG || v == SIGWINCH;
+}
+
 static int pick_signo(void)
 {
 	const char *env = secure_getenv("UIPC_SIGNAL");
@@ -166,7 +182,7 @@ static int pick_signo(void)
 		return SIGRTMIN + SIG_DEFAULT_OFFSET;
 	errno = 0;
 	v = strtol(env, &end, 10);
-	if (errno || *end || v < SIGRTMIN || v > SIGRTMAX)
+	if (errno || *end || !signo_ok(v))
 		return -EINVAL;
 	return (int)v;
 }
@@ -207,7 +223,7 @@ __attribute__((constructor)) static void fork_hooks(void)
 
 static int install(int signo)
 {
-	uint64_t bit = UINT64_C(1) << (unsigned)(signo - SIGRTMIN);
+	uint64_t bit = UINT64_C(1) << (unsigned)(signo - 1);
 	struct sigaction sa, old;
 	int r = atfork_err;
 

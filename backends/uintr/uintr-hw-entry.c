@@ -29,11 +29,17 @@ __attribute__((interrupt)) void uipc__uintr_hw_entry(struct __uintr_frame *frame
 	uint32_t lo, hi;
 
 	(void)frame;
-	if (!t || !uipc__uintr_record(&t->routes, (unsigned)vector) || !t->xsave)
+	if (!t)
 		return;
-	lo = (uint32_t)t->xmask;
-	hi = (uint32_t)(t->xmask >> 32);
-	__asm__ __volatile__("xsave64 (%0)" : : "r"(t->xsave), "a"(lo), "d"(hi) : "memory");
-	uipc__uintr_run(&t->routes, (unsigned)vector);
-	__asm__ __volatile__("xrstor64 (%0)" : : "r"(t->xsave), "a"(lo), "d"(hi) : "memory");
+	if (uipc__uintr_record(&t->routes, (unsigned)vector) && t->xsave) {
+		lo = (uint32_t)t->xmask;
+		hi = (uint32_t)(t->xmask >> 32);
+		__asm__ __volatile__("xsave64 (%0)" : : "r"(t->xsave), "a"(lo), "d"(hi) : "memory");
+		uipc__uintr_run(&t->routes, (unsigned)vector);
+		__asm__ __volatile__("xrstor64 (%0)"
+		                     :
+		                     : "r"(t->xsave), "a"(lo), "d"(hi)
+		                     : "memory");
+	}
+	uipc__uintr_done(&t->routes);
 }

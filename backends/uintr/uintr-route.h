@@ -37,18 +37,29 @@ struct uipc__uintr_routes {
 	_Atomic uint64_t missed;     /* kernel vectors whose callback is owed */
 	_Atomic uint64_t deliveries; /* every delivery on this thread */
 	_Atomic unsigned depth;      /* a callback is running */
+	_Atomic unsigned busy;       /* interrupts between record and done */
 	/* Bookkeeping of uintr.c (not read in the interrupt): receivers on
-	 * this thread, kernel vectors given to them. */
+	 * this thread, kernel vectors given to them; and what receivers freed
+	 * on another thread gave back, for the owner to fold in at its next
+	 * call (only the owner changes nrx and used). */
 	unsigned nrx;
 	uint64_t used;
+	_Atomic uint64_t released;
+	_Atomic unsigned released_rx;
 };
 
-/* In the interrupt: record; true when the caller must uipc__uintr_run(). */
+/* In the interrupt: record; true when the caller must uipc__uintr_run().
+ * Either way the caller ends with uipc__uintr_done(): from record to done
+ * the interrupt may use the route's receiver, and a receiver freed on
+ * another thread waits until no interrupt does (uipc__uintr_route_drop()). */
 static inline bool uipc__uintr_record(struct uipc__uintr_routes *t, unsigned kvec)
 {
 	struct uipc__uintr_route *r = &t->route[kvec & (UIPC_VECTORS - 1)];
-	_Atomic uint64_t *pir = atomic_load_explicit(&r->pir, memory_order_acquire);
+	_Atomic uint64_t *pir;
 
+	/* Dekker with uipc__uintr_route_drop(): busy before the route. */
+	atomic_fetch_add_explicit(&t->busy, 1, memory_order_seq_cst);
+	pir = atomic_load_explicit(&r->pir, memory_order_seq_cst);
 	atomic_fetch_add_explicit(&t->deliveries, 1, memory_order_relaxed);
 	if (pir)
 		atomic_fetch_or_explicit(pir, atomic_load_explicit(&r->bit, memory_order_relaxed),
@@ -63,6 +74,11 @@ static inline bool uipc__uintr_record(struct uipc__uintr_routes *t, unsigned kve
 	return true;
 }
 
+static inline void uipc__uintr_done(struct uipc__uintr_routes *t)
+{
+	atomic_fetch_sub_explicit(&t->busy, 1, memory_order_release);
+}
+
 /* Run the callback of kvec and every one owed meanwhile (uintr.c). */
 UIPC_INTERNAL void uipc__uintr_run(struct uipc__uintr_routes *t, unsigned kvec);
 
@@ -71,5 +87,9 @@ UIPC_INTERNAL void uipc__uintr_run(struct uipc__uintr_routes *t, unsigned kvec);
 UIPC_INTERNAL void uipc__uintr_route_set(struct uipc__uintr_routes *t, unsigned kvec,
                                          _Atomic uint64_t *pir, uint64_t bit,
                                          uipc__uintr_callback cb, void *arg);
+
+/* Disable a route of another thread (its receiver is being freed there),
+ * and return once no interrupt of that thread still uses it. */
+UIPC_INTERNAL void uipc__uintr_route_drop(struct uipc__uintr_routes *t, unsigned kvec);
 
 #endif

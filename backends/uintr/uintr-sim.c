@@ -128,6 +128,7 @@ static void deliver_pending(struct sim_thread *t)
 		atomic_store(&t->uif, false);
 		if (uipc__uintr_record(&t->routes, v))
 			uipc__uintr_run(&t->routes, v);
+		uipc__uintr_done(&t->routes);
 		atomic_store(&t->uif, true);
 	}
 }

@@ -18,8 +18,9 @@
  * - handler mode: the callback runs in the user-interrupt handler with the
  *   FP/SIMD state saved around it; the user's handler follows the rules of
  *   uipc_handler_fn (async-signal-safe calls only, as for the signal
- *   backend). mask/unmask are clui/stui, plus a flag so a mask taken inside
- *   the handler survives UIRET (which sets UIF again).
+ *   backend). mask/unmask is a flag of the receiver (as in the signal
+ *   backend), not CLUI/STUI: UIF belongs to the thread and all of its
+ *   receivers, only that thread can set it again, and UIRET sets it anyway.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -33,8 +34,9 @@
 
 struct uintr_rx {
 	const struct uipc__uintr_platform *plat;
-	int vfd[UIPC_VECTORS];      /* kernel vector fd per vector, -1 until asked */
-	uint8_t kvec[UIPC_VECTORS]; /* the thread's kernel vector serving it */
+	int vfd[UIPC_VECTORS];         /* kernel vector fd per vector, -1 until asked */
+	uint8_t kvec[UIPC_VECTORS];    /* the thread's kernel vector serving it */
+	struct uipc__uintr_routes *rt; /* the owner thread's routes */
 	_Atomic bool masked;
 };
 
@@ -43,12 +45,41 @@ void uipc__uintr_route_set(struct uipc__uintr_routes *t, unsigned kvec, _Atomic 
 {
 	struct uipc__uintr_route *r = &t->route[kvec];
 
+	/* Only the callback changes (handler mode on or off, the same
+	 * receiver's vector): swap it alone. A delivery sees the old callback
+	 * or the new one, and its bit lands in pir either way; disabling the
+	 * route meanwhile would drop it (tests/regress/uintr-swap-lost.c). */
+	if (pir && atomic_load_explicit(&r->pir, memory_order_relaxed) == pir &&
+	    atomic_load_explicit(&r->bit, memory_order_relaxed) == bit &&
+	    atomic_load_explicit(&r->arg, memory_order_relaxed) == arg) {
+		atomic_store_explicit(&r->cb, cb, memory_order_seq_cst);
+		return;
+	}
 	atomic_store_explicit(&r->pir, NULL, memory_order_seq_cst);
 	atomic_store_explicit(&r->cb, NULL, memory_order_seq_cst);
 	atomic_store_explicit(&r->bit, bit, memory_order_relaxed);
 	atomic_store_explicit(&r->arg, arg, memory_order_relaxed);
 	atomic_store_explicit(&r->cb, cb, memory_order_release);
 	atomic_store_explicit(&r->pir, pir, memory_order_release);
+}
+
+void uipc__uintr_route_drop(struct uipc__uintr_routes *t, unsigned kvec)
+{
+	struct uipc__uintr_route *r = &t->route[kvec];
+
+	atomic_store_explicit(&r->pir, NULL, memory_order_seq_cst);
+	atomic_store_explicit(&r->cb, NULL, memory_order_seq_cst);
+	/* Dekker with uipc__uintr_record(): an interrupt that still saw the
+	 * route holds busy until it is done with it. */
+	while (atomic_load_explicit(&t->busy, memory_order_seq_cst))
+		uipc__cpu_relax();
+}
+
+/* Owner thread: take back what receivers freed on other threads gave up. */
+static void routes_fold(struct uipc__uintr_routes *t)
+{
+	t->used &= ~atomic_exchange_explicit(&t->released, 0, memory_order_acquire);
+	t->nrx -= atomic_exchange_explicit(&t->released_rx, 0, memory_order_acquire);
 }
 
 static void run_one(struct uipc__uintr_routes *t, unsigned kvec)
@@ -136,7 +167,9 @@ static int u_rx_init(const struct uipc__uintr_platform *p, uipc_rx *rx)
 		/* Deliveries follow the routes from now on. */
 		p->stui();
 	}
+	routes_fold(rt);
 	rt->nrx++;
+	u->rt = rt;
 	rx->backend = u;
 	/* A polled wait wakes up to a period late: the default adaptive spin
 	 * may cover that much (uipc_rx_set_spin() still decides). */
@@ -154,27 +187,45 @@ static void u_rx_fini(uipc_rx *rx)
 	struct uintr_rx *u = rx->backend;
 	const struct uipc__uintr_platform *p;
 	struct uipc__uintr_routes *rt;
+	bool forked;
 
 	if (!u)
 		return;
 	p = u->plat;
-	/* Routes and the registration are per thread: only the owner can drop
-	 * them. On any other thread the kernel drops them when the owner
-	 * thread exits (documented: free receivers on their thread). */
-	rt = on_owner(rx) ? p->routes() : NULL;
+	/* Routes and the registration are per thread: only the owner changes
+	 * them. On another thread (a handler-mode receiver may be freed from
+	 * any thread, as with the signal backend), the routes are disabled
+	 * once no interrupt of the owner uses them, and what they held is left
+	 * for the owner to take back at its next receiver call; the kernel
+	 * drops the rest when the owner thread exits
+	 * (tests/regress/uintr-free-masked.c). Inherited through fork, the
+	 * receiver is the parent's: the child is no receiver (its copy of the
+	 * thread's state is gone), so there is nothing of ours to drop. */
+	forked = uipc__forked(&rx->fork);
+	rt = on_owner(rx) && !forked ? p->routes() : NULL;
 	if (rt) {
+		routes_fold(rt);
 		for (unsigned i = 0; i < UIPC_VECTORS; i++) {
 			if (u->vfd[i] < 0)
 				continue;
 			uipc__uintr_route_set(rt, u->kvec[i], NULL, 0, NULL, NULL);
 			rt->used &= ~(UINT64_C(1) << u->kvec[i]);
 		}
-		if (atomic_load_explicit(&u->masked, memory_order_relaxed))
-			p->stui();
 		if (--rt->nrx == 0) {
 			p->clui();
 			p->unregister_handler(0);
 		}
+	} else if (u->rt && !forked) {
+		uint64_t gone = 0;
+
+		for (unsigned i = 0; i < UIPC_VECTORS; i++) {
+			if (u->vfd[i] < 0)
+				continue;
+			uipc__uintr_route_drop(u->rt, u->kvec[i]);
+			gone |= UINT64_C(1) << u->kvec[i];
+		}
+		atomic_fetch_or_explicit(&u->rt->released, gone, memory_order_release);
+		atomic_fetch_add_explicit(&u->rt->released_rx, 1, memory_order_release);
 	}
 	for (unsigned i = 0; i < UIPC_VECTORS; i++)
 		uipc__close(u->vfd[i]);
@@ -196,6 +247,7 @@ static int u_rx_vector_fd(uipc_rx *rx, unsigned vector, int *ret_fd)
 	rt = u->plat->routes();
 	if (!rt)
 		return -EINVAL;
+	routes_fold(rt);
 	/* A free kernel vector; one the kernel still calls busy (a sender of
 	 * a freed receiver still holds its fd) is skipped. */
 	for (unsigned k = 0; k < UIPC_VECTORS; k++) {
@@ -233,10 +285,8 @@ static int u_rx_handler(uipc_rx *rx, bool on)
 			uipc__uintr_route_set(rt, u->kvec[i], &rx->desc->pir, UINT64_C(1) << i,
 			                      on ? u_deliver : NULL, rx);
 	}
-	if (!on && atomic_load_explicit(&u->masked, memory_order_relaxed)) {
+	if (!on)
 		atomic_store_explicit(&u->masked, false, memory_order_relaxed);
-		u->plat->stui();
-	}
 	return 0;
 }
 
@@ -247,16 +297,17 @@ static int u_rx_mask(uipc_rx *rx, bool masked)
 
 	if (!on_owner(rx))
 		return -EPERM;
-	if (masked) {
-		atomic_store_explicit(&u->masked, true, memory_order_relaxed);
-		u->plat->clui();
+	/* A flag, read by u_deliver() on this thread: an interrupt that comes
+	 * while masked leaves its bit in pir and dispatches nothing. Not
+	 * CLUI: UIF is the thread's, shared by every receiver on it, and only
+	 * the thread can set it again, so a masked receiver freed from another
+	 * thread would leave its owner deaf for good
+	 * (tests/regress/uintr-free-masked.c). */
+	atomic_store_explicit(&u->masked, masked, memory_order_seq_cst);
+	if (masked)
 		return 0;
-	}
-	atomic_store_explicit(&u->masked, false, memory_order_relaxed);
-	u->plat->stui();
 	/* What arrived while masked was recorded, not dispatched: dispatch it
-	 * now, as STUI delivers pending interrupts at once. Inside a callback
-	 * the running loop does it. */
+	 * now. Inside a callback the running loop does it. */
 	rt = u->plat->routes();
 	if (rx->handler && rt && !atomic_load_explicit(&rt->depth, memory_order_relaxed))
 		u_deliver(rx);
