@@ -27,7 +27,8 @@
  *    ring (header, claim entries, slots), its receiver's descriptor, and
  *    wakes the space futex, while it takes messages now and then, and may
  *    free the channel. A producer in the child sends (send, send_n,
- *    reserve and commit, send_wait with short timeouts): every call
+ *    reserve and commit, send_wait with short timeouts; on an MPSC ring
+ *    now and then a second producer thread beside it): every call
  *    returns a result its contract allows, within its timeout (a
  *    generous bound), and a reserved slot lies inside the ring's mapping.
  *  - chan-producer: a hostile producer, besides sending honestly, writes
@@ -78,7 +79,7 @@
 #define SIM_KIND  0x55494e54u
 #define SIM_NV    16 /* the control word: ON 0, SN 1, NV 23:16, NDST 63:32 */
 
-static uint64_t rng;
+static _Thread_local uint64_t rng;
 static const char *backend;
 static enum uipc_backend backend_id;
 static pid_t bystander;
@@ -683,29 +684,35 @@ static bool in_mapping(const void *p, size_t len, const char *name)
 static const int64_t timeouts[] = {0, 50000, 1000000, 5000000};
 
 /* The honest producer of chan-consumer, in the child. */
-static int producer(int sock)
+static void stats_add(struct chan_stats *st, const struct chan_stats *c)
 {
-	static unsigned char buf[128 * 80];
-	struct chan_stats st = {0};
+	st->calls += c->calls;
+	st->ok += c->ok;
+	st->again += c->again;
+	st->proto += c->proto;
+	st->pipe += c->pipe;
+	st->busy += c->busy;
+	st->timedout += c->timedout;
+}
+
+struct lane {
 	uipc_chan_tx *p;
-	uipc_ctx *ctx;
-	size_t msg;
+	struct chan_stats st;
+	uint64_t seed;
+};
+
+/* One producer's calls (a thread of the child). */
+static void *producer_ops(void *arg)
+{
+	static _Thread_local unsigned char buf[128 * 80];
+	struct lane *ln = arg;
+	struct chan_stats *st = &ln->st;
+	uipc_chan_tx *p = ln->p;
+	size_t msg = uipc_chan_tx_msg_size(p);
 	int r;
 
-	rng ^= (uint64_t)getpid() * 0x9e3779b97f4a7c15u;
-	if (uipc_ctx_new(backend, &ctx) < 0)
-		return 2;
-	r = uipc_chan_attach(ctx, sock, &p);
-	child_default_signals();
-	if (r < 0) {
-		/* A ring or descriptor rewritten before we came. */
-		if (r == -EINVAL || r == -EPROTONOSUPPORT || r == -EBUSY || r == -EPROTO ||
-		    r == -EPIPE)
-			return 10;
-		child_fail("attach", r);
-	}
-	msg = uipc_chan_tx_msg_size(p);
-	for (int i = 0; i < CHAN_OPS && st.pipe == 0; i++) {
+	rng = ln->seed | 1;
+	for (int i = 0; i < CHAN_OPS && st->pipe == 0; i++) {
 		int64_t t = -1;
 		uint64_t t0 = t_now_ns();
 		unsigned op = rnd() % 5;
@@ -730,7 +737,7 @@ static int producer(int sock)
 					child_fail("reserve (a slot outside the ring)", r);
 				memset(slot, i, msg);
 				r = uipc_chan_commit(p);
-				if (!chan_result(&st, r))
+				if (!chan_result(st, r))
 					child_fail("commit", r);
 			}
 			break;
@@ -744,15 +751,59 @@ static int producer(int sock)
 				child_fail("tx_check", r);
 			break;
 		}
-		if (!chan_result(&st, r))
+		if (!chan_result(st, r))
 			child_fail((const char *[]){"send", "send_n", "reserve", "send_wait",
 			                            "tx_check"}[op],
 			           r);
 		child_timed("a producer call", t0, t);
 	}
-	uipc_chan_tx_free(p);
+	return NULL;
+}
+
+/* The honest producers of chan-consumer, in the child: one, and on an
+ * MPSC ring a second thread with a producer of its own (claims race). */
+static int producer(int sock)
+{
+	struct lane lanes[2] = {{0}};
+	pthread_t thr;
+	uipc_ctx *ctx;
+	int cap, r, n = 1;
+
+	rng ^= (uint64_t)getpid() * 0x9e3779b97f4a7c15u;
+	if (uipc_ctx_new(backend, &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0)
+		return 2;
+	r = uipc_chan_tx_open(ctx, cap, &lanes[0].p);
+	if (r == 0 && rnd() % 2) {
+		r = uipc_chan_tx_open(ctx, cap, &lanes[1].p);
+		if (r == 0)
+			n = 2;
+		else if (r == -EBUSY) /* SPSC: the role is taken */
+			r = 0;
+		else
+			uipc_chan_tx_free(lanes[0].p);
+	}
+	child_default_signals();
+	if (r < 0) {
+		/* A ring or descriptor rewritten before we came. */
+		if (r == -EINVAL || r == -EPROTONOSUPPORT || r == -EBUSY || r == -EPROTO ||
+		    r == -EPIPE)
+			return 10;
+		child_fail("attach", r);
+	}
+	for (int k = 0; k < n; k++)
+		lanes[k].seed = rnd64();
+	if (n == 2 && pthread_create(&thr, NULL, producer_ops, &lanes[1]) != 0)
+		return 2;
+	producer_ops(&lanes[0]);
+	if (n == 2)
+		pthread_join(thr, NULL);
+	for (int k = 0; k < n; k++)
+		uipc_chan_tx_free(lanes[k].p);
+	if (n == 2)
+		stats_add(&lanes[0].st, &lanes[1].st);
+	close(cap);
 	uipc_ctx_free(ctx);
-	(void)!write(sock, &st, sizeof(st));
+	(void)!write(sock, &lanes[0].st, sizeof(lanes[0].st));
 	return 0;
 }
 
@@ -761,15 +812,8 @@ static void chan_collect(int sock, struct chan_stats *st)
 {
 	struct chan_stats c;
 
-	if (recv(sock, &c, sizeof(c), MSG_DONTWAIT) != (ssize_t)sizeof(c))
-		return;
-	st->calls += c.calls;
-	st->ok += c.ok;
-	st->again += c.again;
-	st->proto += c.proto;
-	st->pipe += c.pipe;
-	st->busy += c.busy;
-	st->timedout += c.timedout;
+	if (recv(sock, &c, sizeof(c), MSG_DONTWAIT) == (ssize_t)sizeof(c))
+		stats_add(st, &c);
 }
 
 static int chan_consumer_round(uipc_ctx *ctx, struct chan_stats *st)
@@ -911,7 +955,7 @@ static int consumer(int sock)
 				child_fail("check", r);
 			break;
 		}
-		if (!chan_result(&st, r))
+		if (!chan_result(&st, r) || r == -EBUSY)
 			child_fail((const char *[]){"recv", "recv_n", "peek", "check"}[op], r);
 		child_timed("a consumer call", t0, t);
 		for (size_t k = size; k < size + 64; k++)
