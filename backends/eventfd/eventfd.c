@@ -6,7 +6,10 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -80,15 +83,48 @@ static int efd_rx_fd(uipc_rx *rx)
 	return rx->backend_fd;
 }
 
+/*
+ * Is fd an eventfd? The capability's fd comes from the receiver, which may
+ * put any file there: a pipe or a stream socket nobody reads makes a kick
+ * raise SIGPIPE, which ends the sender's process; a file on a FUSE mount
+ * the receiver serves blocks a write whatever its flags. /proc names the
+ * kind of an anonymous-inode file. Without /proc: every eventfd is a file
+ * of the one anonymous inode, shared only with kinds (timerfd, epoll,
+ * signalfd...) where a write fails at once.
+ */
+static bool efd_is_eventfd(int fd)
+{
+	static const char name[] = "anon_inode:[eventfd]";
+	char path[32], link[sizeof(name)];
+	struct stat a, b;
+	ssize_t n;
+	bool same;
+	int probe;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n >= 0)
+		return n == (ssize_t)sizeof(name) - 1 && memcmp(link, name, sizeof(name) - 1) == 0;
+	if (fstat(fd, &a) < 0)
+		return false;
+	probe = eventfd(0, EFD_CLOEXEC);
+	if (probe < 0)
+		return false;
+	same = fstat(probe, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	       (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT);
+	uipc__close(probe);
+	return same;
+}
+
 static int efd_tx_init(uipc_tx *tx)
 {
 	int fl;
 
-	/* The receiver must have sent its eventfd along with the capability.
-	 * The fd comes from the peer: a blocking one (a pipe nobody reads)
-	 * would let it hang every kick in write(). Ours are non-blocking, and
-	 * a kick that finds the fd full counts as delivered. */
-	if (tx->backend_fd < 0)
+	/* The receiver must have sent its eventfd along with the capability,
+	 * an eventfd (above). The fd comes from the peer: a blocking one
+	 * would let it hang every kick in write(). Ours are non-blocking,
+	 * and a kick that finds the counter full counts as delivered. */
+	if (tx->backend_fd < 0 || !efd_is_eventfd(tx->backend_fd))
 		return -EINVAL;
 	fl = fcntl(tx->backend_fd, F_GETFL);
 	return fl >= 0 && (fl & O_NONBLOCK) ? 0 : -EINVAL;
