@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . scripts/apt.sh
 
 pkgs=(gcc meson ninja-build pkg-config libcmocka-dev libhwloc-dev hwloc
-      liburing-dev libuv1-dev libck-dev gnuplot-nox ${EXTRA_PKGS:-})
+      liburing-dev libuv1-dev libck-dev libevent-dev gnuplot-nox ${EXTRA_PKGS:-})
 apt_install "${pkgs[@]}"
 
 # Everything configure-time checks can find: the packages above, the ones
@@ -23,7 +23,7 @@ apt_install "${pkgs[@]}"
 # and the options. Package versions count too (a new libhwloc-dev may change
 # what the build enables).
 watch=(gcc clang meson pkg-config libcmocka-dev linux-libc-dev libhwloc-dev liburing-dev
-       libuv1-dev libck-dev spin valgrind ${EXTRA_PKGS:-})
+       libuv1-dev libck-dev libevent-dev spin valgrind ${EXTRA_PKGS:-})
 state() {
 	local p
 	for p in $(printf '%s\n' "${watch[@]}" | sort -u); do
