@@ -200,13 +200,19 @@ void uipc__rx_reap(uipc_rx *rx)
  * MSG_PEEK) spoils only its own capability, never another holder's
  * (tests/regress/cap-consumed.c).
  */
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose)
 {
 	struct uipc__cap_vector cv = {.vector = vector};
 	int fds[2], peer, cap, r;
 
 	uipc_return_if(!rx_valid(rx) || vector >= UIPC_VECTORS, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
+	if (expose) {
+		/* Before the capability exists: nobody can hold it yet. */
+		if (rx->ops->rx_expose)
+			rx->ops->rx_expose(rx);
+		atomic_store_explicit(&rx->exposed, true, memory_order_relaxed);
+	}
 	cv.backend = (uint32_t)rx->ops->id;
 	fds[0] = rx->memfd;
 	fds[1] = rx->backend_fd;
@@ -230,6 +236,11 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 	uipc__fork_release();
 	FP(RX_CAP_DONE);
 	return r < 0 ? r : cap;
+}
+
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+{
+	return uipc__rx_cap(rx, vector, true);
 }
 
 /* Waiting ---------------------------------------------------------------- */
@@ -338,12 +349,13 @@ UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
-	/* The ack: a kick whose ON we see, one still owed, or a wake with
-	 * nothing pending (a stray write) is consumed, so the fd does not stay
-	 * readable for nothing. Otherwise a notify-free drain costs no
-	 * syscall. */
+	/* The ack: a kick whose ON we see or one still owed is consumed, so
+	 * the fd does not stay readable for nothing. A drain with nothing
+	 * pending may follow a stray write (one no ON announced): only a
+	 * peer can make one, so only a receiver that handed out a capability
+	 * reads then. Otherwise a notify-free drain costs no syscall. */
 	m = uipc__desc_take(rx->desc);
-	uipc__rx_disarm(rx, m == 0);
+	uipc__rx_disarm(rx, m == 0 && atomic_load_explicit(&rx->exposed, memory_order_relaxed));
 	rx->w.armed = false;
 	*ret_mask = m | uipc__desc_take(rx->desc);
 	return 0;

@@ -108,11 +108,20 @@ UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
 	int fd, r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !ret_tx, -EINVAL);
-	fd = uipc_rx_vector_fd(rx, vector);
+	/* This capability never leaves the library: the sender is in the
+	 * receiver's process, and may share its private state. */
+	fd = uipc__rx_cap(rx, vector, false);
 	if (fd < 0)
 		return fd;
 	r = uipc_tx_connect(rx->ctx, fd, ret_tx);
 	uipc__close(fd);
+	if (r == 0 && (*ret_tx)->ops == rx->ops && rx->ops->tx_local) {
+		r = rx->ops->tx_local(*ret_tx, rx);
+		if (r < 0) {
+			uipc_tx_free(*ret_tx);
+			*ret_tx = NULL;
+		}
+	}
 	return r;
 }
 

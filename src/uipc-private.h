@@ -159,6 +159,7 @@ struct uipc_rx {
 	unsigned npeers, peers_size; /* ... them tells every holder we are gone */
 	void *backend;               /* backend-private receiver state */
 	int backend_fd;              /* backend fd passed to senders (eventfd...), or -1 */
+	_Atomic bool exposed;        /* a capability left the library (rx_expose) */
 };
 
 struct uipc_tx {
@@ -230,6 +231,10 @@ UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
  * lands; woken: the backend said its fd or signal fired). */
 UIPC_INTERNAL void uipc__rx_arm_status(uipc_rx *rx);
 UIPC_INTERNAL void uipc__rx_disarm(uipc_rx *rx, bool woken);
+
+/* Make a vector capability (uipc_rx_vector_fd()); expose: it leaves the
+ * library (false only for the one uipc_tx_new() consumes itself). */
+UIPC_INTERNAL int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose);
 
 /* Close the receiver's ends of capabilities nobody holds any more. */
 UIPC_INTERNAL void uipc__rx_reap(uipc_rx *rx);
