@@ -17,8 +17,9 @@ static const struct uipc__backend_ops *rx_pick_ops(uipc_ctx *ctx, unsigned flags
 {
 	if (!(flags & UIPC_RX_POLLABLE) || (ctx->ops->caps & UIPC_CAP_POLLABLE))
 		return ctx->ops;
-	/* A pollable fd was asked for: auto switches to eventfd; a backend
-	 * chosen by name is honoured and the request fails. */
+	/* A pollable fd was asked for: auto (UIPC_BACKEND included, which
+	 * only steers auto) switches to eventfd; a backend the program chose
+	 * by name is honoured and the request fails. */
 	if (ctx->forced)
 		return NULL;
 	return uipc__backend_get(UIPC_BACKEND_EVENTFD);

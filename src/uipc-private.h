@@ -91,7 +91,7 @@ struct uipc__backend_ops;
 struct uipc_ctx {
 	_Atomic unsigned refs;
 	enum uipc_backend backend; /* resolved, never AUTO */
-	bool forced;               /* chosen by name (argument or environment) */
+	bool forced;               /* chosen by name in the argument (not UIPC_BACKEND) */
 	const struct uipc__backend_ops *ops;
 };
 
