@@ -80,8 +80,10 @@ struct uipc__backend_ops {
 	int (*tx_init)(uipc_tx *tx);
 	void (*tx_fini)(uipc_tx *tx);
 
-	/* Optional: tx was made by uipc_tx_new() for rx, in this process (after
-	 * tx_init): it may share the receiver's private state. tx_fini undoes it. */
+	/* Optional: tx is made by uipc_tx_new() for rx, in this process, with
+	 * no capability (cap_fd and backend_fd -1, tx_init not called): share
+	 * what the receiver has. tx_fini undoes it. NULL: such a sender
+	 * connects from a capability, as any other. */
 	int (*tx_local)(uipc_tx *tx, uipc_rx *rx);
 
 	/* Wake the receiver: the sender won the CAS that set ON. */

@@ -59,8 +59,17 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx = uipc__calloc(1, sizeof(*rx));
 	if (!rx)
 		return -ENOMEM;
+	rx->life = uipc__calloc(1, sizeof(*rx->life));
+	if (!rx->life) {
+		free(rx);
+		return -ENOMEM;
+	}
+	atomic_init(&rx->life->refs, 1);
+	atomic_init(&rx->life->closed, false);
+	rx->life->pid = getpid();
 	r = uipc__shm_create("uipc-rx", UIPC_DESC_MAP_SIZE, &rx->memfd, &map);
 	if (r < 0) {
+		free(rx->life);
 		free(rx);
 		return r;
 	}
@@ -92,6 +101,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	if (r < 0) {
 		munmap(map, UIPC_DESC_MAP_SIZE);
 		uipc__close(rx->memfd);
+		free(rx->life);
 		free(rx);
 		return r;
 	}
@@ -100,6 +110,12 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx->magic = UIPC_RX_MAGIC;
 	*ret_rx = rx;
 	return 0;
+}
+
+void uipc__life_unref(struct uipc__life *life)
+{
+	if (life && atomic_fetch_sub_explicit(&life->refs, 1, memory_order_acq_rel) == 1)
+		free(life);
 }
 
 uipc_rx *uipc__rx_ref(uipc_rx *rx)
@@ -121,10 +137,13 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	forked = uipc__forked(&rx->fork);
 	if (rx->handler && rx->ops->rx_handler && !forked)
 		rx->ops->rx_handler(rx, false);
-	/* Senders see CLOSED in the status word on their next notify... */
-	if (!forked)
+	/* Senders see CLOSED in the status word on their next notify (those
+	 * of uipc_tx_new() confirm it here)... */
+	if (!forked) {
+		atomic_store_explicit(&rx->life->closed, true, memory_order_seq_cst);
 		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 		                         memory_order_seq_cst);
+	}
 	FP(RX_FREE_CLOSED);
 	/* ...and holders of a capability see its socket hang up. Registered
 	 * until they are closed, with fork held off: a child forked meanwhile
@@ -143,6 +162,7 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	munmap(rx->desc, UIPC_DESC_MAP_SIZE);
 	uipc__close(rx->memfd);
 	uipc_ctx_free(rx->ctx);
+	uipc__life_unref(rx->life);
 	rx->magic = 0;
 	free(rx);
 }

@@ -124,6 +124,15 @@ struct uipc__forkable {
 	unsigned gen;                            /* uipc__fork_gen at creation */
 };
 
+/* Whether a receiver lives, for the senders uipc_tx_new() made for it in
+ * its own process (they hold no capability): process memory, which no peer
+ * can write. The receiver's free sets closed; the last holder frees it. */
+struct uipc__life {
+	_Atomic unsigned refs;
+	_Atomic bool closed;
+	pid_t pid; /* the receiver's process */
+};
+
 /* The receiver's side of the wait protocol (src/wait.c). */
 struct uipc__waiter {
 	struct uipc__spin spin;
@@ -159,6 +168,7 @@ struct uipc_rx {
 	unsigned npeers, peers_size; /* ... them tells every holder we are gone */
 	void *backend;               /* backend-private receiver state */
 	int backend_fd;              /* backend fd passed to senders (eventfd...), or -1 */
+	struct uipc__life *life;     /* shared with the senders of uipc_tx_new() */
 	_Atomic bool exposed;        /* a capability left the library (rx_expose) */
 };
 
@@ -169,11 +179,13 @@ struct uipc_tx {
 	struct uipc__desc *desc; /* shared mapping of the receiver's descriptor */
 	uint64_t bit;            /* 1 << vector */
 	unsigned vector;
-	int cap_fd;             /* our dup of the capability socket: liveness */
-	int backend_fd;         /* backend fd from the capability (eventfd...), or -1 */
-	int32_t pid, tid;       /* receiver, as the descriptor said at connect time */
-	void *backend;          /* backend-private sender state */
-	_Atomic uint64_t kicks; /* kicks sent (tests assert one kick per sleep) */
+	int cap_fd;              /* our dup of the capability socket: liveness (or -1: life) */
+	struct uipc__life *life; /* uipc_tx_new() in the receiver's process: liveness */
+	unsigned gen;            /* uipc__fork_gen when made (with life) */
+	int backend_fd;          /* backend fd from the capability (eventfd...), or -1 */
+	int32_t pid, tid;        /* receiver, as the descriptor said at connect time */
+	void *backend;           /* backend-private sender state */
+	_Atomic uint64_t kicks;  /* kicks sent (tests assert one kick per sleep) */
 };
 
 #define UIPC_RX_MAGIC 0x72785550u
@@ -183,6 +195,9 @@ struct uipc_tx {
 /* A message for a human: to the application's log function
  * (uipc_set_log()), or to stderr with UIPC_DEBUG set; otherwise nothing. */
 UIPC_INTERNAL void uipc__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Drop a reference on a receiver's life (NULL: nothing). */
+UIPC_INTERNAL void uipc__life_unref(struct uipc__life *life);
 
 /* Another reference on a receiver (a channel's); uipc_rx_free() drops one. */
 UIPC_INTERNAL uipc_rx *uipc__rx_ref(uipc_rx *rx);

@@ -167,15 +167,13 @@ static int efd_tx_init(uipc_tx *tx)
 }
 
 /* A sender of uipc_tx_new(): the receiver's own state, its eventfd included
- * (the duplicate from the capability goes: one fd less per sender). */
+ * (no fd of its own). */
 static int efd_tx_local(uipc_tx *tx, uipc_rx *rx)
 {
 	struct efd_local *l = rx->backend;
 
 	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
 	tx->backend = l;
-	uipc__close(tx->backend_fd);
-	tx->backend_fd = -1;
 	return 0;
 }
 
