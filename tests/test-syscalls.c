@@ -154,8 +154,12 @@ int main(int argc, char **argv)
 	int r, bad = 0;
 
 	r = sc_run(child, NULL, counts, SEGS);
-	if (r == 77 || r < 0) {
-		fprintf(stderr, "cannot trace here (%d)\n", r);
+	if (r == 77) {
+		printf("SKIP: backend %s is not usable on this machine\n", be ? be : "auto");
+		return 77;
+	}
+	if (r < 0) {
+		printf("SKIP: cannot trace a child here (ptrace: %s)\n", strerror(-r));
 		return 77;
 	}
 	if (r != 0) {
