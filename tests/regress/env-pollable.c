@@ -13,7 +13,8 @@ int main(void)
 	uipc_ctx *ctx;
 	uipc_rx *rx;
 
-	if (uipc_ctx_new("futex", &ctx) < 0 || uipc_backend_probe(UIPC_BACKEND_EVENTFD, NULL, 0) < 0)
+	if (uipc_ctx_new("futex", &ctx) < 0 ||
+	    uipc_backend_probe(UIPC_BACKEND_EVENTFD, NULL, 0) < 0)
 		return T_SKIP;
 	/* The program's own choice: honoured, no pollable fd. */
 	t_check(uipc_rx_new(ctx, UIPC_RX_POLLABLE, &rx) == -EOPNOTSUPP);
