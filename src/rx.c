@@ -59,17 +59,17 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx = uipc__calloc(1, sizeof(*rx));
 	if (!rx)
 		return -ENOMEM;
-	rx->life = uipc__calloc(1, sizeof(*rx->life));
-	if (!rx->life) {
-		free(rx);
-		return -ENOMEM;
+	/* Backends whose uipc_tx_new() senders hold no capability. */
+	if (ops->tx_local) {
+		rx->life = uipc__life_new();
+		if (!rx->life) {
+			free(rx);
+			return -ENOMEM;
+		}
 	}
-	atomic_init(&rx->life->refs, 1);
-	atomic_init(&rx->life->closed, false);
-	rx->life->pid = getpid();
 	r = uipc__shm_create("uipc-rx", UIPC_DESC_MAP_SIZE, &rx->memfd, &map);
 	if (r < 0) {
-		free(rx->life);
+		uipc__life_unref(rx->life);
 		free(rx);
 		return r;
 	}
@@ -101,7 +101,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	if (r < 0) {
 		munmap(map, UIPC_DESC_MAP_SIZE);
 		uipc__close(rx->memfd);
-		free(rx->life);
+		uipc__life_unref(rx->life);
 		free(rx);
 		return r;
 	}
@@ -112,10 +112,32 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	return 0;
 }
 
+struct uipc__life *uipc__life_new(void)
+{
+	struct uipc__life *life = uipc__calloc(1, sizeof(*life));
+	void *page;
+
+	if (!life)
+		return NULL;
+	page = mmap(NULL, sizeof(*life->closed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	            -1, 0);
+	if (page == MAP_FAILED) {
+		free(life);
+		return NULL;
+	}
+	life->closed = page;
+	atomic_init(life->closed, 0);
+	atomic_init(&life->refs, 1);
+	life->pid = getpid();
+	return life;
+}
+
 void uipc__life_unref(struct uipc__life *life)
 {
-	if (life && atomic_fetch_sub_explicit(&life->refs, 1, memory_order_acq_rel) == 1)
+	if (life && atomic_fetch_sub_explicit(&life->refs, 1, memory_order_acq_rel) == 1) {
+		munmap((void *)life->closed, sizeof(*life->closed));
 		free(life);
+	}
 }
 
 uipc_rx *uipc__rx_ref(uipc_rx *rx)
@@ -140,7 +162,8 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	/* Senders see CLOSED in the status word on their next notify (those
 	 * of uipc_tx_new() confirm it here)... */
 	if (!forked) {
-		atomic_store_explicit(&rx->life->closed, true, memory_order_seq_cst);
+		if (rx->life)
+			atomic_store_explicit(rx->life->closed, 1, memory_order_seq_cst);
 		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 		                         memory_order_seq_cst);
 	}

@@ -74,20 +74,19 @@ static void tx_release(uipc_tx *tx)
 /*
  * Is the receiver gone? From a capability: its creator's end hung up (the
  * kernel's word). A sender of uipc_tx_new(): the receiver's free said so in
- * this process's memory. In a fork child, whose copy of that memory the
- * parent no longer writes: the status word's CLOSED (the parent's free) or
- * the receiver's process gone (kill(2); a zombie still counts as there).
+ * the life page, which only the receiver's process and its fork children
+ * map (never the status word's CLOSED, which any peer can store). In a fork
+ * child, also the receiver's process gone (kill(2); a zombie still counts
+ * as there).
  */
 static bool tx_gone(uipc_tx *tx)
 {
 	if (!tx->life)
 		return uipc__cap_alive(tx->cap_fd) < 0;
-	if (atomic_load_explicit(&tx->life->closed, memory_order_seq_cst))
+	if (atomic_load_explicit(tx->life->closed, memory_order_seq_cst))
 		return true;
 	if (tx->gen == atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed))
 		return false;
-	if (atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED)
-		return true;
 	return kill(tx->life->pid, 0) < 0 && errno == ESRCH;
 }
 

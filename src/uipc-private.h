@@ -125,12 +125,15 @@ struct uipc__forkable {
 };
 
 /* Whether a receiver lives, for the senders uipc_tx_new() made for it in
- * its own process (they hold no capability): process memory, which no peer
- * can write. The receiver's free sets closed; the last holder frees it. */
+ * its own process (they hold no capability). The receiver's free sets
+ * *closed, in a shared anonymous page: fork children see it too, and no
+ * other process can map it, so no peer can forge it. The struct itself is
+ * process-private (its count is this process's); the last holder unmaps
+ * the page and frees it. */
 struct uipc__life {
 	_Atomic unsigned refs;
-	_Atomic bool closed;
-	pid_t pid; /* the receiver's process */
+	pid_t pid;                /* the receiver's process */
+	_Atomic unsigned *closed; /* MAP_SHARED | MAP_ANONYMOUS */
 };
 
 /* The receiver's side of the wait protocol (src/wait.c). */
@@ -196,6 +199,8 @@ struct uipc_tx {
  * (uipc_set_log()), or to stderr with UIPC_DEBUG set; otherwise nothing. */
 UIPC_INTERNAL void uipc__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A receiver's life (refs 1), or NULL (out of memory). */
+UIPC_INTERNAL struct uipc__life *uipc__life_new(void);
 /* Drop a reference on a receiver's life (NULL: nothing). */
 UIPC_INTERNAL void uipc__life_unref(struct uipc__life *life);
 

@@ -362,6 +362,9 @@ static void test_in_process_pair(void **state)
 	if (pid == 0) {
 		int r1 = uipc_tx_check(tx), r2, r3;
 
+		/* A forged CLOSED is not the receiver's end here either. */
+		atomic_fetch_or(&tx->desc->status, UIPC_DESC_CLOSED);
+		r1 |= uipc_tx_notify(tx) | uipc_tx_check(tx);
 		close(p[1]);
 		close(q[0]);
 		close(q[1]);                /* ready: EOF to the parent */
@@ -386,6 +389,67 @@ static void test_in_process_pair(void **state)
 	uipc_tx_free(tx);
 	assert_int_equal(test_count_fds(), before);
 	uipc_ctx_free(ctx);
+}
+
+/* A fork child's sender of uipc_tx_new() learns that the receiver's
+ * process died (it never freed the receiver). */
+static void test_in_process_pair_parent_dies(void **state)
+{
+	int res[2], go[2], st, got = -1;
+	struct pollfd pf;
+	pid_t b;
+
+	(void)state;
+	assert_int_equal(pipe(res), 0);
+	assert_int_equal(pipe(go), 0);
+	b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		uipc_ctx *ctx;
+		uipc_rx *rx;
+		uipc_tx *tx;
+		char c;
+
+		if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0 ||
+		    uipc_tx_new(rx, 2, &tx) < 0 || tx->ops->tx_notify)
+			_exit(77);
+		if (fork() == 0) {
+			unsigned char r = 1;
+
+			close(go[0]);
+			if (uipc_tx_check(tx) == 0) {
+				close(go[1]); /* checked while alive: the receiver may die */
+				for (int i = 0; i < 10000 && r; i++) {
+					if (uipc_tx_check(tx) == -EPIPE)
+						r = 0;
+					else
+						test_sleep_ns(1000000);
+				}
+			}
+			(void)!write(res[1], &r, 1);
+			_exit(0);
+		}
+		close(go[1]);
+		(void)!read(go[0], &c, 1); /* EOF once the grandchild checked */
+		_exit(0);
+	}
+	close(go[0]);
+	close(go[1]);
+	close(res[1]);
+	assert_int_equal(waitpid(b, &st, 0), b); /* reaped: no zombie left */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		close(res[0]);
+		skip();
+	}
+	pf = (struct pollfd){.fd = res[0], .events = POLLIN};
+	if (poll(&pf, 1, 30000) == 1) {
+		unsigned char r;
+
+		if (read(res[0], &r, 1) == 1)
+			got = r;
+	}
+	close(res[0]);
+	assert_int_equal(got, 0);
 }
 
 /* A peer that scribbles over the descriptor cannot hang or crash us. */
@@ -693,6 +757,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connect_bad_fds, setup, teardown),
 	    cmocka_unit_test(test_receiver_gone),
 	    cmocka_unit_test(test_in_process_pair),
+	    cmocka_unit_test(test_in_process_pair_parent_dies),
 	    cmocka_unit_test_setup_teardown(test_hostile_descriptor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pollable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_arm_refuses_blocking_wait, setup, teardown),

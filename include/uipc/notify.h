@@ -303,7 +303,9 @@ UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
 /** Same-process shortcut: a sender for one vector of rx. On futex and
  * eventfd it holds no fd and no capability: it shares the receiver's state
  * (and, on eventfd, kicks without the O_NONBLOCK check while the receiver
- * has handed out no capability). uintr: see uipc_rx_cap() for the first
+ * has handed out no capability); it learns the receiver's free from a flag
+ * in a shared anonymous page only the receiver's process and its fork
+ * children map, and in a fork child also the receiver's process' exit. uintr: see uipc_rx_cap() for the first
  * sender of a vector (-EPERM). */
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
 
@@ -344,7 +346,9 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
  *
  * @return 0; -EPIPE when the capability's socket hung up: the receiver was
  *         freed or its process died (the CLOSED bit in the descriptor is
- *         only a hint, which any holder can store); -EINVAL (NULL); a
+ *         only a hint, which any holder can store; a uipc_tx_new() sender
+ *         on futex or eventfd asks the receiver's private state, see
+ *         uipc_tx_new()); -EINVAL (NULL); a
  *         backend error
  *         from the kick: -ESRCH when the receiver thread is gone (signal,
  *         uintr), -EAGAIN or -EPERM from the signal queue (signal).
