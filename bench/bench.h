@@ -226,6 +226,10 @@ struct result {
 	double cpu_rx_ns, cpu_tx_ns;
 	/* Round trips timed together per latency sample (1: each on its own). */
 	unsigned per_sample;
+	/* syscalls-* scenarios: system calls per operation, counted with
+	 * ptrace in a traced child (tests/syscount.h). */
+	bool has_syscalls;
+	double syscalls_per_op;
 };
 
 /* Thread CPU time of the calling thread, ns (getrusage(RUSAGE_THREAD)). */
@@ -285,6 +289,8 @@ void run_notify_cost(const struct mech *const *mechs, unsigned n, bool eager);
 void run_fanin(const struct mech *const *mechs, unsigned n, unsigned nsenders);
 void run_matrix(const struct mech *const *mechs, unsigned n);
 void run_chan(void);
+/* Syscalls per event-loop step, pollable uipc against a raw eventfd (syscalls.c). */
+void run_syscalls(void);
 /* The name the chan scenarios report as missing, or NULL when built. */
 const char *chan_missing(void);
 

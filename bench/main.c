@@ -52,7 +52,8 @@ static void usage(FILE *f)
 	       "                     notify-cost, notify-cost-eager, fanin (or fanin-N),\n"
 	       "                     chan-throughput, chan-throughput-process,\n"
 	       "                     chan-pingpong, uv-work (or uv-work-rtt, uv-work-tput),\n"
-	       "                     matrix\n"
+	       "                     matrix, syscalls (or syscalls-wake, syscalls-awake,\n"
+	       "                     syscalls-idle)\n"
 	       "  --mech LIST        mechanisms, comma-separated (shm-spin, futex, futex-ws,\n"
 	       "                     eventfd, eventfd-ws, pipe, unix-socket, signal,\n"
 	       "                     uring-msgring, uv-async, ck-ring, mutex-condvar,\n"
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
 	}
 	run_chan();
 	run_uvwork();
+	run_syscalls();
 	/* The matrix: the floor and the default uipc backend. */
 	const struct mech *mm[2];
 	unsigned nm = 0;

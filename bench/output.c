@@ -159,6 +159,8 @@ static void json_print(FILE *f, const struct machine *m)
 		}
 		if (r->per_sample > 1)
 			json_kv_num(f, "ops_per_sample", r->per_sample, true);
+		if (r->has_syscalls)
+			json_kv_num(f, "syscalls_per_op", r->syscalls_per_op, true);
 		json_kv_num(f, "cpu_rx", r->cpu_rx, true);
 		json_kv_num(f, "cpu_tx", r->cpu_tx, true);
 		if (strcmp(r->scenario, "matrix") == 0) {
@@ -230,7 +232,7 @@ static const char *fmt_rate(char *buf, size_t len, double v)
 /* What a reader of the rows must know, printed once under the tables. */
 static void notes_print(FILE *f)
 {
-	bool uv = false, ck = false, k = false, cpu = false, ws = false;
+	bool uv = false, ck = false, k = false, cpu = false, ws = false, sc = false;
 
 	for (unsigned i = 0; i < nresults; i++) {
 		const struct result *r = &results[i];
@@ -240,8 +242,15 @@ static void notes_print(FILE *f)
 		k |= r->per_sample > 1;
 		cpu |= r->cpu_rx_ns >= 0;
 		ws |= strstr(r->mechanism, "-ws") != NULL;
+		sc |= r->has_syscalls;
 	}
 	fprintf(f, "\nnotes:\n");
+	if (sc)
+		fprintf(
+		    f,
+		    "  syscalls-*: one thread plays the loop and its sender (its CPU under rx); "
+		    "syscalls/op counted with ptrace in a traced child, times untraced; "
+		    "uipc-eventfd: a uipc_tx_new() pair, -shared: the sender from a capability\n");
 	if (cpu)
 		fprintf(
 		    f,
@@ -341,6 +350,8 @@ static void table_print(FILE *f, const struct machine *m)
 		}
 		if (r->per_sample > 1)
 			fprintf(f, "  x%u/sample", r->per_sample);
+		if (r->has_syscalls)
+			fprintf(f, "  syscalls/op %.2f", r->syscalls_per_op);
 		if (r->wakeups_per_s > 0)
 			fprintf(f, "  wakeups/s %s", fmt_rate(a, sizeof(a), r->wakeups_per_s));
 #if __has_include(<uipc/topo.h>)

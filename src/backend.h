@@ -61,6 +61,12 @@ struct uipc__backend_ops {
 	 * uintr needs it: the kernel gives one fd per vector. */
 	int (*rx_vector_fd)(uipc_rx *rx, unsigned vector, int *ret_fd);
 
+	/* Optional: a capability is about to leave the library (to the
+	 * application, or to a channel producer): its fds may reach another
+	 * process from now on. Not called for the capability uipc_tx_new()
+	 * makes and consumes itself. */
+	void (*rx_expose)(uipc_rx *rx);
+
 	/* Pollable fd, or NULL (then -EOPNOTSUPP). */
 	int (*rx_fd)(uipc_rx *rx);
 
@@ -73,6 +79,12 @@ struct uipc__backend_ops {
 	 * from the capability, now owned by tx), pid/tid are set. */
 	int (*tx_init)(uipc_tx *tx);
 	void (*tx_fini)(uipc_tx *tx);
+
+	/* Optional: tx is made by uipc_tx_new() for rx, in this process, with
+	 * no capability (cap_fd and backend_fd -1, tx_init not called): share
+	 * what the receiver has. tx_fini undoes it. NULL: such a sender
+	 * connects from a capability, as any other. */
+	int (*tx_local)(uipc_tx *tx, uipc_rx *rx);
 
 	/* Wake the receiver: the sender won the CAS that set ON. */
 	int (*tx_kick)(uipc_tx *tx);

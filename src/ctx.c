@@ -66,7 +66,10 @@ UIPC_API int uipc_ctx_new(const char *backend, uipc_ctx **ret_ctx)
 		return -ENOMEM;
 	atomic_init(&ctx->refs, 1);
 	ctx->backend = id;
-	ctx->forced = backend && strcmp(backend, "auto") != 0;
+	/* Chosen by the caller's argument. The environment only steers auto:
+	 * a program that asks for a pollable receiver still gets one when
+	 * UIPC_BACKEND names a backend without (src/rx.c). */
+	ctx->forced = backend && strcmp(backend, "auto") != 0 && !env;
 	ctx->ops = uipc__backend_get(id);
 	*ret_ctx = ctx;
 	return 0;

@@ -17,8 +17,9 @@ static const struct uipc__backend_ops *rx_pick_ops(uipc_ctx *ctx, unsigned flags
 {
 	if (!(flags & UIPC_RX_POLLABLE) || (ctx->ops->caps & UIPC_CAP_POLLABLE))
 		return ctx->ops;
-	/* A pollable fd was asked for: auto switches to eventfd; a backend
-	 * chosen by name is honoured and the request fails. */
+	/* A pollable fd was asked for: auto (UIPC_BACKEND included, which
+	 * only steers auto) switches to eventfd; a backend the program chose
+	 * by name is honoured and the request fails. */
 	if (ctx->forced)
 		return NULL;
 	return uipc__backend_get(UIPC_BACKEND_EVENTFD);
@@ -58,8 +59,17 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx = uipc__calloc(1, sizeof(*rx));
 	if (!rx)
 		return -ENOMEM;
+	/* Backends whose uipc_tx_new() senders hold no capability. */
+	if (ops->tx_local) {
+		rx->life = uipc__life_new();
+		if (!rx->life) {
+			free(rx);
+			return -ENOMEM;
+		}
+	}
 	r = uipc__shm_create("uipc-rx", UIPC_DESC_MAP_SIZE, &rx->memfd, &map);
 	if (r < 0) {
+		uipc__life_unref(rx->life);
 		free(rx);
 		return r;
 	}
@@ -91,6 +101,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	if (r < 0) {
 		munmap(map, UIPC_DESC_MAP_SIZE);
 		uipc__close(rx->memfd);
+		uipc__life_unref(rx->life);
 		free(rx);
 		return r;
 	}
@@ -99,6 +110,34 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	rx->magic = UIPC_RX_MAGIC;
 	*ret_rx = rx;
 	return 0;
+}
+
+struct uipc__life *uipc__life_new(void)
+{
+	struct uipc__life *life = uipc__calloc(1, sizeof(*life));
+	void *page;
+
+	if (!life)
+		return NULL;
+	page = mmap(NULL, sizeof(*life->closed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	            -1, 0);
+	if (page == MAP_FAILED) {
+		free(life);
+		return NULL;
+	}
+	life->closed = page;
+	atomic_init(life->closed, 0);
+	atomic_init(&life->refs, 1);
+	life->pid = getpid();
+	return life;
+}
+
+void uipc__life_unref(struct uipc__life *life)
+{
+	if (life && atomic_fetch_sub_explicit(&life->refs, 1, memory_order_acq_rel) == 1) {
+		munmap((void *)life->closed, sizeof(*life->closed));
+		free(life);
+	}
 }
 
 uipc_rx *uipc__rx_ref(uipc_rx *rx)
@@ -120,10 +159,14 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	forked = uipc__forked(&rx->fork);
 	if (rx->handler && rx->ops->rx_handler && !forked)
 		rx->ops->rx_handler(rx, false);
-	/* Senders see CLOSED in the status word on their next notify... */
-	if (!forked)
+	/* Senders see CLOSED in the status word on their next notify (those
+	 * of uipc_tx_new() confirm it here)... */
+	if (!forked) {
+		if (rx->life)
+			atomic_store_explicit(rx->life->closed, 1, memory_order_seq_cst);
 		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
 		                         memory_order_seq_cst);
+	}
 	FP(RX_FREE_CLOSED);
 	/* ...and holders of a capability see its socket hang up. Registered
 	 * until they are closed, with fork held off: a child forked meanwhile
@@ -142,6 +185,7 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	munmap(rx->desc, UIPC_DESC_MAP_SIZE);
 	uipc__close(rx->memfd);
 	uipc_ctx_free(rx->ctx);
+	uipc__life_unref(rx->life);
 	rx->magic = 0;
 	free(rx);
 }
@@ -200,13 +244,19 @@ void uipc__rx_reap(uipc_rx *rx)
  * MSG_PEEK) spoils only its own capability, never another holder's
  * (tests/regress/cap-consumed.c).
  */
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose)
 {
 	struct uipc__cap_vector cv = {.vector = vector};
 	int fds[2], peer, cap, r;
 
 	uipc_return_if(!rx_valid(rx) || vector >= UIPC_VECTORS, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
+	if (expose) {
+		/* Before the capability exists: nobody can hold it yet. */
+		if (rx->ops->rx_expose)
+			rx->ops->rx_expose(rx);
+		atomic_store_explicit(&rx->exposed, true, memory_order_relaxed);
+	}
 	cv.backend = (uint32_t)rx->ops->id;
 	fds[0] = rx->memfd;
 	fds[1] = rx->backend_fd;
@@ -230,6 +280,11 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
 	uipc__fork_release();
 	FP(RX_CAP_DONE);
 	return r < 0 ? r : cap;
+}
+
+UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+{
+	return uipc__rx_cap(rx, vector, true);
 }
 
 /* Waiting ---------------------------------------------------------------- */
@@ -338,12 +393,13 @@ UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
-	/* The ack: a kick whose ON we see, one still owed, or a wake with
-	 * nothing pending (a stray write) is consumed, so the fd does not stay
-	 * readable for nothing. Otherwise a notify-free drain costs no
-	 * syscall. */
+	/* The ack: a kick whose ON we see or one still owed is consumed, so
+	 * the fd does not stay readable for nothing. A drain with nothing
+	 * pending may follow a stray write (one no ON announced): only a
+	 * peer can make one, so only a receiver that handed out a capability
+	 * reads then. Otherwise a notify-free drain costs no syscall. */
 	m = uipc__desc_take(rx->desc);
-	uipc__rx_disarm(rx, m == 0);
+	uipc__rx_disarm(rx, m == 0 && atomic_load_explicit(&rx->exposed, memory_order_relaxed));
 	rx->w.armed = false;
 	*ret_mask = m | uipc__desc_take(rx->desc);
 	return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -66,7 +67,27 @@ static void tx_release(uipc_tx *tx)
 		munmap(tx->desc, UIPC_DESC_MAP_SIZE);
 	uipc__close(tx->cap_fd);
 	uipc__close(tx->backend_fd);
+	uipc__life_unref(tx->life);
 	free(tx);
+}
+
+/*
+ * Is the receiver gone? From a capability: its creator's end hung up (the
+ * kernel's word). A sender of uipc_tx_new(): the receiver's free said so in
+ * the life page, which only the receiver's process and its fork children
+ * map (never the status word's CLOSED, which any peer can store). In a fork
+ * child, also the receiver's process gone (kill(2); a zombie still counts
+ * as there).
+ */
+static bool tx_gone(uipc_tx *tx)
+{
+	if (!tx->life)
+		return uipc__cap_alive(tx->cap_fd) < 0;
+	if (atomic_load_explicit(tx->life->closed, memory_order_seq_cst))
+		return true;
+	if (tx->gen == atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed))
+		return false;
+	return kill(tx->life->pid, 0) < 0 && errno == ESRCH;
 }
 
 UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
@@ -103,12 +124,58 @@ UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
 	return 0;
 }
 
+/*
+ * A sender in the receiver's own process, where the backend can share the
+ * receiver's state (tx_local): no capability, no socket pair; liveness is
+ * the receiver's life, in process memory. Only its own mapping of the
+ * descriptor, which outlives the receiver's.
+ */
+static int tx_local_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
+{
+	uipc_tx *tx;
+	void *map;
+	int r;
+
+	uipc_return_if(vector >= UIPC_VECTORS, -EINVAL);
+	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
+	tx = uipc__calloc(1, sizeof(*tx));
+	if (!tx)
+		return -ENOMEM;
+	tx->cap_fd = tx->backend_fd = -1;
+	r = uipc__shm_map(rx->memfd, UIPC_DESC_MAP_SIZE, &map);
+	if (r < 0) {
+		free(tx);
+		return r;
+	}
+	tx->desc = map;
+	tx->ops = rx->ops;
+	tx->vector = vector;
+	tx->bit = UINT64_C(1) << vector;
+	tx->pid = rx->life->pid;
+	tx->tid = rx->owner_tid;
+	atomic_fetch_add_explicit(&rx->life->refs, 1, memory_order_relaxed);
+	tx->life = rx->life;
+	tx->gen = rx->fork.gen;
+	r = rx->ops->tx_local(tx, rx);
+	if (r < 0) {
+		tx_release(tx);
+		return r;
+	}
+	tx->ctx = uipc__ctx_ref(rx->ctx);
+	tx->magic = UIPC_TX_MAGIC;
+	*ret_tx = tx;
+	return 0;
+}
+
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
 {
 	int fd, r;
 
 	uipc_return_if(!rx || rx->magic != UIPC_RX_MAGIC || !ret_tx, -EINVAL);
-	fd = uipc_rx_vector_fd(rx, vector);
+	if (rx->ops->tx_local)
+		return tx_local_new(rx, vector, ret_tx);
+	/* This capability never leaves the library. */
+	fd = uipc__rx_cap(rx, vector, false);
 	if (fd < 0)
 		return fd;
 	r = uipc_tx_connect(rx->ctx, fd, ret_tx);
@@ -148,7 +215,7 @@ UIPC_API int uipc_tx_notify(uipc_tx *tx)
 	if (r == 0)
 		return 0;
 	if (r < 0) /* CLOSED in shared memory: gone only if the kernel agrees */
-		return uipc__cap_alive(tx->cap_fd) < 0 ? -EPIPE : 0;
+		return tx_gone(tx) ? -EPIPE : 0;
 	atomic_fetch_add_explicit(&tx->kicks, 1, memory_order_relaxed);
 	r = tx->ops->tx_kick(tx);
 	if (r < 0)
@@ -160,5 +227,5 @@ UIPC_API int uipc_tx_check(uipc_tx *tx)
 {
 	uipc_return_if(!tx_valid(tx), -EINVAL);
 	/* Not the CLOSED bit: any holder of a capability can store it. */
-	return uipc__cap_alive(tx->cap_fd);
+	return tx_gone(tx) ? -EPIPE : 0;
 }

@@ -91,7 +91,7 @@ struct uipc__backend_ops;
 struct uipc_ctx {
 	_Atomic unsigned refs;
 	enum uipc_backend backend; /* resolved, never AUTO */
-	bool forced;               /* chosen by name (argument or environment) */
+	bool forced;               /* chosen by name in the argument (not UIPC_BACKEND) */
 	const struct uipc__backend_ops *ops;
 };
 
@@ -122,6 +122,18 @@ struct uipc__forkable {
 	struct uipc__forkable *prev, *next;
 	void (*child)(struct uipc__forkable *f); /* in the child: close them */
 	unsigned gen;                            /* uipc__fork_gen at creation */
+};
+
+/* Whether a receiver lives, for the senders uipc_tx_new() made for it in
+ * its own process (they hold no capability). The receiver's free sets
+ * *closed, in a shared anonymous page: fork children see it too, and no
+ * other process can map it, so no peer can forge it. The struct itself is
+ * process-private (its count is this process's); the last holder unmaps
+ * the page and frees it. */
+struct uipc__life {
+	_Atomic unsigned refs;
+	pid_t pid;                /* the receiver's process */
+	_Atomic unsigned *closed; /* MAP_SHARED | MAP_ANONYMOUS */
 };
 
 /* The receiver's side of the wait protocol (src/wait.c). */
@@ -159,6 +171,8 @@ struct uipc_rx {
 	unsigned npeers, peers_size; /* ... them tells every holder we are gone */
 	void *backend;               /* backend-private receiver state */
 	int backend_fd;              /* backend fd passed to senders (eventfd...), or -1 */
+	struct uipc__life *life;     /* shared with the senders of uipc_tx_new() */
+	_Atomic bool exposed;        /* a capability left the library (rx_expose) */
 };
 
 struct uipc_tx {
@@ -168,11 +182,13 @@ struct uipc_tx {
 	struct uipc__desc *desc; /* shared mapping of the receiver's descriptor */
 	uint64_t bit;            /* 1 << vector */
 	unsigned vector;
-	int cap_fd;             /* our dup of the capability socket: liveness */
-	int backend_fd;         /* backend fd from the capability (eventfd...), or -1 */
-	int32_t pid, tid;       /* receiver, as the descriptor said at connect time */
-	void *backend;          /* backend-private sender state */
-	_Atomic uint64_t kicks; /* kicks sent (tests assert one kick per sleep) */
+	int cap_fd;              /* our dup of the capability socket: liveness (or -1: life) */
+	struct uipc__life *life; /* uipc_tx_new() in the receiver's process: liveness */
+	unsigned gen;            /* uipc__fork_gen when made (with life) */
+	int backend_fd;          /* backend fd from the capability (eventfd...), or -1 */
+	int32_t pid, tid;        /* receiver, as the descriptor said at connect time */
+	void *backend;           /* backend-private sender state */
+	_Atomic uint64_t kicks;  /* kicks sent (tests assert one kick per sleep) */
 };
 
 #define UIPC_RX_MAGIC 0x72785550u
@@ -182,6 +198,11 @@ struct uipc_tx {
 /* A message for a human: to the application's log function
  * (uipc_set_log()), or to stderr with UIPC_DEBUG set; otherwise nothing. */
 UIPC_INTERNAL void uipc__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A receiver's life (refs 1), or NULL (out of memory). */
+UIPC_INTERNAL struct uipc__life *uipc__life_new(void);
+/* Drop a reference on a receiver's life (NULL: nothing). */
+UIPC_INTERNAL void uipc__life_unref(struct uipc__life *life);
 
 /* Another reference on a receiver (a channel's); uipc_rx_free() drops one. */
 UIPC_INTERNAL uipc_rx *uipc__rx_ref(uipc_rx *rx);
@@ -230,6 +251,10 @@ UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
  * lands; woken: the backend said its fd or signal fired). */
 UIPC_INTERNAL void uipc__rx_arm_status(uipc_rx *rx);
 UIPC_INTERNAL void uipc__rx_disarm(uipc_rx *rx, bool woken);
+
+/* Make a vector capability (uipc_rx_vector_fd()); expose: it leaves the
+ * library (false only for the one uipc_tx_new() consumes itself). */
+UIPC_INTERNAL int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose);
 
 /* Close the receiver's ends of capabilities nobody holds any more. */
 UIPC_INTERNAL void uipc__rx_reap(uipc_rx *rx);

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test-common.h"
@@ -308,6 +309,147 @@ static void test_receiver_gone(void **state)
 	close(fd);
 	uipc_tx_free(tx);
 	uipc_ctx_free(ctx); /* after its users: ordering is free */
+}
+
+/* A sender of uipc_tx_new() holds no capability: the fds of the pair are
+ * the receiver's (uipc(7) RESOURCES), and its liveness is the receiver's
+ * free, in process memory a peer cannot forge. */
+static void test_in_process_pair(void **state)
+{
+	int before, p[2], q[2], st;
+	uipc_ctx *ctx;
+	uipc_rx *rx;
+	uipc_tx *tx;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
+	before = test_count_fds();
+	assert_int_equal(uipc_rx_new(ctx, UIPC_RX_POLLABLE, &rx), 0);
+	assert_int_equal(uipc_tx_new(rx, 1, &tx), 0);
+	/* A pollable pair: the memfd and the eventfd. */
+	assert_int_equal(test_count_fds() - before, 2);
+	uipc_tx_free(tx);
+	uipc_rx_free(rx);
+	assert_int_equal(test_count_fds(), before);
+
+	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
+	assert_int_equal(uipc_tx_new(rx, 1, &tx), 0);
+	if (!strcmp(uipc_rx_backend_name(rx), "futex"))
+		assert_int_equal(test_count_fds() - before, 1);
+	if (!strcmp(uipc_rx_backend_name(rx), "eventfd"))
+		assert_int_equal(test_count_fds() - before, 2);
+	if (tx->ops->tx_notify) { /* uintr: its own sender protocol (test-uintr) */
+		uipc_tx_free(tx);
+		uipc_rx_free(rx);
+		uipc_ctx_free(ctx);
+		return;
+	}
+	/* A forged CLOSED is not the receiver's end... */
+	atomic_fetch_or(&rx->desc->status, UIPC_DESC_CLOSED);
+	assert_int_equal(uipc_tx_check(tx), 0);
+	assert_int_equal(uipc_tx_notify(tx), 0);
+	uipc__rx_arm_status(rx);
+	uipc__rx_disarm(rx, false);
+
+	/* ...its free is, here and in a fork child (which learns it from the
+	 * status word: its copy of our memory is no longer ours). */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int r1 = uipc_tx_check(tx), r2, r3;
+
+		/* A forged CLOSED is not the receiver's end here either. */
+		atomic_fetch_or(&tx->desc->status, UIPC_DESC_CLOSED);
+		r1 |= uipc_tx_notify(tx) | uipc_tx_check(tx);
+		close(p[1]);
+		close(q[0]);
+		close(q[1]);                /* ready: EOF to the parent */
+		if (read(p[0], &c, 1) != 0) /* EOF: the parent freed it */
+			_exit(1);
+		r2 = uipc_tx_notify(tx);
+		r3 = uipc_tx_check(tx);
+		if (r1 || r2 != -EPIPE || r3 != -EPIPE)
+			fprintf(stderr, "child: check %d, notify %d, check %d\n", r1, r2, r3);
+		_exit(r1 || r2 != -EPIPE || r3 != -EPIPE);
+	}
+	close(p[0]);
+	close(q[1]);
+	assert_int_equal(read(q[0], &c, 1), 0);
+	close(q[0]);
+	uipc_rx_free(rx);
+	close(p[1]);
+	assert_int_equal(uipc_tx_notify(tx), -EPIPE);
+	assert_int_equal(uipc_tx_check(tx), -EPIPE);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	uipc_tx_free(tx);
+	assert_int_equal(test_count_fds(), before);
+	uipc_ctx_free(ctx);
+}
+
+/* A fork child's sender of uipc_tx_new() learns that the receiver's
+ * process died (it never freed the receiver). */
+static void test_in_process_pair_parent_dies(void **state)
+{
+	int res[2], go[2], st, got = -1;
+	struct pollfd pf;
+	pid_t b;
+
+	(void)state;
+	assert_int_equal(pipe(res), 0);
+	assert_int_equal(pipe(go), 0);
+	b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		uipc_ctx *ctx;
+		uipc_rx *rx;
+		uipc_tx *tx;
+		char c;
+
+		if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0 ||
+		    uipc_tx_new(rx, 2, &tx) < 0 || tx->ops->tx_notify)
+			_exit(77);
+		if (fork() == 0) {
+			unsigned char r = 1;
+
+			close(go[0]);
+			if (uipc_tx_check(tx) == 0) {
+				close(go[1]); /* checked while alive: the receiver may die */
+				for (int i = 0; i < 10000 && r; i++) {
+					if (uipc_tx_check(tx) == -EPIPE)
+						r = 0;
+					else
+						test_sleep_ns(1000000);
+				}
+			}
+			(void)!write(res[1], &r, 1);
+			_exit(0);
+		}
+		close(go[1]);
+		(void)!read(go[0], &c, 1); /* EOF once the grandchild checked */
+		_exit(0);
+	}
+	close(go[0]);
+	close(go[1]);
+	close(res[1]);
+	assert_int_equal(waitpid(b, &st, 0), b); /* reaped: no zombie left */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		close(res[0]);
+		skip();
+	}
+	pf = (struct pollfd){.fd = res[0], .events = POLLIN};
+	if (poll(&pf, 1, 30000) == 1) {
+		unsigned char r;
+
+		if (read(res[0], &r, 1) == 1)
+			got = r;
+	}
+	close(res[0]);
+	assert_int_equal(got, 0);
 }
 
 /* A peer that scribbles over the descriptor cannot hang or crash us. */
@@ -614,6 +756,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wait_eintr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connect_bad_fds, setup, teardown),
 	    cmocka_unit_test(test_receiver_gone),
+	    cmocka_unit_test(test_in_process_pair),
+	    cmocka_unit_test(test_in_process_pair_parent_dies),
 	    cmocka_unit_test_setup_teardown(test_hostile_descriptor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pollable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_arm_refuses_blocking_wait, setup, teardown),

@@ -17,12 +17,21 @@
  * pending bit. Use channels (uipc/chan.h) for counted or data-carrying delivery.
  *
  * Threading: a receiver is used by one thread at a time (its waits, polls and
- * arms); a sender may be shared by any number of threads and processes.
+ * arms); a sender may be shared by any number of threads and processes. On
+ * futex and eventfd a receiver may move between threads (made on one, used
+ * by another after a happens-before); signal's handler mode and uintr tie it
+ * to the creating thread (uipc(7), Threads).
  *
  * Resources (uipc(7), RESOURCES): a receiver holds 1 fd (2 on eventfd and
  * signal) plus 1 per live capability (each is a socket pair of its own; on
- * uintr also the kernel's fd per vector in use); a sender 1 (2 on eventfd);
- * each capability is 1 fd until its holder closes it.
+ * uintr also the kernel's fd per vector in use); a sender 1 (2 on eventfd
+ * and signal), none when made by uipc_tx_new() on futex and eventfd (nor a
+ * capability); each capability is 1 fd until its holder closes it.
+ *
+ * Syscalls (uipc(7), SYSCALLS PER OPERATION): a notify to an awake receiver
+ * makes none; a kick one; on eventfd its acknowledgement one, and a drain or
+ * arm that finds nothing none (one drain read once a capability was handed
+ * out).
  *
  * fork() (uipc(7), FORK): in a child, receivers, channel ends and producer
  * ends inherited from the parent return -ECHILD from every call but their
@@ -226,8 +235,8 @@ UIPC_API int uipc_rx_fd(uipc_rx *rx);
  * it. Until uipc_rx_drain(), blocking calls on the receiver (uipc_rx_wait()
  * with a timeout, a blocking channel receive) return -EBUSY; calling arm
  * again is a no-op.
- * @return 0; -EAGAIN when something is already pending (call
- *         uipc_rx_drain() instead of sleeping); -EOPNOTSUPP (no pollable
+ * @return 0; -EAGAIN when something is already pending (do not sleep: the
+ *         fd may not fire for it; call uipc_rx_drain()); -EOPNOTSUPP (no pollable
  *         fd); -EBUSY (handler mode); -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_arm(uipc_rx *rx);
@@ -237,7 +246,10 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx);
  * a spurious wakeup). Notifies are syscall-free again until the next arm.
  * The fd's readiness is consumed: a kick announced before the drain but
  * landing after it is consumed by the next drain, so an armed idle receiver
- * never leaves the fd readable (an event loop does not spin).
+ * never leaves the fd readable (an event loop does not spin). Call it after
+ * every sleep, whether the fd fired or not: a notify while the loop was
+ * awake left its bit here without making the fd readable. No syscall when
+ * nothing is pending and the receiver handed out no capability.
  * @return 0; -EOPNOTSUPP; -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask);
@@ -288,8 +300,13 @@ UIPC_API int uipc_tx_open(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx);
 UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
     UIPC_DEPRECATED("use uipc_tx_open()");
 
-/** Same-process shortcut: a sender for one vector of rx. uintr: see
- * uipc_rx_cap() for the first sender of a vector (-EPERM). */
+/** Same-process shortcut: a sender for one vector of rx. On futex and
+ * eventfd it holds no fd and no capability: it shares the receiver's state
+ * (and, on eventfd, kicks without the O_NONBLOCK check while the receiver
+ * has handed out no capability); it learns the receiver's free from a flag
+ * in a shared anonymous page only the receiver's process and its fork
+ * children map, and in a fork child also the receiver's process' exit. uintr: see uipc_rx_cap() for the first
+ * sender of a vector (-EPERM). */
 UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx);
 
 /** Disconnect and free a sender. Accepts NULL. */
@@ -329,7 +346,9 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx);
  *
  * @return 0; -EPIPE when the capability's socket hung up: the receiver was
  *         freed or its process died (the CLOSED bit in the descriptor is
- *         only a hint, which any holder can store); -EINVAL (NULL); a
+ *         only a hint, which any holder can store; a uipc_tx_new() sender
+ *         on futex or eventfd asks the receiver's private state, see
+ *         uipc_tx_new()); -EINVAL (NULL); a
  *         backend error
  *         from the kick: -ESRCH when the receiver thread is gone (signal,
  *         uintr), -EAGAIN or -EPERM from the signal queue (signal).

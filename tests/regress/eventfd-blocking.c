@@ -4,7 +4,8 @@
  * only at connect, on an open file description the receiver shares, so a
  * receiver that cleared it and filled the counter made the next kick's
  * write() block for ever. The kick runs in a child with an alarm: a hang
- * is a failure, not a hung test.
+ * is a failure, not a hung test. The sender is connected from a capability,
+ * as a hostile receiver's senders are (another process's).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -19,12 +20,15 @@ int main(void)
 	uipc_rx *rx;
 	uipc_tx *tx;
 	pid_t pid;
-	int fd, st;
+	int fd, st, cap;
 
 	if (uipc_ctx_new("eventfd", &ctx) < 0)
 		return T_SKIP;
 	t_check(uipc_rx_new(ctx, UIPC_RX_POLLABLE, &rx) == 0);
-	t_check(uipc_tx_new(rx, 2, &tx) == 0);
+	cap = uipc_rx_vector_fd(rx, 2);
+	t_check(cap >= 0);
+	t_check(uipc_tx_connect(ctx, cap, &tx) == 0);
+	close(cap);
 	fd = uipc_rx_fd(rx);
 	/* The receiver turns on its senders. */
 	t_check(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0);

@@ -4,7 +4,9 @@
  * open file description) cleared O_NONBLOCK, and the receiver's drain,
  * reading for a kick it had seen announced (ON) but that had not landed,
  * blocked for ever. An alarm turns a hang into a failure (the default
- * action of SIGALRM ends the program: not exit status 0).
+ * action of SIGALRM ends the program: not exit status 0). The peer's
+ * sender is connected from a capability, as in another process (a sender
+ * of uipc_tx_new() is the receiver's own code, trusted).
  */
 #include <fcntl.h>
 
@@ -16,11 +18,15 @@ int main(void)
 	uipc_rx *rx;
 	uipc_tx *tx;
 	uint64_t m;
+	int cap;
 
 	if (uipc_ctx_new("eventfd", &ctx) < 0)
 		return T_SKIP;
 	t_check(uipc_rx_new(ctx, UIPC_RX_POLLABLE, &rx) == 0);
-	t_check(uipc_tx_new(rx, 2, &tx) == 0);
+	cap = uipc_rx_vector_fd(rx, 2);
+	t_check(cap >= 0);
+	t_check(uipc_tx_connect(ctx, cap, &tx) == 0);
+	close(cap);
 	t_check(uipc_rx_arm(rx) == 0);
 	/* A sender wins ON and never writes; another clears O_NONBLOCK on
 	 * the description they all share with the receiver. */
