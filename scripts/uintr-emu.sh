@@ -278,6 +278,17 @@ for p in "${progs[@]}"; do
 	cp "$root$p" "$ir/t/"
 done
 cp "$b/kmod/uipc_uintr.ko" "$ir/t/"
+# KVM's modules of this kernel (the chroot has them), for the kvm_intel row.
+for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
+	f=$root/usr/lib/modules/$kver/kernel/$m.ko
+	if [ -r "$f.xz" ]; then
+		xz -dc "$f.xz" >"$ir/t/$(basename "$m").ko"
+	elif [ -r "$f" ]; then
+		cp "$f" "$ir/t/"
+	else
+		log "no $m.ko for $kver: the kvm_intel row is skipped"
+	fi
+done
 # The shared libraries those programs load (libc, libcmocka...), from the chroot.
 for lib in $(for p in "${progs[@]}"; do in_chroot ldd "$p"; done |
 	sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u); do
