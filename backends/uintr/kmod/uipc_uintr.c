@@ -1483,9 +1483,9 @@ static long wait_polled(struct uintr_task *st, ktime_t deadline)
 }
 
 /*
- * Put the current thread on a queue that is up and has room: this CPU's,
- * else any. IRQs off. Returns the queue's CPU, or -1 if none (the caller
- * polls).
+ * Put the current thread on a queue that is open and has room: this CPU's,
+ * else any. IRQs off. Returns the queue's CPU with its lock held, or -1 if
+ * none (the caller polls).
  */
 static int waitq_join(struct uintr_task *st)
 {
@@ -1511,8 +1511,26 @@ found:
 	list_add_tail(&st->wnode, &q->list);
 	st->wvec = q->vector;
 	WRITE_ONCE(st->wcpu, cpu);
-	raw_spin_unlock(&q->lock);
 	return cpu;
+}
+
+/*
+ * The queue the current thread is on, locked, or the one it joins now
+ * (waitq_join()). IRQs off. -1: none.
+ */
+static int waitq_lock_own(struct uintr_task *st)
+{
+	int cpu = READ_ONCE(st->wcpu);
+
+	if (cpu >= 0) {
+		struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+
+		raw_spin_lock(&q->lock);
+		if (st->wcpu == cpu)
+			return cpu;
+		raw_spin_unlock(&q->lock);	/* CPU hotplug took it off meanwhile */
+	}
+	return waitq_join(st);
 }
 
 /*
@@ -1529,17 +1547,18 @@ static bool wait_arm(struct uintr_task *st)
 
 	preempt_disable();
 	local_irq_disable();
-	cpu = READ_ONCE(st->wcpu);
-	if (cpu < 0)
-		cpu = waitq_join(st);
+	cpu = waitq_lock_own(st);
 	if (cpu >= 0) {
 		/*
-		 * CPU hotplug may take the thread off this queue from here on;
-		 * wait_vector() then sees wcpu < 0 before it sleeps.
+		 * Under the queue's lock: CPU hotplug closing this queue comes
+		 * before (the thread joins another) or after (it sets SN over
+		 * what is written here, and wait_vector() sees wcpu < 0 before
+		 * it sleeps), never in between.
 		 */
 		st->armed = true;
 		uwrmsr(MSR_UINTR_MISC, misc_value(st));
 		upid_point(st->recv->upid, st->wvec, cpu);
+		raw_spin_unlock(&per_cpu_ptr(&uintr_waitq, cpu)->lock);
 	}
 	local_irq_enable();
 	preempt_enable();
