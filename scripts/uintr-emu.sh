@@ -29,7 +29,7 @@
 #                 runs (default: build-uintr-emu in the source tree); a
 #                 second run rebuilds only what changed
 # Env: UIPC_EMU_MIRROR (Debian mirror), UIPC_EMU_BOOT_TIMEOUT (s, default
-#      900), UIPC_EMU_SUITES (library suites run on uintr, default
+#      1500), UIPC_EMU_SUITES (library suites run on uintr, default
 #      "notify xproc stress faults kill chan"), UIPC_EMU_GATE_SUITES (those
 #      of them that count as steps, default all; any others run and are
 #      reported without deciding the verdict), UIPC_EMU_SUITE_TIMEOUT
@@ -51,7 +51,7 @@ done
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 mirror=${UIPC_EMU_MIRROR:-http://deb.debian.org/debian}
-boot_timeout=${UIPC_EMU_BOOT_TIMEOUT:-900}
+boot_timeout=${UIPC_EMU_BOOT_TIMEOUT:-1500}
 root=$cache/trixie
 out=$root/build/out # logs and images: $out.*, inside the chroot at /build/out.*
 start=$SECONDS
