@@ -29,7 +29,7 @@
 #                 runs (default: build-uintr-emu in the source tree); a
 #                 second run rebuilds only what changed
 # Env: UIPC_EMU_MIRROR (Debian mirror), UIPC_EMU_BOOT_TIMEOUT (s, default
-#      900), UIPC_EMU_SUITES (library suites run on uintr, default
+#      1500), UIPC_EMU_SUITES (library suites run on uintr, default
 #      "notify xproc stress faults kill chan"), UIPC_EMU_GATE_SUITES (those
 #      of them that count as steps, default all; any others run and are
 #      reported without deciding the verdict), UIPC_EMU_SUITE_TIMEOUT
@@ -51,7 +51,7 @@ done
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 mirror=${UIPC_EMU_MIRROR:-http://deb.debian.org/debian}
-boot_timeout=${UIPC_EMU_BOOT_TIMEOUT:-900}
+boot_timeout=${UIPC_EMU_BOOT_TIMEOUT:-1500}
 root=$cache/trixie
 out=$root/build/out # logs and images: $out.*, inside the chroot at /build/out.*
 start=$SECONDS
@@ -278,6 +278,17 @@ for p in "${progs[@]}"; do
 	cp "$root$p" "$ir/t/"
 done
 cp "$b/kmod/uipc_uintr.ko" "$ir/t/"
+# KVM's modules of this kernel (the chroot has them), for the kvm_intel row.
+for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
+	f=$root/usr/lib/modules/$kver/kernel/$m.ko
+	if [ -r "$f.xz" ]; then
+		xz -dc "$f.xz" >"$ir/t/$(basename "$m").ko"
+	elif [ -r "$f" ]; then
+		cp "$f" "$ir/t/"
+	else
+		log "no $m.ko for $kver: the kvm_intel row is skipped"
+	fi
+done
 # The shared libraries those programs load (libc, libcmocka...), from the chroot.
 for lib in $(for p in "${progs[@]}"; do in_chroot ldd "$p"; done |
 	sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u); do

@@ -107,14 +107,36 @@ static void collect(struct info *in)
 /* How a receiver blocked in uintr_wait is woken, in words. */
 static const char *wake_name(const struct uipc__uintr_detect *d, char *buf, size_t len)
 {
+	static const char *const why[] = {
+	    [UINTR_WAKE_WHY_NONE] = " (shim)",
+	    [UINTR_WAKE_WHY_PARAM] = " (chosen by the shim's wake= parameter)",
+	    [UINTR_WAKE_WHY_KERNEL] = " (the shim's fallback: this kernel lacks an interface "
+	                              "its own interrupt needs, see dmesg)",
+	    [UINTR_WAKE_WHY_ALLOC] = " (the shim's fallback: the kernel gave it no interrupt, "
+	                             "see dmesg)",
+	};
+	const char *w = d->shim_info.wake_why < sizeof(why) / sizeof(why[0])
+	                    ? why[d->shim_info.wake_why]
+	                    : " (the shim's fallback, see dmesg)";
+
 	switch (d->wake) {
 	case UIPC_UINTR_WAKE_VECTOR:
-		snprintf(buf, len, "by the notification's own interrupt (shim, vector %#x)",
-		         d->shim_info.wake_vector);
+		if (d->shim_info.wake_source == UINTR_WAKE_SRC_OWN)
+			snprintf(buf, len,
+			         "by the notification: the shim's own interrupt (one per CPU, "
+			         "vector %#x on this one)",
+			         d->shim_info.wake_vector);
+		else if (d->shim_info.wake_source == UINTR_WAKE_SRC_KVM)
+			snprintf(buf, len,
+			         "by the notification: KVM's wakeup vector %#x, borrowed%s",
+			         d->shim_info.wake_vector, w);
+		else
+			snprintf(buf, len, "by the notification's own interrupt (shim, vector %#x)",
+			         d->shim_info.wake_vector);
 		break;
 	case UIPC_UINTR_WAKE_POLL:
-		snprintf(buf, len, "by a poll every %u us (shim; see uipc_uintr's wake parameter)",
-		         d->wake_poll_us);
+		snprintf(buf, len, "by a poll every %u us%s", d->wake_poll_us,
+		         d->shim_info.wake_source == UINTR_WAKE_SRC_POLL ? w : " (shim)");
 		break;
 	case UIPC_UINTR_WAKE_KERNEL:
 		snprintf(buf, len, "by the kernel's uintr_wait");
@@ -135,7 +157,7 @@ static void print_text(const struct info *in)
 	printf("  kernel interface     %s: %s\n", iface_name(in->det->iface), in->det->kernel_why);
 	printf("  usable               %s\n", in->det->why);
 	{
-		char wb[128];
+		char wb[192];
 
 		printf("  blocked wait woken   %s\n", wake_name(in->det, wb, sizeof(wb)));
 	}
@@ -205,6 +227,18 @@ static void print_json(const struct info *in)
 	         : in->det->wake == UIPC_UINTR_WAKE_POLL   ? "poll"
 	         : in->det->wake == UIPC_UINTR_WAKE_KERNEL ? "kernel"
 	                                                   : "none");
+	if (in->det->wake == UIPC_UINTR_WAKE_VECTOR || in->det->wake == UIPC_UINTR_WAKE_POLL) {
+		char wb[192];
+
+		printf(", \"blocked_wait_source\": ");
+		json_str(in->det->shim_info.wake_source == UINTR_WAKE_SRC_OWN ? "own-interrupt"
+		         : in->det->shim_info.wake_source == UINTR_WAKE_SRC_KVM
+		             ? "kvm-wakeup-vector"
+		         : in->det->shim_info.wake_source == UINTR_WAKE_SRC_POLL ? "poll"
+		                                                                 : "unknown");
+		printf(", \"blocked_wait_how\": ");
+		json_str(wake_name(in->det, wb, sizeof(wb)));
+	}
 #else
 	printf("\"cpuid\": false, \"kernel_interface\": \"none\", \"usable\": false");
 #endif

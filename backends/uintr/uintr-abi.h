@@ -44,8 +44,24 @@ struct uintr_info {
 	__u32 uitt_size;   /* UITT entries */
 	__u32 wake_vector; /* WAIT_VECTOR: the kernel vector a blocked waiter's UPID names */
 	__u32 poll_us;     /* WAIT_POLLED: the poll period in microseconds */
-	__u64 reserved;
+	__u32 wake_source; /* UINTR_WAKE_SRC_*: what wakes a blocked wait (0: older module) */
+	__u32 wake_why;    /* UINTR_WAKE_WHY_*: why not the module's own interrupt (0: it is) */
 };
+
+/*
+ * uintr_info.wake_source, with HW (added in ABI 1 where "reserved" was: a
+ * module from before reports 0).
+ */
+#define UINTR_WAKE_SRC_UNKNOWN 0u /* a module older than this field */
+#define UINTR_WAKE_SRC_OWN     1u /* the module's own interrupt, one per CPU (WAIT_VECTOR) */
+#define UINTR_WAKE_SRC_KVM     2u /* KVM's posted-interrupt wakeup vector, borrowed (WAIT_VECTOR) */
+#define UINTR_WAKE_SRC_POLL    3u /* the timed poll (WAIT_POLLED) */
+
+/* uintr_info.wake_why: why the module's own interrupt is not the wake. */
+#define UINTR_WAKE_WHY_NONE   0u /* it is (or no hardware) */
+#define UINTR_WAKE_WHY_PARAM  1u /* the wake= module parameter chose another */
+#define UINTR_WAKE_WHY_KERNEL 2u /* the kernel lacks an interface it needs (built without it) */
+#define UINTR_WAKE_WHY_ALLOC  3u /* the kernel refused the interrupts (no vector, no memory) */
 
 /* uintr_register_handler(handler, flags), with an optional alternate stack
  * (stack == 0: run on the interrupted stack, skipping 128 bytes of red zone). */

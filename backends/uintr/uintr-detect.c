@@ -105,10 +105,14 @@ static void detect(void)
 		snprintf(kw, sizeof(kw), "/dev/uintr speaks ABI %u, this library %u",
 		         d->shim_info.abi_version, UINTR_ABI_VERSION);
 	else if (d->shim == 0 && (d->shim_info.flags & UINTR_INFO_WAIT_VECTOR))
-		snprintf(
-		    kw, sizeof(kw),
-		    "shim /dev/uintr (ABI %u, blocked wait woken by the notification (vector %#x))",
-		    d->shim_info.abi_version, d->shim_info.wake_vector);
+		snprintf(kw, sizeof(kw),
+		         "shim /dev/uintr (ABI %u, blocked wait woken by the notification (%s, "
+		         "vector %#x))",
+		         d->shim_info.abi_version,
+		         d->shim_info.wake_source == UINTR_WAKE_SRC_OWN   ? "own interrupt"
+		         : d->shim_info.wake_source == UINTR_WAKE_SRC_KVM ? "KVM's wakeup vector"
+		                                                          : "vector",
+		         d->shim_info.wake_vector);
 	else if (d->shim == 0 && (d->shim_info.flags & UINTR_INFO_HW))
 		snprintf(kw, sizeof(kw), "shim /dev/uintr (ABI %u, polled wait every %u us)",
 		         d->shim_info.abi_version,

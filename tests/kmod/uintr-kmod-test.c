@@ -60,10 +60,11 @@ static int check_info(int fd)
 	memset(&info, 0xa5, sizeof(info));
 	check(ioctl_errno(fd, UINTR_IOC_INFO, &info) == 0, "UINTR_IOC_INFO succeeds");
 	check(info.abi_version == UINTR_ABI_VERSION, "INFO: abi_version is UINTR_ABI_VERSION");
-	check(info.reserved == 0, "INFO: reserved field zeroed");
 	check_errno(fd, UINTR_IOC_INFO, NULL, EFAULT, "INFO with a NULL pointer");
-	printf("INFO: flags %#x uinv %#x uitt_size %u wake_vector %#x poll_us %u\n", info.flags,
-	       info.uinv, info.uitt_size, info.wake_vector, info.poll_us);
+	printf("INFO: flags %#x uinv %#x uitt_size %u wake_vector %#x poll_us %u wake_source %u "
+	       "wake_why %u\n",
+	       info.flags, info.uinv, info.uitt_size, info.wake_vector, info.poll_us,
+	       info.wake_source, info.wake_why);
 	hw = (info.flags & UINTR_INFO_HW) != 0;
 	if (hw) {
 		check((info.flags &
@@ -79,13 +80,25 @@ static int check_info(int fd)
 			check((info.flags & UINTR_INFO_WAIT_POLLED) && info.poll_us >= 10 &&
 			          info.poll_us <= 10000 && info.wake_vector == 0,
 			      "INFO: polled wait: its period, no wake vector");
+		if (info.flags & UINTR_INFO_WAIT_VECTOR)
+			check(info.wake_source == UINTR_WAKE_SRC_OWN ||
+			          info.wake_source == UINTR_WAKE_SRC_KVM,
+			      "INFO: event-driven wait: the own interrupt or KVM's vector");
+		else
+			check(info.wake_source == UINTR_WAKE_SRC_POLL,
+			      "INFO: polled wait: source poll");
+		check((info.wake_source == UINTR_WAKE_SRC_OWN) ==
+		              (info.wake_why == UINTR_WAKE_WHY_NONE) &&
+		          info.wake_why <= UINTR_WAKE_WHY_ALLOC,
+		      "INFO: a reason exactly when the own interrupt is not the wake");
 		check(info.uinv >= 32 && info.uinv <= 255, "INFO: uinv is a valid vector");
 		check(info.uitt_size == UINTR_UITT_SIZE, "INFO: uitt_size is UINTR_UITT_SIZE");
 	} else {
 		check(info.flags == 0, "INFO: no flag without hardware");
 		check(info.uinv == 0 && info.uitt_size == 0 && info.wake_vector == 0 &&
-		          info.poll_us == 0,
-		      "INFO: uinv, uitt_size, wake_vector and poll_us are 0 without hardware");
+		          info.poll_us == 0 && info.wake_source == 0 && info.wake_why == 0,
+		      "INFO: uinv, uitt_size, wake_vector, poll_us and the wake fields are 0 "
+		      "without hardware");
 	}
 	return hw;
 }

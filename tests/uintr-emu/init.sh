@@ -44,7 +44,43 @@ step() { # name timeout command...
 is_dev() { [ -c /dev/uintr ]; }
 no_dev() { [ ! -e /dev/uintr ]; }
 hw_enabled() { dmesg | grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware enabled)'; }
-wake_vector() { dmesg | grep -q 'uipc_uintr: blocked waits are woken by the notification (wakeup vector 0xf1)'; }
+wake_own() { dmesg | grep -q 'uipc_uintr: blocked waits are woken by the notification (own interrupt, one per CPU: uipc-wake)'; }
+wake_kvm() { dmesg | grep -q "uipc_uintr: blocked waits are woken by the notification (KVM's wakeup vector 0xf1; fallback: wake=kvm)"; }
+# The own wake interrupt: one "uipc-wake" row per CPU in /proc/interrupts while loaded, none after.
+own_irqs() { # count
+	nirq=$(grep -c ' uipc-wake$' /proc/interrupts)
+	grep ' uipc-wake$' /proc/interrupts
+	[ "$nirq" = "$1" ]
+}
+# kvm_intel in this guest: Bochs is built with VMX (--enable-vmx=2). Loads
+# KVM's modules; the step passes whether kvm_intel loads or not and says
+# which (a failed load is the stand-in: it takes the module-notifier path).
+kvm_try() {
+	insmod /t/irqbypass.ko && insmod /t/kvm.ko || return 1
+	if insmod /t/kvm-intel.ko; then
+		echo "KVM-INTEL: loaded in the emulated guest"
+		lsmod | grep kvm
+	else
+		echo "KVM-INTEL: did not load (see dmesg)"
+		dmesg | grep -i 'kvm' | tail -5
+	fi
+	return 0
+}
+kvm_live() { grep -q '^kvm_intel ' /proc/modules; }
+kvm_takes() {
+	kvm_try && kvm_live || { echo "kvm_intel did not load: nothing to hand over"; return 0; }
+	dmesg | grep -q 'uipc_uintr: kvm_intel is loading and takes the wakeup vector: blocked waits now poll every 50 us' &&
+		/t/uintr-wake idle poll 1
+}
+kvm_refused() {
+	insmod /t/uipc_uintr.ko wake=kvm || return 1
+	dmesg | grep -q 'uipc_uintr: wake=kvm: no such wake here; UINTR stays off' &&
+		dmesg | tail -3 | grep -q 'hardware absent' && rmmod uipc_uintr
+}
+kvm_gone() {
+	grep -q '^kvm_intel ' /proc/modules && rmmod kvm_intel
+	rmmod kvm && rmmod irqbypass
+}
 wake_poll() { dmesg | grep -q 'uipc_uintr: blocked waits poll every 50 us (wake=poll)'; }
 info_has() { # pattern...
 	timeout -s KILL 60 /t/uipc-info >/tmp/info.txt 2>&1 || return 1
@@ -74,15 +110,16 @@ cpu1_online() { [ "$(cat /sys/devices/system/cpu/cpu1/online)" = 1 ]; }
 step "no /dev/uintr before insmod" 10 no_dev
 step "insmod uipc_uintr.ko" 30 insmod /t/uipc_uintr.ko
 step "module says hardware enabled" 10 hw_enabled
-step "module says blocked waits are woken by the notification (vector 0xf1)" 10 wake_vector
+step "module says blocked waits are woken by the notification (own interrupt)" 10 wake_own
+step "one own wake interrupt per CPU in /proc/interrupts" 10 own_irqs 2
 step "/dev/uintr appears" 10 is_dev
 step "uipc-info: CPUID bit, shim, auto picks uintr, woken by the notification" 60 info_has \
 	'CPUID.(7,0):EDX\[5\] *set' 'kernel interface *shim' 'usable *available' 'auto picks *uintr' \
-	'blocked wait woken by the notification (vector 0xf1)'
+	"blocked wait woken *by the notification: the shim's own interrupt"
 # Blocked waits (uintr_wait): woken by the notification's own interrupt, once.
-step "blocked wake by the notification: threads and processes" 300 /t/uintr-wake measure vector 100
-step "the same, receiver's CPU kept out of cpuidle" 300 /t/uintr-wake measure vector 100 busy
-step "idle blocked receiver: no periodic wakeup" 120 /t/uintr-wake idle vector 2
+step "blocked wake by the notification: threads and processes" 300 /t/uintr-wake measure own 100
+step "the same, receiver's CPU kept out of cpuidle" 300 /t/uintr-wake measure own 100 busy
+step "idle blocked receiver: no periodic wakeup" 120 /t/uintr-wake idle own 2
 step "blocked/woken stress, CPU 1 offline/online in the middle" 600 /t/uintr-wake stress 400
 step "module ABI test, hardware mode" 60 /t/uintr-kmod-test --expect-hw
 step "RFC selftest cases on the shim" 300 /t/uintr-selftest
@@ -91,6 +128,14 @@ step "library: receiver exits/execs/SIGKILLed while senders post" 300 /t/uintr-e
 step "library: CPU 1 offline/online while a receiver waits" 300 /t/uintr-emu-lib hotplug
 step "cpu1 offline and online again, module loaded" 60 cpu1_cycle
 step "cpu1 online" 10 cpu1_online
+step "own wake interrupts still one per CPU after the hotplug" 10 own_irqs 2
+# kvm_intel next to the own wake: it must change nothing.
+if [ -r /t/kvm-intel.ko ]; then
+	step "load KVM's modules (kvm_intel: loaded or not, said)" 60 kvm_try
+	step "with kvm_intel tried: blocked wake counts" 300 /t/uintr-wake measure own 100
+	step "with kvm_intel tried: idle blocked receiver" 120 /t/uintr-wake idle own 2
+	step "with kvm_intel tried: blocked/woken stress, CPU 1 offline/online" 600 /t/uintr-wake stress 200
+fi
 for r in /t/regress-uintr-*; do
 	[ -x "$r" ] && step "regression ${r#/t/regress-} on uintr" 120 env UIPC_BACKEND=uintr "$r"
 done
@@ -115,10 +160,29 @@ for t in $EMU_CORE; do
 done
 step "refcount 0, rmmod (deferred-free window retried)" 30 rmmod_retry
 step "/dev/uintr gone" 10 no_dev
+step "no own wake interrupt left after rmmod" 10 own_irqs 0
+# The KVM-borrowed fallback (wake=kvm): refused while kvm_intel is live,
+# used once it is gone.
+if kvm_live; then
+	step "insmod wake=kvm with kvm_intel live: refused (UINTR off, said)" 30 kvm_refused
+fi
+[ -r /t/kvm-intel.ko ] && step "unload KVM's modules" 30 kvm_gone
+step "insmod wake=kvm (the fallback)" 30 insmod /t/uipc_uintr.ko wake=kvm
+step "module says KVM's wakeup vector, as the fallback" 10 wake_kvm
+step "uipc-info says KVM's vector, chosen by the parameter" 60 info_has \
+	"blocked wait woken *by the notification: KVM's wakeup vector 0xf1, borrowed (chosen by the shim's wake= parameter)"
+step "fallback: blocked wake counts (PIW)" 300 /t/uintr-wake measure kvm 100
+step "fallback: idle blocked receiver" 120 /t/uintr-wake idle kvm 2
+if [ -r /t/kvm-intel.ko ]; then
+	step "kvm_intel loads under wake=kvm: the vector is handed over, waits poll (said)" 300 kvm_takes
+	step "unload KVM's modules again" 30 kvm_gone
+fi
+step "rmmod wake=kvm" 30 rmmod_retry
 # The timed poll, chosen explicitly: the same tests, and its figures for comparison.
 step "insmod again, wake=poll" 30 insmod /t/uipc_uintr.ko wake=poll
 step "module says blocked waits poll (wake=poll)" 10 wake_poll
-step "uipc-info says polled wait" 60 info_has 'polled wait every 50 us'
+step "uipc-info says polled wait" 60 info_has 'polled wait every 50 us' \
+	"blocked wait woken *by a poll every 50 us (chosen by the shim's wake= parameter)"
 step "selftest on the reloaded module, polled wait" 300 /t/uintr-selftest
 step "blocked wake by the poll: threads and processes" 300 /t/uintr-wake measure poll 100
 step "the same, receiver's CPU kept out of cpuidle" 300 /t/uintr-wake measure poll 100 busy

@@ -6,20 +6,22 @@
  * guest's virtual time (Bochs: ips instructions per guest second), so they
  * compare mechanisms in one run and say nothing about silicon.
  *
- *   uintr-wake measure vector|poll ROUNDS [busy]
+ *   uintr-wake measure own|kvm|vector|poll ROUNDS [busy]
  *       ROUNDS blocked wakes from a sender thread, then ROUNDS from a
  *       sender process. With "busy", a SCHED_IDLE thread spins on the
  *       receiver's CPU so that it never enters cpuidle (a comparison: is a
- *       late wake the idle state's?). Checks: the module reports that mechanism; every
- *       wait ends with EINTR and one delivery (none lost); vector: the
- *       wakeup vector's interrupt count (PIW in /proc/interrupts) grows by
- *       exactly ROUNDS and the receiver sleeps once per wait; poll: PIW does
- *       not move. Prints the wake delay (sender's SENDUIPI to the
- *       receiver's return) and sleeps per wait.
- *   uintr-wake idle vector|poll SECONDS
- *       One receiver blocked for SECONDS with nothing sent. vector: it
- *       sleeps once (no periodic wakeup) and PIW does not move. Prints its
- *       wakeups per second, and the timer interrupts of its CPU.
+ *       late wake the idle state's?). Checks: the module reports that
+ *       mechanism (own: its own interrupt, kvm: KVM's wakeup vector,
+ *       vector: either); every wait ends with EINTR and one delivery (none
+ *       lost); event-driven: the wake interrupts (own: the "uipc-wake" rows
+ *       of /proc/interrupts, kvm: PIW) grow by exactly ROUNDS and the
+ *       receiver sleeps once per wait; poll: neither moves. Prints the wake
+ *       delay (sender's SENDUIPI to the receiver's return) and sleeps per
+ *       wait.
+ *   uintr-wake idle own|kvm|vector|poll SECONDS
+ *       One receiver blocked for SECONDS with nothing sent. Event-driven:
+ *       it sleeps once (no periodic wakeup) and no wake interrupt comes.
+ *       Prints its wakeups per second, and the timer interrupts of its CPU.
  *   uintr-wake stress ROUNDS
  *       Two receiver threads, each with its own sender thread, ROUNDS
  *       blocked/woken cycles each, while CPU 1 goes offline and online
@@ -150,6 +152,48 @@ static long long irq_count(const char *row, int cpu)
 	}
 	fclose(f);
 	return sum;
+}
+
+/* Sum over all CPUs of the /proc/interrupts rows whose action is @name (the own wake: one per CPU). */
+static long long irq_count_named(const char *name)
+{
+	char line[4096];
+	long long sum = 0;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		size_t n = strcspn(line, "\n");
+
+		line[n] = 0;
+		if (n < strlen(name) || strcmp(line + n - strlen(name), name) ||
+		    line[n - strlen(name) - 1] != ' ')
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		p++;
+		for (;;) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Every wake interrupt there is: the own ones and KVM's wakeup vector (PIW). */
+static long long wake_irqs(void)
+{
+	long long own = irq_count_named("uipc-wake"), piw = irq_count("PIW", -1);
+
+	return (own > 0 ? own : 0) + (piw > 0 ? piw : 0);
 }
 
 static long long task_field(pid_t pid, pid_t tid, const char *key)
@@ -323,21 +367,21 @@ static void receive_rounds(struct pair *pr, struct result *res, volatile int *ha
 static void report(const char *who, const char *mech, unsigned rounds, struct result *res,
                    long long piw)
 {
-	int vector = !strcmp(mech, "vector");
+	int vector = strcmp(mech, "poll") != 0;
 	char buf[160];
 
 	printf("%s, %s: %u rounds, wake delay (virtual time) %s; %.2f sleeps per wait, "
-	       "PIW interrupts %lld\n",
-	       who, mech, rounds, delays(res, buf, sizeof(buf)), (double)res->nvcsw / rounds, piw);
+	       "wake interrupts %lld (own uipc-wake %lld, PIW %lld in all)\n",
+	       who, mech, rounds, delays(res, buf, sizeof(buf)), (double)res->nvcsw / rounds, piw,
+	       irq_count_named("uipc-wake"), irq_count("PIW", -1));
 	check(res->eintr == rounds && !res->timeouts && !res->other,
 	      "%s: every blocked wait ended by its post (EINTR %u, timeouts %u, other %u)", who,
 	      res->eintr, res->timeouts, res->other);
 	check(!res->bad_delivery, "%s: one delivery per post (%u rounds off)", who,
 	      res->bad_delivery);
 	if (vector) {
-		check(piw == rounds,
-		      "%s: one wakeup-vector interrupt per blocked wait (%lld for %u)", who, piw,
-		      rounds);
+		check(piw == rounds, "%s: one wake interrupt per blocked wait (%lld for %u)", who,
+		      piw, rounds);
 		check(res->nvcsw <= 2ll * rounds,
 		      "%s: the receiver slept about once per wait, not polled (%lld sleeps, %u "
 		      "waits)",
@@ -369,12 +413,19 @@ static int check_mechanism(const char *mech)
 	memset(&info, 0, sizeof(info));
 	if (xioctl(UINTR_IOC_INFO, &info))
 		return 0;
-	printf("INFO: flags %#x wake_vector %#x poll_us %u\n", info.flags, info.wake_vector,
-	       info.poll_us);
-	if (!strcmp(mech, "vector"))
-		return (info.flags & UINTR_INFO_WAIT_VECTOR) &&
-		       !(info.flags & UINTR_INFO_WAIT_POLLED) && info.wake_vector == 0xf1 &&
-		       info.poll_us == 0;
+	printf("INFO: flags %#x wake_vector %#x poll_us %u wake_source %u wake_why %u\n",
+	       info.flags, info.wake_vector, info.poll_us, info.wake_source, info.wake_why);
+	if (strcmp(mech, "poll")) {
+		if (!(info.flags & UINTR_INFO_WAIT_VECTOR) ||
+		    (info.flags & UINTR_INFO_WAIT_POLLED) || info.poll_us != 0 ||
+		    info.wake_vector < 32 || info.wake_vector > 255)
+			return 0;
+		if (!strcmp(mech, "own"))
+			return info.wake_source == UINTR_WAKE_SRC_OWN && !info.wake_why;
+		if (!strcmp(mech, "kvm"))
+			return info.wake_source == UINTR_WAKE_SRC_KVM && info.wake_vector == 0xf1;
+		return !strcmp(mech, "vector");
+	}
 	return (info.flags & UINTR_INFO_WAIT_POLLED) && !(info.flags & UINTR_INFO_WAIT_VECTOR) &&
 	       info.poll_us >= 10 && info.wake_vector == 0;
 }
@@ -423,18 +474,18 @@ static int measure(const char *mech, unsigned rounds, int busy)
 	check(pr->vfd >= 0, "receiver registered, vector fd");
 	if (pr->vfd < 0)
 		return 1;
-	piw = irq_count("PIW", -1);
+	piw = wake_irqs();
 	pthread_create(&t, NULL, sender_thread, pr);
 	receive_rounds(pr, &res, NULL);
 	pthread_join(t, NULL);
 	check(!pr->sender_err, "sender thread registered (%d)", pr->sender_err);
-	report("threads", mech, rounds, &res, irq_count("PIW", -1) - piw);
+	report("threads", mech, rounds, &res, wake_irqs() - piw);
 
 	/* Sender process on CPU 1: the child registers the inherited vector fd in its own table. */
 	memset((void *)&pr->want, 0, sizeof(*pr) - offsetof(struct pair, want));
 	pr->rounds = rounds;
 	pr->block_first = 1;
-	piw = irq_count("PIW", -1);
+	piw = wake_irqs();
 	pid = fork();
 	if (pid == 0) {
 		pin(1);
@@ -443,7 +494,7 @@ static int measure(const char *mech, unsigned rounds, int busy)
 	receive_rounds(pr, &res, NULL);
 	check(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
 	      "sender process ran and exited 0 (%d)", pr->sender_err);
-	report("processes", mech, rounds, &res, irq_count("PIW", -1) - piw);
+	report("processes", mech, rounds, &res, wake_irqs() - piw);
 	drop_receiver(pr->vfd);
 	if (busy) {
 		spin_stop = 1;
@@ -468,23 +519,23 @@ static int idle(const char *mech, unsigned seconds)
 	_clui();
 	cs0 = task_field(getpid(), gettid_(), "voluntary_ctxt_switches");
 	loc0 = irq_count("LOC", 0);
-	piw0 = irq_count("PIW", -1);
+	piw0 = wake_irqs();
 	t0 = now_ns();
 	r = uwait((uint64_t)seconds * 1000000u);
 	t1 = now_ns();
 	cs = task_field(getpid(), gettid_(), "voluntary_ctxt_switches") - cs0;
 	loc = irq_count("LOC", 0) - loc0;
-	piw = irq_count("PIW", -1) - piw0;
+	piw = wake_irqs() - piw0;
 	_stui();
 	printf("idle, %s: blocked %.2f s (virtual), %lld sleeps (%.1f wakeups/s), "
-	       "%lld timer interrupts on its CPU (%.1f/s), PIW %lld\n",
+	       "%lld timer interrupts on its CPU (%.1f/s), wake interrupts %lld\n",
 	       mech, (t1 - t0) / 1e9, cs, cs / ((t1 - t0) / 1e9), loc, loc / ((t1 - t0) / 1e9),
 	       piw);
 	check(r == -ETIMEDOUT, "idle wait times out (%ld)", r);
 	check(t1 - t0 >= (uint64_t)seconds * 1000000000u, "and not before its time");
-	if (!strcmp(mech, "vector")) {
+	if (strcmp(mech, "poll")) {
 		check(cs <= 2, "no periodic wakeup: %lld sleeps in %u s", cs, seconds);
-		check(piw == 0, "no wakeup-vector interrupt (%lld)", piw);
+		check(piw == 0, "no wake interrupt (%lld)", piw);
 	} else {
 		check(cs > (long long)seconds * 100, "the poll wakes the receiver (%lld in %u s)",
 		      cs, seconds);
@@ -585,8 +636,8 @@ int main(int argc, char **argv)
 	unsigned n = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 0;
 
 	if (argc < 3 || (strcmp(argv[1], "stress") && argc < 4)) {
-		fprintf(stderr, "usage: %s measure|idle vector|poll N, or %s stress N\n", argv[0],
-		        argv[0]);
+		fprintf(stderr, "usage: %s measure|idle own|kvm|vector|poll N, or %s stress N\n",
+		        argv[0], argv[0]);
 		return 2;
 	}
 	if (!have_uintr()) {

@@ -39,3 +39,31 @@ int uipc_probe(void)
 	return WQ_PERCPU;
 }
 #endif
+
+/*
+ * The own wake interrupt: a managed interrupt of one CPU allocated from the
+ * x86 vector domain, with the edge flow of that domain's chip, and its
+ * vector and destination read back (uipc_uintr.c, "wake interrupt").
+ */
+#ifdef UIPC_PROBE_OWN_IRQ
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
+#include <asm/hw_irq.h>
+#include <asm/irqdomain.h>
+int uipc_probe(void)
+{
+	struct irq_affinity_desc aff = { .is_managed = 1 };
+	struct irq_alloc_info info = {};
+	struct irq_data *d;
+	int irq;
+
+	irq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1, NUMA_NO_NODE, &info, false, &aff);
+	irq_set_handler(irq, handle_edge_irq);
+	d = irq_get_irq_data(irq);
+	if (d && irqd_is_started(d) && irqd_affinity_is_managed(d))
+		irq = irqd_cfg(d)->vector + irqd_cfg(d)->dest_apicid;
+	irq_dispose_mapping(irq);
+	return irq;
+}
+#endif

@@ -29,15 +29,21 @@
  *   acknowledges (0xf0 by default, 0xf2 allowed; present when the kernel
  *   has KVM, checked in the IDT at load).
  * - uintr_wait blocks until the notification itself wakes the thread
- *   (UINTR_INFO_WAIT_VECTOR): the waiter's UPID is pointed at KVM's
- *   posted-interrupt wakeup vector (0xf1), whose kernel handler calls a
- *   settable function, and at a CPU on whose wait queue the thread is.
- *   A SENDUIPI to it then raises 0xf1 there, and the handler wakes the
- *   queue's threads whose UPID has ON. This is the scheme KVM uses for
- *   blocked vCPUs, so it is only used while kvm_intel is not loaded
- *   (wake=auto); otherwise, or with wake=poll, uintr_wait is a timed poll
- *   of UIRR and PIR every poll_us (UINTR_INFO_WAIT_POLLED). See
- *   README.md, "Blocked waits", for the design and the alternatives.
+ *   (UINTR_INFO_WAIT_VECTOR): the waiter's UPID is pointed at a wake
+ *   vector and at a CPU on whose wait queue the thread is. A SENDUIPI to
+ *   it then raises that vector there, and its handler wakes the queue's
+ *   threads whose UPID has ON. The wake vector is, in this order of
+ *   preference (wake=auto):
+ *   - the module's own interrupt: one managed interrupt per CPU, allocated
+ *     from the kernel's x86 vector domain (UINTR_WAKE_SRC_OWN); no KVM
+ *     interface, and kvm_intel may come and go;
+ *   - KVM's posted-interrupt wakeup vector (0xf1), whose kernel handler
+ *     calls a settable function (UINTR_WAKE_SRC_KVM), only while kvm_intel
+ *     is not loaded;
+ *   - else uintr_wait is a timed poll of UIRR and PIR every poll_us
+ *     (UINTR_INFO_WAIT_POLLED).
+ *   The module says at load which one and why (dmesg, UINTR_IOC_INFO).
+ *   See README.md, "Blocked waits", for the design and the alternatives.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,6 +54,9 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
 #include <linux/kallsyms.h>
 #include <linux/irq_work.h>
 #include <linux/llist.h>
@@ -69,7 +78,9 @@
 #include <asm/cpuid/api.h>
 #endif
 #include <asm/desc.h>
+#include <asm/hw_irq.h>
 #include <asm/irq.h>
+#include <asm/irqdomain.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -112,6 +123,39 @@
 #else
 #define UIPC_REAL_WAKE 0
 #endif
+/*
+ * The module's own wake interrupt (wake_irq_*): where the x86 vector
+ * domain and the generic IRQ calls it needs are there for GPL modules.
+ * The fake-hardware build has its own stand-in (per-CPU vectors that its
+ * SENDUIPI dispatches).
+ */
+#if UIPC_HAVE_OWN_IRQ && UIPC_HAVE_VECTOR_DOMAIN && UIPC_HAVE_IRQ_DOMAIN_ALLOC && \
+	UIPC_HAVE_IRQD_CFG && UIPC_HAVE_IRQ_SET_HANDLER && \
+	(UIPC_HAVE_IRQ_DOMAIN_FREE || UIPC_HAVE_IRQ_DISPOSE) && !defined(UIPC_UINTR_FAKE_HW)
+#define UIPC_OWN_WAKE 1
+#else
+#define UIPC_OWN_WAKE 0
+#endif
+
+#if !UIPC_OWN_WAKE && !defined(UIPC_UINTR_FAKE_HW)
+/* Why this build has no own wake interrupt: what Kbuild found missing. */
+static const char *own_wake_missing(void)
+{
+#if !UIPC_HAVE_OWN_IRQ
+	return "this kernel's headers lack the x86 vector domain calls (probe OWN_IRQ)";
+#elif !UIPC_HAVE_VECTOR_DOMAIN
+	return UIPC_WHY_VECTOR_DOMAIN;
+#elif !UIPC_HAVE_IRQ_DOMAIN_ALLOC
+	return UIPC_WHY_IRQ_DOMAIN_ALLOC;
+#elif !UIPC_HAVE_IRQD_CFG
+	return UIPC_WHY_IRQD_CFG;
+#elif !UIPC_HAVE_IRQ_SET_HANDLER
+	return UIPC_WHY_IRQ_SET_HANDLER;
+#else
+	return UIPC_WHY_IRQ_DISPOSE;
+#endif
+}
+#endif
 
 static unsigned int uinv = 0xf0;
 module_param(uinv, uint, 0444);
@@ -123,7 +167,7 @@ MODULE_PARM_DESC(poll_us, "uintr_wait poll period in microseconds (10..10000), w
 
 static char *wake = "auto";
 module_param(wake, charp, 0444);
-MODULE_PARM_DESC(wake, "how a blocked uintr_wait is woken: auto (the notification's own interrupt through KVM's wakeup vector 0xf1 unless kvm_intel is loaded, else a poll), vector (that or UINTR stays off), poll (every poll_us)");
+MODULE_PARM_DESC(wake, "how a blocked uintr_wait is woken: auto (the module's own interrupt, else KVM's wakeup vector 0xf1 while kvm_intel is not loaded, else a poll), own or kvm (that one or UINTR stays off), vector (either or UINTR stays off), poll (every poll_us)");
 
 static unsigned int wait_queue_max = 16;
 module_param(wait_queue_max, uint, 0444);
@@ -133,17 +177,27 @@ MODULE_PARM_DESC(wait_queue_max, "blocked waiters per CPU woken by the wake vect
 #define UINTR_FILE_MAX_TABLES	16
 
 /*
- * How blocked waits are woken (see the top of this file). wake_mode goes
- * from WAKE_VECTOR to WAKE_POLL at most once (kvm_intel appearing), under
+ * How blocked waits are woken (see the top of this file). wake_src is
+ * chosen at load: UINTR_WAKE_SRC_OWN, _KVM or _POLL. Only _KVM changes
+ * later, to _POLL and back (kvm_intel loading, or failing to), under
  * wake_mutex; readers use READ_ONCE and re-check under a queue lock. In
- * the real module, WAKE_VECTOR also means our function is KVM's wakeup
- * handler.
+ * the real module, _KVM also means our function is KVM's wakeup handler.
+ * wake_why says why it is not _OWN (UINTR_WAKE_WHY_*).
  */
-enum uintr_wake { WAKE_POLL, WAKE_VECTOR };
-static int wake_mode = WAKE_POLL;
+static unsigned int wake_src = UINTR_WAKE_SRC_POLL;
+static unsigned int wake_why = UINTR_WAKE_WHY_PARAM;
 static DEFINE_MUTEX(wake_mutex);
 static DEFINE_PER_CPU(struct uintr_waitq, uintr_waitq);
-#define UINTR_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
+#ifdef POSTED_INTR_WAKEUP_VECTOR
+#define UINTR_KVM_WAKE_VECTOR	POSTED_INTR_WAKEUP_VECTOR
+#else
+#define UINTR_KVM_WAKE_VECTOR	0xf1	/* the fake build's stand-in for it */
+#endif
+
+static bool wake_by_vector(void)
+{
+	return READ_ONCE(wake_src) != UINTR_WAKE_SRC_POLL;
+}
 
 /* The reaper's workqueue is per-CPU, which newer kernels want said (WQ_PERCPU). */
 #if UIPC_HAVE_WQ_PERCPU
@@ -262,19 +316,23 @@ static void uintr_clear_msrs(void)
 /* ---- wait queues of blocked waiters (wake vector) ------------------------ */
 
 /*
- * Wake every waiter of @cpu's queue and take it off, closing the queue if
- * !@up. The woken threads re-check PIR and arm again on a queue that is
- * up, or fall back to the poll if none is. IRQs off or not.
+ * Wake every waiter of @cpu's queue and take it off; the queue then takes
+ * waiters with wake vector @vector (0: closed). Each waiter's UPID gets SN
+ * first: from here its posts only land in PIR and send nothing to the old
+ * vector and CPU (a vector given back, or reused once the CPU is back).
+ * The woken threads re-check PIR and arm again (clearing SN) on a queue
+ * that is open, or fall back to the poll if none is. IRQs off or not.
  */
-static void waitq_flush(unsigned int cpu, bool up)
+static void waitq_flush(unsigned int cpu, unsigned int vector)
 {
 	struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
 	struct uintr_task *st, *tmp;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&q->lock, flags);
-	q->up = up;
+	q->vector = vector;
 	list_for_each_entry_safe(st, tmp, &q->list, wnode) {
+		set_bit(1, (unsigned long *)&st->recv->upid->status);	/* SN */
 		list_del_init(&st->wnode);
 		q->n--;
 		WRITE_ONCE(st->wcpu, -1);
@@ -292,10 +350,10 @@ static void waitq_flush(unsigned int cpu, bool up)
  * A thread leaves the queue only under the lock, so it is alive here.
  * The queue holds at most wait_queue_max waiters (waitq_join()), so the
  * time spent here with IRQs off does not grow with what users do.
- * Not built where nothing runs it (a real module without KVM's wakeup
- * handler: blocked waits only poll there).
+ * Not built where nothing runs it (a real module with neither wake
+ * interrupt: blocked waits only poll there).
  */
-#if UIPC_REAL_WAKE || defined(UIPC_UINTR_FAKE_HW)
+#if UIPC_REAL_WAKE || UIPC_OWN_WAKE || defined(UIPC_UINTR_FAKE_HW)
 static void uintr_wake_cpu(struct uintr_waitq *q)
 {
 	struct uintr_task *st;
@@ -315,6 +373,155 @@ static void uintr_wake_handler(void)
 }
 #endif
 
+/* ---- the own wake interrupt ------------------------------------------- */
+
+/*
+ * One interrupt per possible CPU, allocated from the x86 vector domain
+ * (the domain under every MSI and IO-APIC interrupt) as a *managed*
+ * interrupt whose affinity is that CPU alone, the way multiqueue drivers
+ * get per-CPU queue interrupts. So the kernel reserves a vector for it on
+ * that CPU, starts it when the CPU comes online (CPUHP_AP_IRQ_AFFINITY_ONLINE,
+ * before our online callback), shuts it down when the CPU goes (after
+ * our offline callback), and never moves it to another CPU; user space
+ * cannot change its affinity. Its flow is the domain chip's edge flow,
+ * whose ack is the local APIC's EOI. A SENDUIPI to a waiter's UPID
+ * (NV = this vector, NDST = this CPU) raises it like any device interrupt:
+ * it is counted in /proc/interrupts ("uipc-wake"), dispatched through the
+ * vector table with FRED as without, and needs nothing of KVM.
+ */
+#if UIPC_OWN_WAKE
+static DEFINE_PER_CPU(int, wake_irq);	/* 0: none */
+
+static irqreturn_t wake_irq_handler(int irq, void *dev)
+{
+	uintr_wake_cpu(dev);
+	return IRQ_HANDLED;	/* the vector is ours alone: never a stranger's */
+}
+
+static void wake_irq_free_one(int irq)
+{
+#if UIPC_HAVE_IRQ_DOMAIN_FREE
+	irq_domain_free_irqs(irq, 1);
+#else
+	irq_dispose_mapping(irq);	/* frees through the hierarchy, as above */
+#endif
+}
+
+static int wake_irq_alloc_one(unsigned int cpu)
+{
+	struct irq_alloc_info info;
+	struct irq_affinity_desc *aff;
+	int irq, ret;
+
+	/* struct cpumask is NR_CPUS bits: not on the stack. */
+	aff = kzalloc(sizeof(*aff), GFP_KERNEL);
+	if (!aff)
+		return -ENOMEM;
+	cpumask_set_cpu(cpu, &aff->mask);
+	aff->is_managed = 1;
+	memset(&info, 0, sizeof(info));	/* no type, no mask: the affinity decides */
+	irq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1, cpu_to_node(cpu), &info, false,
+				      aff);
+	kfree(aff);
+	if (irq <= 0)
+		return irq < 0 ? irq : -ENOSPC;
+	irq_set_handler(irq, handle_edge_irq);
+	/* Hard IRQ context even with threadirqs: it only takes a raw lock and wakes. */
+	ret = request_irq(irq, wake_irq_handler, IRQF_NO_THREAD, "uipc-wake",
+			  per_cpu_ptr(&uintr_waitq, cpu));
+	if (ret) {
+		wake_irq_free_one(irq);
+		return ret;
+	}
+	per_cpu(wake_irq, cpu) = irq;
+	return 0;
+}
+
+static void wake_irq_free(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		int irq = per_cpu(wake_irq, cpu);
+
+		if (!irq)
+			continue;
+		free_irq(irq, per_cpu_ptr(&uintr_waitq, cpu));	/* waits for a running handler */
+		wake_irq_free_one(irq);
+		per_cpu(wake_irq, cpu) = 0;
+	}
+}
+
+static int wake_irq_alloc(void)
+{
+	unsigned int cpu;
+	int ret;
+
+	for_each_possible_cpu(cpu) {
+		ret = wake_irq_alloc_one(cpu);
+		if (ret) {
+			pr_warn("no wake interrupt for CPU %u (%d)\n", cpu, ret);
+			wake_irq_free();
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The vector of @cpu's interrupt, or 0 if it is not running there. Called
+ * on @cpu once it is online (the kernel started the interrupt before) and
+ * at load; nothing moves a managed interrupt meanwhile.
+ */
+static unsigned int wake_irq_vector(unsigned int cpu)
+{
+	int irq = per_cpu(wake_irq, cpu);
+	struct irq_data *d = irq ? irq_get_irq_data(irq) : NULL;
+	struct irq_cfg *cfg;
+
+	if (!d || !irqd_is_started(d))
+		return 0;
+	cfg = irqd_cfg(d);
+	if (!cfg || cfg->vector < FIRST_EXTERNAL_VECTOR || cfg->vector >= NR_VECTORS ||
+	    cfg->dest_apicid != cpu_physical_id(cpu)) {
+		pr_warn_once("wake interrupt %d: vector %#x on APIC %#x, not CPU %u's\n", irq,
+			     cfg ? cfg->vector : 0, cfg ? cfg->dest_apicid : 0, cpu);
+		return 0;
+	}
+	return cfg->vector;
+}
+#elif defined(UIPC_UINTR_FAKE_HW)
+/* The fake build's own interrupt: a vector per CPU, dispatched by its SENDUIPI. */
+static int wake_irq_alloc(void)
+{
+	return 0;
+}
+
+static void wake_irq_free(void)
+{
+}
+
+static unsigned int wake_irq_vector(unsigned int cpu)
+{
+	return 0x40 + (cpu & 0x7f);
+}
+#endif
+
+/* The vector @cpu's queue takes waiters with, for the wake in use; 0: none. */
+static unsigned int waitq_vector(unsigned int cpu)
+{
+	switch (wake_src) {
+#if UIPC_OWN_WAKE || defined(UIPC_UINTR_FAKE_HW)
+	case UINTR_WAKE_SRC_OWN:
+		return wake_irq_vector(cpu);
+#endif
+	case UINTR_WAKE_SRC_KVM:
+		return UINTR_KVM_WAKE_VECTOR;
+	default:
+		return 0;
+	}
+}
+
 /* ---- CPU enablement ---------------------------------------------------- */
 
 /* Runs on the CPU coming online, before it is active for user tasks. */
@@ -331,9 +538,9 @@ static int uintr_cpu_online(unsigned int cpu)
 	/* Known state: whatever firmware left, no thread's state is loaded here. */
 	uintr_clear_msrs();
 	local_irq_restore(flags);
-	/* Under wake_mutex: a switch to the poll in between cannot leave this queue up. */
+	/* Under wake_mutex: a switch to the poll in between cannot leave this queue open. */
 	mutex_lock(&wake_mutex);
-	waitq_flush(cpu, wake_mode == WAKE_VECTOR);
+	waitq_flush(cpu, waitq_vector(cpu));
 	mutex_unlock(&wake_mutex);
 	return 0;
 }
@@ -347,7 +554,7 @@ static int uintr_cpu_offline(unsigned int cpu)
 {
 	unsigned long flags;
 
-	waitq_flush(cpu, false);
+	waitq_flush(cpu, 0);
 	local_irq_save(flags);
 	ucr4(false);
 	local_irq_restore(flags);
@@ -832,9 +1039,14 @@ static long ioc_info(void __user *arg)
 		info.flags = UINTR_INFO_HW;
 		info.uinv = uinv;
 		info.uitt_size = UINTR_UITT_SIZE;
-		if (READ_ONCE(wake_mode) == WAKE_VECTOR) {
+		info.wake_source = READ_ONCE(wake_src);
+		info.wake_why = wake_why;
+		if (info.wake_source != UINTR_WAKE_SRC_POLL) {
 			info.flags |= UINTR_INFO_WAIT_VECTOR;
-			info.wake_vector = UINTR_WAKE_VECTOR;
+			/* The own interrupt's vector is per CPU: this CPU's (or, offline, none). */
+			info.wake_vector = READ_ONCE(raw_cpu_ptr(&uintr_waitq)->vector);
+			if (!info.wake_vector)
+				info.wake_vector = waitq_vector(raw_smp_processor_id());
 		} else {
 			info.flags |= UINTR_INFO_WAIT_POLLED;
 			info.poll_us = poll_us;
@@ -1271,9 +1483,9 @@ static long wait_polled(struct uintr_task *st, ktime_t deadline)
 }
 
 /*
- * Put the current thread on a queue that is up and has room: this CPU's,
- * else any. IRQs off. Returns the queue's CPU, or -1 if none (the caller
- * polls).
+ * Put the current thread on a queue that is open and has room: this CPU's,
+ * else any. IRQs off. Returns the queue's CPU with its lock held, or -1 if
+ * none (the caller polls).
  */
 static int waitq_join(struct uintr_task *st)
 {
@@ -1281,13 +1493,13 @@ static int waitq_join(struct uintr_task *st)
 	struct uintr_waitq *q = this_cpu_ptr(&uintr_waitq);
 
 	raw_spin_lock(&q->lock);
-	if (q->up && q->n < wait_queue_max)
+	if (q->vector && q->n < wait_queue_max)
 		goto found;
 	raw_spin_unlock(&q->lock);
 	for_each_online_cpu(c) {
 		q = per_cpu_ptr(&uintr_waitq, c);
 		raw_spin_lock(&q->lock);
-		if (q->up && q->n < wait_queue_max) {
+		if (q->vector && q->n < wait_queue_max) {
 			cpu = c;
 			goto found;
 		}
@@ -1297,9 +1509,28 @@ static int waitq_join(struct uintr_task *st)
 found:
 	q->n++;
 	list_add_tail(&st->wnode, &q->list);
+	st->wvec = q->vector;
 	WRITE_ONCE(st->wcpu, cpu);
-	raw_spin_unlock(&q->lock);
 	return cpu;
+}
+
+/*
+ * The queue the current thread is on, locked, or the one it joins now
+ * (waitq_join()). IRQs off. -1: none.
+ */
+static int waitq_lock_own(struct uintr_task *st)
+{
+	int cpu = READ_ONCE(st->wcpu);
+
+	if (cpu >= 0) {
+		struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+
+		raw_spin_lock(&q->lock);
+		if (st->wcpu == cpu)
+			return cpu;
+		raw_spin_unlock(&q->lock);	/* CPU hotplug took it off meanwhile */
+	}
+	return waitq_join(st);
 }
 
 /*
@@ -1316,17 +1547,18 @@ static bool wait_arm(struct uintr_task *st)
 
 	preempt_disable();
 	local_irq_disable();
-	cpu = READ_ONCE(st->wcpu);
-	if (cpu < 0)
-		cpu = waitq_join(st);
+	cpu = waitq_lock_own(st);
 	if (cpu >= 0) {
 		/*
-		 * CPU hotplug may take the thread off this queue from here on;
-		 * wait_vector() then sees wcpu < 0 before it sleeps.
+		 * Under the queue's lock: CPU hotplug closing this queue comes
+		 * before (the thread joins another) or after (it sets SN over
+		 * what is written here, and wait_vector() sees wcpu < 0 before
+		 * it sleeps), never in between.
 		 */
 		st->armed = true;
 		uwrmsr(MSR_UINTR_MISC, misc_value(st));
-		upid_point(st->recv->upid, UINTR_WAKE_VECTOR, cpu);
+		upid_point(st->recv->upid, st->wvec, cpu);
+		raw_spin_unlock(&per_cpu_ptr(&uintr_waitq, cpu)->lock);
 	}
 	local_irq_enable();
 	preempt_enable();
@@ -1430,7 +1662,7 @@ static long ioc_wait(void __user *arg)
 	if (!a.usec)
 		return -ETIMEDOUT;
 	deadline = ktime_add_us(ktime_get(), a.usec);
-	if (READ_ONCE(wake_mode) == WAKE_VECTOR)
+	if (wake_by_vector())
 		return wait_vector(st, deadline);
 	return wait_polled(st, deadline);
 }
@@ -1476,19 +1708,24 @@ static long ioc_fake_send(void __user *arg)
 	} while (!try_cmpxchg64(&upid->status, &old, old | UPID_ON));
 	/*
 	 * The IPI. For the notification vector nothing is to be done: the
-	 * receiver finds the vector in PIR. For the wake vector, run its
-	 * handler for the CPU NDST names, as the interrupt would there.
+	 * receiver finds the vector in PIR. For the wake vector of the CPU
+	 * NDST names (that CPU's queue's), run its handler, as the interrupt
+	 * would there. Any other vector reaches nobody (a stale one).
 	 */
-	if ((old & UPID_NV_MASK) >> UPID_NV_SHIFT == UINTR_WAKE_VECTOR) {
-		unsigned int cpu;
+	{
+		unsigned int cpu, nv = (old & UPID_NV_MASK) >> UPID_NV_SHIFT;
 		unsigned long flags;
 
 		for_each_online_cpu(cpu) {
+			struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
+
 			if (apic_ndst(cpu) << UPID_NDST_SHIFT != (old & UPID_NDST_MASK))
 				continue;
-			local_irq_save(flags);
-			uintr_wake_cpu(per_cpu_ptr(&uintr_waitq, cpu));
-			local_irq_restore(flags);
+			if (nv && nv != uinv && nv == READ_ONCE(q->vector)) {
+				local_irq_save(flags);
+				uintr_wake_cpu(q);
+				local_irq_restore(flags);
+			}
 			break;
 		}
 	}
@@ -1725,9 +1962,16 @@ static void uintr_kernel_report(void)
 	pr_warn("%s: CR4.UINTR cannot be set, UINTR stays off on this kernel\n",
 		UIPC_WHY_CR4_UPDATE);
 #endif
+#if UIPC_OWN_WAKE
+	pr_info("this kernel has what the own wake interrupt needs (x86 vector domain)%s%s\n",
+		UIPC_HAVE_KVM_WAKEUP ? "" : "; no KVM wakeup vector fallback: ",
+		UIPC_HAVE_KVM_WAKEUP ? "" : UIPC_WHY_KVM_WAKEUP);
+#else
+	pr_warn("no own wake interrupt on this kernel: %s\n", own_wake_missing());
 #if UIPC_HAVE_ACK_VECTORS && !UIPC_HAVE_KVM_WAKEUP
 	pr_warn("%s: no wakeup vector, blocked waits poll (wake=auto; wake=vector is refused)\n",
 		UIPC_WHY_KVM_WAKEUP);
+#endif
 #endif
 #endif
 }
@@ -1781,20 +2025,21 @@ static bool kvm_intel_present(void)
 static bool wake_lent;
 
 /*
- * Switch to the poll: close every queue (waking its waiters, who re-check
- * and poll) and, when @release, hand KVM's wakeup handler back before
- * kvm_intel's init installs its own. kvm_intel never finds ours.
+ * Switch from KVM's vector to the poll: close every queue (waking its
+ * waiters, who re-check and poll) and, when @release, hand KVM's wakeup
+ * handler back before kvm_intel's init installs its own. kvm_intel never
+ * finds ours. Nothing to do with the own interrupt: it is not KVM's.
  */
 static void wake_give_up(bool release, const char *why)
 {
 	unsigned int cpu;
 
 	mutex_lock(&wake_mutex);
-	if (wake_mode == WAKE_VECTOR) {
+	if (wake_src == UINTR_WAKE_SRC_KVM) {
 		wake_lent = release;
-		WRITE_ONCE(wake_mode, WAKE_POLL);
+		WRITE_ONCE(wake_src, UINTR_WAKE_SRC_POLL);
 		for_each_possible_cpu(cpu)
-			waitq_flush(cpu, false);
+			waitq_flush(cpu, 0);
 #if UIPC_REAL_WAKE
 		if (release)
 			kvm_set_posted_intr_wakeup_handler(NULL);
@@ -1817,15 +2062,15 @@ static void wake_retake(void)
 
 	cpus_read_lock();	/* before wake_mutex, as in CPU online */
 	mutex_lock(&wake_mutex);
-	if (wake_lent && wake_mode == WAKE_POLL) {
+	if (wake_lent && wake_src == UINTR_WAKE_SRC_POLL) {
 		wake_lent = false;
 #if UIPC_REAL_WAKE
 		kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
 #endif
-		WRITE_ONCE(wake_mode, WAKE_VECTOR);
+		WRITE_ONCE(wake_src, UINTR_WAKE_SRC_KVM);
 		for_each_online_cpu(cpu)
-			waitq_flush(cpu, true);
-		pr_info("kvm_intel did not load: blocked waits are woken by the notification again\n");
+			waitq_flush(cpu, UINTR_KVM_WAKE_VECTOR);
+		pr_info("kvm_intel did not load: blocked waits are woken by KVM's wakeup vector again\n");
 	}
 	mutex_unlock(&wake_mutex);
 	cpus_read_unlock();
@@ -1854,38 +2099,83 @@ static struct notifier_block uintr_module_nb = {
 	.notifier_call = uintr_module_event,
 };
 
-/* Pick the wake of blocked waits (the wake parameter). 0, or -EBUSY for
- * wake=vector when the vector is not ours to take. */
-static int wake_setup(void)
+/*
+ * The own interrupt: NULL when it is set up (one per possible CPU), else
+ * why not, and its UINTR_WAKE_WHY_* in *@code.
+ */
+static const char *wake_own_setup(unsigned int *code)
 {
-	const char *why = NULL;
+#if UIPC_OWN_WAKE || defined(UIPC_UINTR_FAKE_HW)
+	int ret = wake_irq_alloc();
 
-	if (!strcmp(wake, "poll")) {
-		pr_info("blocked waits poll every %u us (wake=poll)\n", poll_us);
-		return 0;
-	}
+	if (!ret)
+		return NULL;
+	*code = UINTR_WAKE_WHY_ALLOC;
+	return "the kernel gave no wake interrupt for every CPU";
+#else
+	*code = UINTR_WAKE_WHY_KERNEL;
+	return own_wake_missing();
+#endif
+}
+
+/* KVM's wakeup vector: NULL when it is ours now, else why not. */
+static const char *wake_kvm_setup(void)
+{
 #if UIPC_REAL_WAKE
 	if (kvm_intel_present())
-		why = "kvm_intel is loaded and owns the wakeup vector";
-	else if (!uintr_idt_is(UINTR_WAKE_VECTOR, "asm_sysvec_kvm_posted_intr_wakeup_ipi"))
-		why = "the wakeup vector's IDT entry is not KVM's";
-#elif !defined(UIPC_UINTR_FAKE_HW)
-	why = UIPC_HAVE_ACK_VECTORS ? UIPC_WHY_KVM_WAKEUP : "no wakeup vector in this kernel";
+		return "kvm_intel is loaded and owns KVM's wakeup vector";
+	if (!uintr_idt_is(UINTR_KVM_WAKE_VECTOR, "asm_sysvec_kvm_posted_intr_wakeup_ipi"))
+		return "KVM's wakeup vector's IDT entry is not KVM's";
+	kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
+	return NULL;
+#elif defined(UIPC_UINTR_FAKE_HW)
+	return NULL;
+#else
+	return UIPC_HAVE_ACK_VECTORS ? UIPC_WHY_KVM_WAKEUP : "no KVM wakeup vector in this kernel";
 #endif
-	if (why && !strcmp(wake, "vector")) {
-		pr_warn("%s; wake=vector: UINTR stays off\n", why);
+}
+
+/*
+ * Pick the wake of blocked waits (the wake parameter), in the order own
+ * interrupt, KVM's vector, poll, and say which and why. 0, or -EBUSY when
+ * the parameter asks for an event-driven wake that cannot be had.
+ */
+static int wake_setup(void)
+{
+	bool want_own = strcmp(wake, "kvm") && strcmp(wake, "poll");
+	bool want_kvm = strcmp(wake, "own") && strcmp(wake, "poll");
+	const char *own_why = "wake=", *kvm_why = NULL;
+
+	wake_why = UINTR_WAKE_WHY_PARAM;
+	if (want_own) {
+		own_why = wake_own_setup(&wake_why);
+		if (!own_why) {
+			wake_why = UINTR_WAKE_WHY_NONE;
+			WRITE_ONCE(wake_src, UINTR_WAKE_SRC_OWN);
+			pr_info("blocked waits are woken by the notification (own interrupt, one per CPU: uipc-wake)\n");
+			return 0;
+		}
+		pr_warn("own wake interrupt: %s\n", own_why);
+	}
+	if (want_kvm) {
+		kvm_why = wake_kvm_setup();
+		if (!kvm_why) {
+			WRITE_ONCE(wake_src, UINTR_WAKE_SRC_KVM);
+			pr_info("blocked waits are woken by the notification (KVM's wakeup vector %#x; fallback: %s%s)\n",
+				UINTR_KVM_WAKE_VECTOR, own_why, want_own ? "" : wake);
+			return 0;
+		}
+		pr_warn("KVM's wakeup vector: %s\n", kvm_why);
+	}
+	if (strcmp(wake, "auto") && strcmp(wake, "poll")) {
+		pr_warn("wake=%s: no such wake here; UINTR stays off\n", wake);
 		return -EBUSY;
 	}
-	if (why) {
-		pr_warn("%s: blocked waits poll every %u us\n", why, poll_us);
-		return 0;
-	}
-#if UIPC_REAL_WAKE
-	kvm_set_posted_intr_wakeup_handler(uintr_wake_handler);
-#endif
-	WRITE_ONCE(wake_mode, WAKE_VECTOR);
-	pr_info("blocked waits are woken by the notification (wakeup vector %#x)\n",
-		UINTR_WAKE_VECTOR);
+	WRITE_ONCE(wake_src, UINTR_WAKE_SRC_POLL);
+	if (!strcmp(wake, "poll"))
+		pr_info("blocked waits poll every %u us (wake=poll)\n", poll_us);
+	else
+		pr_warn("blocked waits poll every %u us (fallback: no wake interrupt)\n", poll_us);
 	return 0;
 }
 
@@ -1893,10 +2183,14 @@ static void wake_teardown(void)
 {
 	mutex_lock(&wake_mutex);
 #if UIPC_REAL_WAKE
-	if (wake_mode == WAKE_VECTOR)
+	if (wake_src == UINTR_WAKE_SRC_KVM)
 		kvm_set_posted_intr_wakeup_handler(NULL);
 #endif
-	wake_mode = WAKE_POLL;
+#if UIPC_OWN_WAKE || defined(UIPC_UINTR_FAKE_HW)
+	if (wake_src == UINTR_WAKE_SRC_OWN)
+		wake_irq_free();
+#endif
+	wake_src = UINTR_WAKE_SRC_POLL;
 	mutex_unlock(&wake_mutex);
 	synchronize_rcu();	/* a handler still running on another CPU has returned */
 }
@@ -1915,7 +2209,7 @@ static int uintr_hw_init(void)
 		raw_spin_lock_init(&q->lock);
 		INIT_LIST_HEAD(&q->list);
 		q->n = 0;
-		q->up = false;
+		q->vector = 0;
 	}
 	uintr_wq = alloc_workqueue("uipc_uintr", UIPC_WQ_FLAGS, 0);
 	if (!uintr_wq)
@@ -1991,14 +2285,16 @@ static int __init uintr_init(void)
 	}
 #endif
 	BUILD_BUG_ON(sizeof(struct uintr_upid) != 64);
-	if (strcmp(wake, "auto") && strcmp(wake, "vector") && strcmp(wake, "poll")) {
-		pr_err("wake=%s: expected auto, vector or poll\n", wake);
+	if (strcmp(wake, "auto") && strcmp(wake, "own") && strcmp(wake, "kvm") &&
+	    strcmp(wake, "vector") && strcmp(wake, "poll")) {
+		pr_err("wake=%s: expected auto, own, kvm, vector or poll\n", wake);
 		return -EINVAL;
 	}
 	BUILD_BUG_ON(sizeof(struct uintr_uitt_entry) != 16);
 #if UIPC_HAVE_ACK_VECTORS
 	/* The default of the uinv parameter; re-check the handlers if this moves. */
 	BUILD_BUG_ON(POSTED_INTR_NESTED_VECTOR != 0xf0);
+	BUILD_BUG_ON(UINTR_KVM_WAKE_VECTOR != 0xf1);
 #endif
 	uintr_kernel_report();
 	if (uintr_hw_usable()) {

@@ -127,6 +127,7 @@ struct uintr_task {
 	 */
 	bool armed;
 	int wcpu;
+	unsigned int wvec;		/* the queue's wake vector, while wcpu >= 0 */
 	struct list_head wnode;		/* in uintr_waitq.list */
 	struct task_struct *task;	/* the thread, for the wake handler */
 
@@ -141,7 +142,12 @@ struct uintr_waitq {
 	raw_spinlock_t lock;
 	struct list_head list;
 	unsigned int n;		/* on the list: at most wait_queue_max */
-	bool up;		/* takes waiters: CPU online and the wake vector in use */
+	/*
+	 * The vector its waiters' UPIDs name (NV), with this CPU as NDST; 0:
+	 * the queue takes no waiters (CPU offline, no wake interrupt here,
+	 * or the poll). The own interrupt's vector differs between CPUs.
+	 */
+	unsigned int vector;
 };
 
 #endif
