@@ -14,8 +14,6 @@
 enum uipc__backend_caps {
 	UIPC_CAP_POLLABLE = 1u << 0,      /* rx_fd gives a pollable fd */
 	UIPC_CAP_HANDLER = 1u << 1,       /* handler mode */
-	UIPC_CAP_CROSS_PROCESS = 1u << 2, /* senders may be in other processes */
-	UIPC_CAP_TEST_ONLY = 1u << 3, /* a model for tests: never chosen by auto, only by name */
 };
 
 /*

@@ -446,7 +446,6 @@ static void handler_publish(uipc_rx *rx, uipc_handler_fn fn, void *data)
 	rx->hs[j].data = data;
 	atomic_store_explicit(&rx->hslot, j, memory_order_release);
 	rx->handler = fn;
-	rx->handler_data = data;
 }
 
 UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata)

@@ -52,7 +52,6 @@ UIPC_INTERNAL int uipc__struct_size_check(const void *s, size_t size, size_t kno
 #define UIPC_DESC_ON          (1u << 0) /* a kick is outstanding */
 #define UIPC_DESC_SN          (1u << 1) /* suppress: the receiver is awake */
 #define UIPC_DESC_CLOSED      (1u << 2) /* the receiver was freed */
-#define UIPC_DESC_SENDER_MASK (UIPC_DESC_ON | UIPC_DESC_SN | UIPC_DESC_CLOSED)
 
 #define UIPC_DESC_MAGIC       0x43504975u /* "uIPC" */
 #define UIPC_DESC_ABI         1u
@@ -156,7 +155,6 @@ struct uipc_rx {
 	struct uipc__waiter w;
 	struct uipc__rx_link *links; /* channels with fence-free producers */
 	uipc_handler_fn handler;     /* handler mode when not NULL */
-	void *handler_data;
 	/* What the dispatcher calls: two slots, the live one named by hslot
 	 * (a handler swap writes the other, then flips it: never the new
 	 * function with the old data), and a flag against running the user's

@@ -246,7 +246,7 @@ static int efd_tx_kick(uipc_tx *tx)
 const struct uipc__backend_ops uipc__backend_eventfd = {
     .name = "eventfd",
     .id = UIPC_BACKEND_EVENTFD,
-    .caps = UIPC_CAP_POLLABLE | UIPC_CAP_CROSS_PROCESS,
+    .caps = UIPC_CAP_POLLABLE,
     .rx_init = efd_rx_init,
     .rx_fini = efd_rx_fini,
     .rx_block = efd_rx_block,

@@ -40,7 +40,6 @@ static int futex_tx_local(uipc_tx *tx, uipc_rx *rx)
 const struct uipc__backend_ops uipc__backend_futex = {
     .name = "futex",
     .id = UIPC_BACKEND_FUTEX,
-    .caps = UIPC_CAP_CROSS_PROCESS,
     .rx_block = futex_block,
     .tx_local = futex_tx_local,
     .tx_kick = futex_kick,

@@ -566,7 +566,7 @@ static int sig_kick(uipc_tx *tx)
 const struct uipc__backend_ops uipc__backend_signal = {
     .name = "signal",
     .id = UIPC_BACKEND_SIGNAL,
-    .caps = UIPC_CAP_HANDLER | UIPC_CAP_CROSS_PROCESS,
+    .caps = UIPC_CAP_HANDLER,
     .probe = sig_probe,
     .rx_init = sig_rx_init,
     .rx_fini = sig_rx_fini,
