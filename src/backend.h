@@ -12,8 +12,8 @@
 #include "uipc-private.h"
 
 enum uipc__backend_caps {
-	UIPC_CAP_POLLABLE = 1u << 0,      /* rx_fd gives a pollable fd */
-	UIPC_CAP_HANDLER = 1u << 1,       /* handler mode */
+	UIPC_CAP_POLLABLE = 1u << 0, /* rx_fd gives a pollable fd */
+	UIPC_CAP_HANDLER = 1u << 1,  /* handler mode */
 };
 
 /*

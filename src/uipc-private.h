@@ -49,12 +49,12 @@ UIPC_INTERNAL int uipc__struct_size_check(const void *s, size_t size, size_t kno
 
 /* Status word bits. Senders only ever set ON, and only with a CAS from a
  * value that has SN, ON and CLOSED clear; every other bit is the receiver's. */
-#define UIPC_DESC_ON          (1u << 0) /* a kick is outstanding */
-#define UIPC_DESC_SN          (1u << 1) /* suppress: the receiver is awake */
-#define UIPC_DESC_CLOSED      (1u << 2) /* the receiver was freed */
+#define UIPC_DESC_ON     (1u << 0) /* a kick is outstanding */
+#define UIPC_DESC_SN     (1u << 1) /* suppress: the receiver is awake */
+#define UIPC_DESC_CLOSED (1u << 2) /* the receiver was freed */
 
-#define UIPC_DESC_MAGIC       0x43504975u /* "uIPC" */
-#define UIPC_DESC_ABI         1u
+#define UIPC_DESC_MAGIC  0x43504975u /* "uIPC" */
+#define UIPC_DESC_ABI    1u
 
 /*
  * Lives at offset 0 of the receiver's memfd (one page, sealed against

@@ -560,12 +560,11 @@ __attribute__((unused)) static int u_tx_notify(uipc_tx *tx)
 	}
 
 #if UIPC_HAVE_BACKEND_UINTR
-UINTR_OPS(uipc__backend_uintr, "uintr", UIPC_BACKEND_UINTR,
-          UIPC_CAP_HANDLER, uipc__uintr_hw, uipc__uintr_hw_tx_notify);
+UINTR_OPS(uipc__backend_uintr, "uintr", UIPC_BACKEND_UINTR, UIPC_CAP_HANDLER, uipc__uintr_hw,
+          uipc__uintr_hw_tx_notify);
 #endif
 
 #if UIPC_HAVE_BACKEND_UINTR_SIM
-UINTR_OPS(uipc__backend_uintr_sim, "uintr-sim", UIPC_BACKEND_UINTR_SIM,
-          UIPC_CAP_HANDLER, uipc__uintr_sim,
-          u_tx_notify);
+UINTR_OPS(uipc__backend_uintr_sim, "uintr-sim", UIPC_BACKEND_UINTR_SIM, UIPC_CAP_HANDLER,
+          uipc__uintr_sim, u_tx_notify);
 #endif
