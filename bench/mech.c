@@ -606,13 +606,13 @@ static int uipc_m_rx_open(struct link *l)
 	/* Every sender's vector registered here, on the receiver's thread
 	 * (uintr requires it of the first one); handed over to processes. */
 	for (unsigned i = 0; err >= 0 && i < l->nsenders; i++) {
-		int cap = uipc_rx_vector_fd(rx, i % UIPC_VECTORS);
+		int cap = uipc_rx_cap(rx, i % UIPC_VECTORS);
 		if (cap < 0) {
 			err = cap;
 			break;
 		}
 		if (l->process)
-			err = uipc_fd_send(l->cap_sock[0], cap);
+			err = uipc_cap_send(l->cap_sock[0], cap);
 		close(cap);
 	}
 	if (err < 0) {
@@ -636,10 +636,10 @@ static int uipc_m_tx_open(struct link *l, unsigned i)
 	int err;
 	if (l->process) {
 		int cap;
-		err = uipc_fd_recv(l->cap_sock[1], &cap);
+		err = uipc_cap_recv(l->cap_sock[1], &cap);
 		if (err < 0)
 			return err;
-		err = uipc_tx_connect(l->ctx, cap, &tx);
+		err = uipc_tx_open(l->ctx, cap, &tx);
 		close(cap);
 	} else {
 		while (!atomic_load(&l->rx_ready))

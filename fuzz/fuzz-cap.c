@@ -7,8 +7,8 @@
  * valid descriptor, unsealed, short or empty; pipes, an eventfd, a socket),
  * one byte of sender actions, then the message bytes themselves. The
  * message goes, with its fds, onto a SOCK_SEQPACKET socket that is handed
- * to uipc_tx_connect() as a capability, and the same bytes and fds onto a
- * second socket read by uipc_fd_recv(). Every result must be one the API
+ * to uipc_tx_open() as a capability, and the same bytes and fds onto a
+ * second socket read by uipc_cap_recv(). Every result must be one the API
  * documents, every fd the kernel installed must be closed again.
  */
 #include <sys/eventfd.h>
@@ -90,7 +90,7 @@ static void as_capability(uipc_ctx *ctx, const uint8_t *msgb, size_t len, const 
 		close(sv[1]); /* the creator died */
 		sv[1] = -1;
 	}
-	r = uipc_tx_connect(ctx, sv[0], &tx);
+	r = uipc_tx_open(ctx, sv[0], &tx);
 	FZ_EXPECT(
 	    r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPIPE || r == -EOPNOTSUPP, r);
 	/* Outputs are untouched on failure; a dead creator never connects. */
@@ -131,7 +131,7 @@ static void as_handle(uipc_ctx *ctx, const uint8_t *msgb, size_t len, const int 
 		return;
 	if (cfg & 0x10)
 		close(sv[1]); /* peer gone after sending: the message still counts */
-	r = uipc_fd_recv(sv[0], &got);
+	r = uipc_cap_recv(sv[0], &got);
 	/* A zero-length seqpacket message reads like end of file. */
 	FZ_EXPECT(r == 0 || r == -EPROTO || (r == -EPIPE && len == 0 && nfds == 0), r);
 	FZ_EXPECT(r == 0 || got == -7, r);
@@ -140,7 +140,7 @@ static void as_handle(uipc_ctx *ctx, const uint8_t *msgb, size_t len, const int 
 	if (r == 0) {
 		FZ_EXPECT(got >= 0 && (fcntl(got, F_GETFD) & FD_CLOEXEC), got);
 		/* None of the handles made here is a capability. */
-		r = uipc_tx_connect(ctx, got, &tx);
+		r = uipc_tx_open(ctx, got, &tx);
 		FZ_EXPECT(r == -EINVAL, r);
 		close(got);
 	}

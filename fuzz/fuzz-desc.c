@@ -101,7 +101,7 @@ static void op_foreign(uipc_ctx *ctx, struct fz *in)
 		close(peer); /* the "receiver" died before we connected */
 		peer = -1;
 	}
-	r = uipc_tx_connect(ctx, cap, &tx);
+	r = uipc_tx_open(ctx, cap, &tx);
 	FZ_EXPECT(
 	    r == 0 || r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPIPE || r == -EOPNOTSUPP, r);
 	FZ_EXPECT(r != 0 || peer >= 0, r);

@@ -140,7 +140,7 @@ def cap_seeds():
     s['oversized'] = cap_input(0, [DESC_FUTEX], 1,
                                cap_msg(KIND_VECTOR, vec(5, FUTEX) + bytes(400), 1, length=8))
     s['empty'] = cap_input(0, [], 0, b'')
-    # uipc_fd_send()'s format: one tag byte, one fd.
+    # uipc_cap_send()'s format: one tag byte, one fd.
     s['handle-valid'] = cap_input(0, [EFD], 0, b'\x55')
     s['handle-peer-gone'] = cap_input(0x10, [PIPE_R], 0, b'\x55')
     s['handle-bad-tag'] = cap_input(0, [EFD], 0, b'\x56')

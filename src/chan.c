@@ -641,7 +641,7 @@ static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track)
 		return r;
 	/* A vector capability of its own, so that no holder can spoil
 	 * another's (src/rx.c). */
-	fds[1] = uipc_rx_vector_fd(c->rx, cc.vector);
+	fds[1] = uipc_rx_cap(c->rx, cc.vector);
 	if (fds[1] < 0)
 		return fds[1];
 	uipc__fork_hold(); /* made and recorded as one (chan_drop_peer()) */
@@ -671,7 +671,7 @@ static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track)
 	return cap;
 }
 
-UIPC_API int uipc_chan_fd(uipc_chan *c)
+UIPC_API int uipc_chan_cap(uipc_chan *c)
 {
 	int idx;
 
@@ -680,7 +680,7 @@ UIPC_API int uipc_chan_fd(uipc_chan *c)
 	return chan_cap(c, &idx, NULL);
 }
 
-UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
+UIPC_API int uipc_chan_cap_send(uipc_chan *c, int sock)
 {
 	struct uipc__fork_fd held = {.fd = -1};
 	int idx, fd, r;
@@ -694,7 +694,7 @@ UIPC_API int uipc_chan_give(uipc_chan *c, int sock)
 	if (fd < 0)
 		return fd;
 	FP(CAP_SEND);
-	r = uipc_fd_send(sock, fd);
+	r = uipc_cap_send(sock, fd);
 	uipc__fork_fd_close(&held);
 	if (r < 0) {
 		/* Never handed out: it must not count as a producer that left. */
@@ -1246,7 +1246,7 @@ static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct ch
 	r = ptx_check_shm(&p->g);
 	if (r < 0)
 		return r;
-	r = uipc_tx_connect(ctx, fds[1], &p->tx);
+	r = uipc_tx_open(ctx, fds[1], &p->tx);
 	if (r < 0)
 		return r;
 	if (uipc_tx_vector(p->tx) != cc->vector)
@@ -1354,7 +1354,7 @@ UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 	return 0;
 }
 
-UIPC_API int uipc_chan_attach(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
+UIPC_API int uipc_chan_tx_open_sock(uipc_ctx *ctx, int sock, uipc_chan_tx **ret_tx)
 {
 	struct uipc__fork_fd held = {.fd = -1};
 	int fd, r;

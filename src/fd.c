@@ -107,7 +107,7 @@ ssize_t uipc__recv_fds(int sock, void *buf, size_t len, int flags, int *fds, uns
 	return r;
 }
 
-UIPC_API int uipc_fd_send(int sock, int fd)
+UIPC_API int uipc_cap_send(int sock, int fd)
 {
 	char tag = FD_TAG;
 
@@ -180,7 +180,7 @@ static int fd_recv_one(int sock, int *ret_fd)
  * receiving on one socket cannot peek the same message and consume two. A
  * blocking socket's wait for a message is a poll() outside it.
  */
-UIPC_API int uipc_fd_recv(int sock, int *ret_fd)
+UIPC_API int uipc_cap_recv(int sock, int *ret_fd)
 {
 	return uipc__fd_recv(sock, ret_fd, NULL);
 }

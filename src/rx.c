@@ -282,7 +282,7 @@ int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose)
 	return r < 0 ? r : cap;
 }
 
-UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector)
+UIPC_API int uipc_rx_cap(uipc_rx *rx, unsigned vector)
 {
 	return uipc__rx_cap(rx, vector, true);
 }

@@ -90,7 +90,7 @@ static bool tx_gone(uipc_tx *tx)
 	return kill(tx->life->pid, 0) < 0 && errno == ESRCH;
 }
 
-UIPC_API int uipc_tx_connect(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
+UIPC_API int uipc_tx_open(uipc_ctx *ctx, int cap_fd, uipc_tx **ret_tx)
 {
 	struct uipc__cap_vector cv;
 	int fds[2] = {-1, -1};
@@ -178,7 +178,7 @@ UIPC_API int uipc_tx_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
 	fd = uipc__rx_cap(rx, vector, false);
 	if (fd < 0)
 		return fd;
-	r = uipc_tx_connect(rx->ctx, fd, ret_tx);
+	r = uipc_tx_open(rx->ctx, fd, ret_tx);
 	uipc__close(fd);
 	return r;
 }

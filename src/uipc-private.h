@@ -250,7 +250,7 @@ UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
 UIPC_INTERNAL void uipc__rx_arm_status(uipc_rx *rx);
 UIPC_INTERNAL void uipc__rx_disarm(uipc_rx *rx, bool woken);
 
-/* Make a vector capability (uipc_rx_vector_fd()); expose: it leaves the
+/* Make a vector capability (uipc_rx_cap()); expose: it leaves the
  * library (false only for the one uipc_tx_new() consumes itself). */
 UIPC_INTERNAL int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose);
 
@@ -312,7 +312,7 @@ UIPC_INTERNAL int uipc__gettid(void);
  * A capability is one end of an AF_UNIX SOCK_SEQPACKET pair whose receive
  * queue holds exactly one message: a header (kind, payload) with the fds the
  * holder needs (SCM_RIGHTS). Opening it peeks the message, so it can be
- * opened any number of times, and passed on with uipc_fd_send(). The creator
+ * opened any number of times, and passed on with uipc_cap_send(). The creator
  * keeps the other end: when it is closed (free, or process death) every
  * holder sees POLLHUP, which is how senders learn that the receiver is gone.
  */
@@ -374,7 +374,7 @@ struct uipc__fork_fd {
 UIPC_INTERNAL int uipc__fork_fd_track(struct uipc__fork_fd *t, int fd);
 /* Close and forget it (takes the hold). */
 UIPC_INTERNAL void uipc__fork_fd_close(struct uipc__fork_fd *t);
-/* uipc_fd_recv(), the received fd tracked when track is not NULL. */
+/* uipc_cap_recv(), the received fd tracked when track is not NULL. */
 UIPC_INTERNAL int uipc__fd_recv(int sock, int *ret_fd, struct uipc__fork_fd *track);
 static inline bool uipc__forked(const struct uipc__forkable *f)
 {

@@ -243,7 +243,7 @@ static int sender(int sock)
 
 	if (uipc_ctx_new(backend, &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0)
 		return 2;
-	r = uipc_tx_connect(ctx, cap, &tx);
+	r = uipc_tx_open(ctx, cap, &tx);
 	child_default_signals();
 	if (r == 0) {
 		uint64_t t0 = t_now_ns();

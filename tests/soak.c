@@ -117,7 +117,7 @@ static int proc_sender(unsigned id, int cap)
 	uipc_ctx *ctx;
 	uipc_tx *tx;
 
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_tx_connect(ctx, cap, &tx) < 0)
+	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_tx_open(ctx, cap, &tx) < 0)
 		return 10;
 	for (uint64_t k = 1; k <= PROC_ROUNDS; k++) {
 		uint64_t end = test_now_ns() + ACK_LIMIT_NS;
@@ -159,7 +159,7 @@ static void phase_processes(void)
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0)
 		lost("processes: no receiver");
 	for (unsigned i = 0; i < PROCS; i++) {
-		int cap = uipc_rx_vector_fd(rx, i * 11);
+		int cap = uipc_rx_cap(rx, i * 11);
 
 		if (cap < 0)
 			lost("processes: capability failed: %d", cap);
@@ -239,7 +239,7 @@ static void phase_channel(void)
 	    uipc_chan_new(rx, 3, &cfg, &chan) < 0)
 		lost("channel: no consumer");
 	for (unsigned i = 0; i < PROCS; i++) {
-		int cap = uipc_chan_fd(chan);
+		int cap = uipc_chan_cap(chan);
 
 		if (cap < 0)
 			lost("channel: capability failed: %d", cap);

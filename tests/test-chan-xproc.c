@@ -50,7 +50,7 @@ static int child_produce(int sock, uint32_t id)
 	uipc_chan_tx *p;
 	struct msg m = {.id = id};
 
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_chan_attach(ctx, sock, &p) < 0)
+	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_chan_tx_open_sock(ctx, sock, &p) < 0)
 		return 10;
 	for (m.seq = 0; m.seq < MSGS; m.seq++)
 		if (uipc_chan_send_wait(p, &m, sizeof(m), 10000000000) < 0)
@@ -80,7 +80,7 @@ static void cross_process(unsigned flags, unsigned nprod)
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	assert_int_equal(uipc_chan_new(rx, 0, &cfg, &c), 0);
 	for (unsigned i = 0; i < nprod; i++) {
-		assert_int_equal(uipc_chan_give(c, sock[i]), 0);
+		assert_int_equal(uipc_chan_cap_send(c, sock[i]), 0);
 		close(sock[i]);
 	}
 	while (got < (uint64_t)MSGS * nprod) {
@@ -122,7 +122,7 @@ static int child_send_then_hang(int sock, uint32_t n)
 	uipc_chan_tx *p;
 	void *slot;
 
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_chan_attach(ctx, sock, &p) < 0)
+	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_chan_tx_open_sock(ctx, sock, &p) < 0)
 		return 10;
 	for (uint64_t i = 0; i < n; i++)
 		if (uipc_chan_send(p, &i, 8) < 0)
@@ -154,9 +154,9 @@ static void producer_killed(unsigned flags, bool shared)
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	assert_int_equal(uipc_chan_new(rx, 1, &cfg, &c), 0);
-	cap = uipc_chan_fd(c);
+	cap = uipc_chan_cap(c);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_fd_send(sock, cap), 0);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	assert_int_equal(read(sock, &ready, 1), 1);
 	kill(pid, SIGKILL);
 	assert_int_equal(child_exit_code(pid), 128 + SIGKILL);
@@ -224,7 +224,7 @@ static void test_producer_killed_while_blocked(void **state)
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	assert_int_equal(uipc_chan_new(rx, 1, &cfg, &c), 0);
-	assert_int_equal(uipc_chan_give(c, sock), 0);
+	assert_int_equal(uipc_chan_cap_send(c, sock), 0);
 	assert_int_equal(read(sock, &ready, 1), 1);
 	if (fork() == 0) { /* the killer */
 		test_sleep_ns(50000000);
@@ -251,7 +251,7 @@ static int child_consume_never(int sock, uint32_t flags)
 	uipc_chan *c;
 
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0 ||
-	    uipc_chan_new(rx, 4, &cfg, &c) < 0 || uipc_chan_give(c, sock) < 0)
+	    uipc_chan_new(rx, 4, &cfg, &c) < 0 || uipc_chan_cap_send(c, sock) < 0)
 		return 10;
 	pause();
 	return 0;
@@ -283,7 +283,7 @@ static void consumer_killed(unsigned flags)
 	k.pid = fork_child(child_consume_never, flags, &sock);
 	k.delay_ns = 50000000;
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
-	assert_int_equal(uipc_chan_attach(ctx, sock, &p), 0);
+	assert_int_equal(uipc_chan_tx_open_sock(ctx, sock, &p), 0);
 	assert_int_equal(uipc_chan_tx_check(p), 0);
 	while ((r = uipc_chan_send(p, &v, 8)) == 0)
 		v++;

@@ -72,7 +72,7 @@ static void test_args(void **state)
 
 	uipc_chan_free(NULL);
 	uipc_chan_tx_free(NULL);
-	assert_int_equal(uipc_chan_fd(NULL), -EINVAL);
+	assert_int_equal(uipc_chan_cap(NULL), -EINVAL);
 	assert_int_equal(uipc_chan_recv(NULL, &v, 8, 0), -EINVAL);
 	assert_int_equal(uipc_chan_send(NULL, &v, 8), -EINVAL);
 	assert_int_equal(uipc_chan_tx_open(f->ctx, -1, &p), -EBADF);
@@ -105,7 +105,7 @@ static void test_bad_capabilities(void **state)
 	int vec, pipefd[2];
 
 	/* A vector capability is not a channel capability. */
-	vec = uipc_rx_vector_fd(f->rx, 9);
+	vec = uipc_rx_cap(f->rx, 9);
 	assert_true(vec >= 0);
 	assert_int_equal(uipc_chan_tx_open(f->ctx, vec, &p), -EINVAL);
 	close(vec);
@@ -287,7 +287,7 @@ static void test_consumer_gone(void **state)
 	uint64_t v = 0;
 	int cap;
 
-	cap = uipc_chan_fd(c);
+	cap = uipc_chan_cap(c);
 	assert_true(cap >= 0);
 	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p), 0);
 	assert_int_equal(uipc_chan_tx_check(p), 0);
@@ -310,7 +310,7 @@ static void test_attach_limits(void **state)
 	struct test_fx *f = *state;
 	uipc_chan *c = chan_make(f, 8, 4, 0);
 	uipc_chan_tx *p[65];
-	int cap = uipc_chan_fd(c), cap2 = uipc_chan_fd(c);
+	int cap = uipc_chan_cap(c), cap2 = uipc_chan_cap(c);
 
 	assert_true(cap >= 0 && cap2 >= 0);
 	assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[0]), 0);
@@ -324,7 +324,7 @@ static void test_attach_limits(void **state)
 	uipc_chan_free(c);
 
 	c = chan_make(f, 8, 4, UIPC_CHAN_MPSC);
-	cap = uipc_chan_fd(c);
+	cap = uipc_chan_cap(c);
 	assert_true(cap >= 0);
 	for (int i = 0; i < 64; i++)
 		assert_int_equal(uipc_chan_tx_open(f->ctx, cap, &p[i]), 0);
@@ -423,9 +423,9 @@ static void test_give_attach(void **state)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(uipc_chan_give(c, -1), -EBADF);
-	assert_int_equal(uipc_chan_give(c, sv[0]), 0);
-	assert_int_equal(uipc_chan_attach(f->ctx, sv[1], &p), 0);
+	assert_int_equal(uipc_chan_cap_send(c, -1), -EBADF);
+	assert_int_equal(uipc_chan_cap_send(c, sv[0]), 0);
+	assert_int_equal(uipc_chan_tx_open_sock(f->ctx, sv[1], &p), 0);
 	assert_int_equal(uipc_chan_send(p, &v, 8), 0);
 	v = 0;
 	assert_int_equal(uipc_chan_recv(c, &v, 8, 0), 0);
@@ -433,7 +433,7 @@ static void test_give_attach(void **state)
 	uipc_chan_tx_free(p);
 	/* A failed hand-over does not count as a producer that came and went. */
 	close(sv[1]);
-	assert_true(uipc_chan_give(c, sv[0]) < 0);
+	assert_true(uipc_chan_cap_send(c, sv[0]) < 0);
 	close(sv[0]);
 	uipc_chan_free(c);
 }

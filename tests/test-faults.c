@@ -35,7 +35,7 @@ static int life_cycle(void)
 		assert_ptr_equal(tx, (uipc_tx *)0x1);
 		goto out_rx;
 	}
-	cap = uipc_rx_vector_fd(rx, 2);
+	cap = uipc_rx_cap(rx, 2);
 	if (cap < 0) {
 		r = cap;
 		goto out_tx;
@@ -44,13 +44,13 @@ static int life_cycle(void)
 		r = -errno;
 		goto out_tx;
 	}
-	r = uipc_fd_send(sv[0], cap);
+	r = uipc_cap_send(sv[0], cap);
 	if (r < 0)
 		goto out_tx;
-	r = uipc_fd_recv(sv[1], &got);
+	r = uipc_cap_recv(sv[1], &got);
 	if (r < 0)
 		goto out_tx;
-	r = uipc_tx_connect(ctx, got, &tx2);
+	r = uipc_tx_open(ctx, got, &tx2);
 	if (r < 0) {
 		assert_ptr_equal(tx2, (uipc_tx *)0x1);
 		goto out_tx;

@@ -55,8 +55,8 @@ static void receiver_process(int sock)
 
 	if (uipc_ctx_new(test_backend(), &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0)
 		_exit(10);
-	cap = uipc_rx_vector_fd(rx, 3);
-	if (cap < 0 || uipc_fd_send(sock, cap) < 0)
+	cap = uipc_rx_cap(rx, 3);
+	if (cap < 0 || uipc_cap_send(sock, cap) < 0)
 		_exit(11);
 	close(cap);
 	child = fork();
@@ -90,8 +90,8 @@ static void test_receiver_dies_child_lives(void **state)
 	}
 	close(sv[1]);
 	assert_int_equal(uipc_ctx_new(test_backend(), &ctx), 0);
-	assert_int_equal(uipc_fd_recv(sv[0], &cap), 0);
-	assert_int_equal(uipc_tx_connect(ctx, cap, &tx), 0);
+	assert_int_equal(uipc_cap_recv(sv[0], &cap), 0);
+	assert_int_equal(uipc_tx_open(ctx, cap, &tx), 0);
 	close(cap);
 	assert_int_equal(read(sv[0], &grandchild, sizeof(grandchild)), sizeof(grandchild));
 	assert_int_equal(uipc_tx_check(tx), 0);
@@ -156,10 +156,10 @@ static void test_child_inherits(void **state)
 
 		/* Inert: the parent's receiver and channel ends. */
 		bad |= uipc_rx_wait(f->rx, 0, &m) != -ECHILD;
-		bad |= uipc_rx_vector_fd(f->rx, 1) != -ECHILD;
+		bad |= uipc_rx_cap(f->rx, 1) != -ECHILD;
 		bad |= uipc_chan_send(p, &v, 8) != -ECHILD;
 		bad |= uipc_chan_recv(c, &v, 8, 0) != -ECHILD;
-		bad |= uipc_chan_fd(c) != -ECHILD;
+		bad |= uipc_chan_cap(c) != -ECHILD;
 		/* A sender works: the parent sees this notify. (uintr: the
 		 * kernel's sender table is not inherited; uipc(7), FORK.) */
 		if (!uintr)

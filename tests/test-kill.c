@@ -129,7 +129,7 @@ static int victim_sender(int cap, uint64_t rng)
 	uipc_ctx *ctx;
 	uipc_tx *tx;
 
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_tx_connect(ctx, cap, &tx) < 0)
+	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_tx_open(ctx, cap, &tx) < 0)
 		return 10;
 	for (uint64_t k = 1;; k++) {
 		atomic_store(&sh->seq, k);
@@ -155,7 +155,7 @@ static void test_notify_sender_killed(void **state)
 		reset_shm();
 		assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 		assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
-		cap = uipc_rx_vector_fd(rx, VEC);
+		cap = uipc_rx_cap(rx, VEC);
 		assert_true(cap >= 0);
 		pid = fork_victim(victim_sender, cap, test_rand(&rng));
 		close(cap);
@@ -217,8 +217,8 @@ static int victim_receiver(int sock, uint64_t rng)
 	(void)rng;
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0)
 		return 10;
-	cap = uipc_rx_vector_fd(rx, VEC);
-	if (cap < 0 || uipc_fd_send(sock, cap) < 0)
+	cap = uipc_rx_cap(rx, VEC);
+	if (cap < 0 || uipc_cap_send(sock, cap) < 0)
 		return 11;
 	close(cap);
 	for (;;) {
@@ -253,8 +253,8 @@ static void test_notify_receiver_killed(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 		pid = fork_victim(victim_receiver, sv[1], test_rand(&rng));
 		close(sv[1]);
-		assert_int_equal(uipc_fd_recv(sv[0], &cap), 0);
-		assert_int_equal(uipc_tx_connect(ctx, cap, &tx), 0);
+		assert_int_equal(uipc_cap_recv(sv[0], &cap), 0);
+		assert_int_equal(uipc_tx_open(ctx, cap, &tx), 0);
 		assert_int_equal(uipc_tx_check(tx), 0);
 		kill_at = test_now_ns() + kill_delay(&rng);
 		for (uint64_t k = 1; test_now_ns() < kill_at; k++) {
@@ -270,7 +270,7 @@ static void test_notify_receiver_killed(void **state)
 			r = uipc_tx_notify(tx);
 			assert_true(r == 0 || r == -EPIPE || r == -ESRCH);
 		}
-		assert_int_equal(uipc_tx_connect(ctx, cap, &late), -EPIPE);
+		assert_int_equal(uipc_tx_open(ctx, cap, &late), -EPIPE);
 		assert_ptr_equal(late, (uipc_tx *)0x1);
 		assert_int_equal(atomic_load(&sh->fail), 0);
 		assert_true(atomic_load(&sh->seen) <= atomic_load(&sh->done));
@@ -380,7 +380,7 @@ static void test_chan_producer_killed(void **state)
 		assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 		assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 		assert_int_equal(uipc_chan_new(rx, VEC, &cfg, &chan), 0);
-		cap = uipc_chan_fd(chan);
+		cap = uipc_chan_cap(chan);
 		assert_true(cap >= 0);
 		pid = fork_victim(victim_producer, cap, test_rand(&rng));
 		close(cap);
@@ -494,7 +494,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 		assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 		assert_int_equal(uipc_chan_new(rx, VEC, &cfg, &t.chan), 0);
 		assert_int_equal(uipc_chan_tx_new(t.chan, &t.surv), 0);
-		cap = uipc_chan_fd(t.chan);
+		cap = uipc_chan_cap(t.chan);
 		assert_true(cap >= 0);
 		pid = fork_victim(victim_reserver, cap, test_rand(&rng));
 		close(cap);
@@ -562,7 +562,7 @@ static int victim_consumer(int sock, uint64_t rng)
 	struct msg mg;
 
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0 ||
-	    uipc_chan_new(rx, VEC, &cfg, &chan) < 0 || uipc_chan_give(chan, sock) < 0)
+	    uipc_chan_new(rx, VEC, &cfg, &chan) < 0 || uipc_chan_cap_send(chan, sock) < 0)
 		return 10;
 	for (;;) {
 		int r = uipc_chan_recv(chan, &mg, sizeof(mg), PEER_WAIT_NS);
@@ -599,7 +599,7 @@ static void test_chan_consumer_killed(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 		pid = fork_victim(victim_consumer, sv[1], test_rand(&rng));
 		close(sv[1]);
-		assert_int_equal(uipc_chan_attach(ctx, sv[0], &tx), 0);
+		assert_int_equal(uipc_chan_tx_open_sock(ctx, sv[0], &tx), 0);
 		kill_at = test_now_ns() + kill_delay(&rng);
 		while (test_now_ns() < kill_at) {
 			struct msg mg = {k, ~k};

@@ -97,10 +97,10 @@ static void test_rx_args(void **state)
 	assert_int_equal(uipc_rx_poll(NULL, &m), -EINVAL);
 	assert_int_equal(uipc_rx_poll(f->rx, &m), -EAGAIN);
 	assert_int_equal(m, 7); /* untouched */
-	assert_int_equal(uipc_rx_vector_fd(NULL, 0), -EINVAL);
-	assert_int_equal(uipc_rx_vector_fd(f->rx, 64), -EINVAL);
-	assert_int_equal(uipc_rx_vector_fd(f->rx, 100), -EINVAL);
-	assert_int_equal(uipc_rx_vector_fd(f->rx, (unsigned)-1), -EINVAL);
+	assert_int_equal(uipc_rx_cap(NULL, 0), -EINVAL);
+	assert_int_equal(uipc_rx_cap(f->rx, 64), -EINVAL);
+	assert_int_equal(uipc_rx_cap(f->rx, 100), -EINVAL);
+	assert_int_equal(uipc_rx_cap(f->rx, (unsigned)-1), -EINVAL);
 	assert_int_equal(uipc_rx_set_spin(NULL, UIPC_SPIN_NONE, 0), -EINVAL);
 	assert_int_equal(uipc_rx_set_spin(f->rx, (enum uipc_spin_mode)42, 0), -EINVAL);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_FIXED, UIPC_SPIN_MAX_NS + 1), -EINVAL);
@@ -112,7 +112,7 @@ static void test_rx_args(void **state)
 static void test_vector_fd_is_cloexec(void **state)
 {
 	struct test_fx *f = *state;
-	int fd = uipc_rx_vector_fd(f->rx, 63);
+	int fd = uipc_rx_cap(f->rx, 63);
 
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
@@ -263,23 +263,23 @@ static void test_connect_bad_fds(void **state)
 	uipc_tx *tx = (uipc_tx *)0x1;
 	int p[2], sv[2], efd, before = test_count_fds();
 
-	assert_int_equal(uipc_tx_connect(f->ctx, -1, &tx), -EBADF);
-	assert_int_equal(uipc_tx_connect(f->ctx, 1000000, &tx), -EBADF);
-	assert_int_equal(uipc_tx_connect(NULL, 0, &tx), -EINVAL);
-	assert_int_equal(uipc_tx_connect(f->ctx, 0, NULL), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, -1, &tx), -EBADF);
+	assert_int_equal(uipc_tx_open(f->ctx, 1000000, &tx), -EBADF);
+	assert_int_equal(uipc_tx_open(NULL, 0, &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, 0, NULL), -EINVAL);
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(uipc_tx_connect(f->ctx, p[0], &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, p[0], &tx), -EINVAL);
 	close(p[1]);
-	assert_int_equal(uipc_tx_connect(f->ctx, p[1], &tx), -EBADF); /* closed */
+	assert_int_equal(uipc_tx_open(f->ctx, p[1], &tx), -EBADF); /* closed */
 	close(p[0]);
 	efd = eventfd(0, 0);
-	assert_int_equal(uipc_tx_connect(f->ctx, efd, &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, efd, &tx), -EINVAL);
 	close(efd);
 	/* A seqpacket socket, empty, then holding something that is no capability. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	assert_int_equal(uipc_tx_connect(f->ctx, sv[0], &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, sv[0], &tx), -EINVAL);
 	assert_int_equal(write(sv[1], "hello, world", 12), 12);
-	assert_int_equal(uipc_tx_connect(f->ctx, sv[0], &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, sv[0], &tx), -EINVAL);
 	close(sv[0]);
 	close(sv[1]);
 	assert_ptr_equal(tx, (uipc_tx *)0x1);
@@ -296,14 +296,14 @@ static void test_receiver_gone(void **state)
 	(void)state;
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
-	fd = uipc_rx_vector_fd(rx, 7);
+	fd = uipc_rx_cap(rx, 7);
 	assert_true(fd >= 0);
-	assert_int_equal(uipc_tx_connect(ctx, fd, &tx), 0);
+	assert_int_equal(uipc_tx_open(ctx, fd, &tx), 0);
 	assert_int_equal(uipc_tx_check(tx), 0);
 	uipc_rx_free(rx);
 	assert_int_equal(uipc_tx_notify(tx), -EPIPE);
 	assert_int_equal(uipc_tx_check(tx), -EPIPE);
-	assert_int_equal(uipc_tx_connect(ctx, fd, &tx2), -EPIPE);
+	assert_int_equal(uipc_tx_open(ctx, fd, &tx2), -EPIPE);
 	assert_int_equal(uipc_tx_check(NULL), -EINVAL);
 	assert_int_equal(uipc_tx_notify(NULL), -EINVAL);
 	close(fd);
@@ -470,14 +470,14 @@ static void test_hostile_descriptor(void **state)
 	assert_int_equal(uipc_rx_wait(f->rx, 3000000, &m), 0);
 	assert_int_equal(m, UINT64_MAX);
 	/* A corrupt header is refused at connect time. */
-	fd = uipc_rx_vector_fd(f->rx, 2);
+	fd = uipc_rx_cap(f->rx, 2);
 	d->magic ^= 1;
-	assert_int_equal(uipc_tx_connect(f->ctx, fd, &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, fd, &tx), -EINVAL);
 	d->magic ^= 1;
 	d->backend = 1000;
-	assert_int_equal(uipc_tx_connect(f->ctx, fd, &tx), -EINVAL);
+	assert_int_equal(uipc_tx_open(f->ctx, fd, &tx), -EINVAL);
 	d->backend = (uint32_t)f->rx->ops->id;
-	assert_int_equal(uipc_tx_connect(f->ctx, fd, &tx), 0);
+	assert_int_equal(uipc_tx_open(f->ctx, fd, &tx), 0);
 	/* A status that claims CLOSED is only a hint: the receiver lives,
 	 * so the notify goes through (tests/regress/forged-closed.c). */
 	if (!tx->ops->tx_notify) {
@@ -659,23 +659,23 @@ static void test_fd_passing(void **state)
 {
 	struct test_fx *f = *state;
 	int sv[2], got = -1, p[2], before;
-	int fd = uipc_rx_vector_fd(f->rx, 11); /* the receiver keeps 2 fds per vector */
+	int fd = uipc_rx_cap(f->rx, 11); /* the receiver keeps 2 fds per vector */
 	uipc_tx *tx;
 	uint64_t m;
 
 	close(fd);
 	before = test_count_fds();
 
-	assert_int_equal(uipc_fd_send(-1, 0), -EBADF);
-	assert_int_equal(uipc_fd_recv(-1, &got), -EBADF);
+	assert_int_equal(uipc_cap_send(-1, 0), -EBADF);
+	assert_int_equal(uipc_cap_recv(-1, &got), -EBADF);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	assert_int_equal(uipc_fd_send(sv[0], 999999), -EBADF);
-	assert_int_equal(uipc_fd_recv(sv[1], NULL), -EINVAL);
-	fd = uipc_rx_vector_fd(f->rx, 11);
-	assert_int_equal(uipc_fd_send(sv[0], fd), 0);
+	assert_int_equal(uipc_cap_send(sv[0], 999999), -EBADF);
+	assert_int_equal(uipc_cap_recv(sv[1], NULL), -EINVAL);
+	fd = uipc_rx_cap(f->rx, 11);
+	assert_int_equal(uipc_cap_send(sv[0], fd), 0);
 	close(fd);
-	assert_int_equal(uipc_fd_recv(sv[1], &got), 0);
-	assert_int_equal(uipc_tx_connect(f->ctx, got, &tx), 0);
+	assert_int_equal(uipc_cap_recv(sv[1], &got), 0);
+	assert_int_equal(uipc_tx_open(f->ctx, got, &tx), 0);
 	close(got);
 	assert_int_equal(uipc_tx_notify(tx), 0);
 	assert_int_equal(uipc_rx_poll(f->rx, &m), 0);
@@ -684,7 +684,7 @@ static void test_fd_passing(void **state)
 
 	/* A message that is not one handle: -EPROTO, its fds closed. */
 	assert_int_equal(write(sv[0], "x", 1), 1);
-	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPROTO);
+	assert_int_equal(uipc_cap_recv(sv[1], &got), -EPROTO);
 	assert_int_equal(pipe(p), 0);
 	{
 		char tag = 0x55;
@@ -707,7 +707,7 @@ static void test_fd_passing(void **state)
 	}
 	close(p[0]);
 	close(p[1]);
-	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPROTO);
+	assert_int_equal(uipc_cap_recv(sv[1], &got), -EPROTO);
 	/* More fds than a handle message may carry: all of them closed. */
 	{
 		char tag = 0x55;
@@ -734,9 +734,9 @@ static void test_fd_passing(void **state)
 		close(p[0]);
 		close(p[1]);
 	}
-	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPROTO);
+	assert_int_equal(uipc_cap_recv(sv[1], &got), -EPROTO);
 	close(sv[0]);
-	assert_int_equal(uipc_fd_recv(sv[1], &got), -EPIPE);
+	assert_int_equal(uipc_cap_recv(sv[1], &got), -EPIPE);
 	close(sv[1]);
 	assert_int_equal(test_count_fds(), before);
 }

@@ -350,8 +350,8 @@ static int child_notify(int sock)
 	char c;
 	int cap;
 
-	if (uipc_ctx_new("signal", &ctx) < 0 || uipc_fd_recv(sock, &cap) < 0 ||
-	    uipc_tx_connect(ctx, cap, &tx) < 0)
+	if (uipc_ctx_new("signal", &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0 ||
+	    uipc_tx_open(ctx, cap, &tx) < 0)
 		return 10;
 	close(cap);
 	if (read(sock, &c, 1) != 1 || uipc_tx_notify(tx) < 0)
@@ -375,9 +375,9 @@ static void test_cross_process(void **state)
 		_exit(child_notify(sv[1]));
 	}
 	close(sv[1]);
-	cap = uipc_rx_vector_fd(f->rx, 40);
+	cap = uipc_rx_cap(f->rx, 40);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_fd_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
 	assert_int_equal(write(sv[0], "n", 1), 1);

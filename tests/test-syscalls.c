@@ -62,8 +62,8 @@ static void patterns(uipc_ctx *ctx, enum seg base)
 		if (uipc_tx_new(rx, 3, &tx) < 0)
 			fail("tx_new\n");
 	} else {
-		cap = uipc_rx_vector_fd(rx, 3);
-		if (cap < 0 || uipc_tx_connect(ctx, cap, &tx) < 0)
+		cap = uipc_rx_cap(rx, 3);
+		if (cap < 0 || uipc_tx_open(ctx, cap, &tx) < 0)
 			fail("connect\n");
 		close(cap);
 	}

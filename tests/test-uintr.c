@@ -547,8 +547,8 @@ static int child_notify(int sock, const char *backend)
 	char c;
 	int cap;
 
-	if (uipc_ctx_new(backend, &ctx) < 0 || uipc_fd_recv(sock, &cap) < 0 ||
-	    uipc_tx_connect(ctx, cap, &tx) < 0)
+	if (uipc_ctx_new(backend, &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0 ||
+	    uipc_tx_open(ctx, cap, &tx) < 0)
 		return 10;
 	close(cap);
 	for (int round = 0; round < 2; round++) {
@@ -577,9 +577,9 @@ static void test_api_cross_process(void **state)
 		_exit(child_notify(sv[1], "uintr-sim"));
 	}
 	close(sv[1]);
-	cap = uipc_rx_vector_fd(f->rx, 30);
+	cap = uipc_rx_cap(f->rx, 30);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_fd_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
 	assert_int_equal(write(sv[0], "w", 1), 1);
@@ -727,7 +727,7 @@ static int child_never_calls_uintr(void)
 	cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, 2, &peer);
 	if (cap < 0)
 		return 24;
-	if (uipc_tx_connect(fctx, cap, &tx) != -EINVAL)
+	if (uipc_tx_open(fctx, cap, &tx) != -EINVAL)
 		return 25;
 	close(cap);
 	close(peer);

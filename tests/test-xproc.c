@@ -22,11 +22,11 @@ static int child_pingpong(int sock)
 
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0)
 		return 10;
-	cap = uipc_rx_vector_fd(rx, 5);
-	if (cap < 0 || uipc_fd_send(sock, cap) < 0)
+	cap = uipc_rx_cap(rx, 5);
+	if (cap < 0 || uipc_cap_send(sock, cap) < 0)
 		return 11;
 	close(cap);
-	if (uipc_fd_recv(sock, &cap) < 0 || uipc_tx_connect(ctx, cap, &tx) < 0)
+	if (uipc_cap_recv(sock, &cap) < 0 || uipc_tx_open(ctx, cap, &tx) < 0)
 		return 12;
 	close(cap);
 	for (int i = 0; i < ROUNDS; i++) {
@@ -81,11 +81,11 @@ static void test_pingpong_across_processes(void **state)
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	/* Half the rounds spin, half block: both wake paths cross processes. */
 	pid = fork_child(child_pingpong, &sock);
-	assert_int_equal(uipc_fd_recv(sock, &cap), 0);
-	assert_int_equal(uipc_tx_connect(ctx, cap, &tx), 0);
+	assert_int_equal(uipc_cap_recv(sock, &cap), 0);
+	assert_int_equal(uipc_tx_open(ctx, cap, &tx), 0);
 	close(cap);
-	cap = uipc_rx_vector_fd(rx, 6);
-	assert_int_equal(uipc_fd_send(sock, cap), 0);
+	cap = uipc_rx_cap(rx, 6);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	for (int i = 0; i < ROUNDS; i++) {
 		if (i == ROUNDS / 2)
@@ -116,8 +116,8 @@ static int child_receiver_then_hang(int sock)
 
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_rx_new(ctx, 0, &rx) < 0)
 		return 10;
-	cap = uipc_rx_vector_fd(rx, 0);
-	if (cap < 0 || uipc_fd_send(sock, cap) < 0)
+	cap = uipc_rx_cap(rx, 0);
+	if (cap < 0 || uipc_cap_send(sock, cap) < 0)
 		return 11;
 	for (;;)
 		uipc_rx_wait(rx, UIPC_TIMEOUT_INFINITE, &m);
@@ -133,8 +133,8 @@ static void test_receiver_killed(void **state)
 	(void)state;
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	pid = fork_child(child_receiver_then_hang, &sock);
-	assert_int_equal(uipc_fd_recv(sock, &cap), 0);
-	assert_int_equal(uipc_tx_connect(ctx, cap, &tx), 0);
+	assert_int_equal(uipc_cap_recv(sock, &cap), 0);
+	assert_int_equal(uipc_tx_open(ctx, cap, &tx), 0);
 	assert_int_equal(uipc_tx_check(tx), 0);
 	assert_int_equal(uipc_tx_notify(tx), 0);
 	kill(pid, SIGKILL);
@@ -148,7 +148,7 @@ static void test_receiver_killed(void **state)
 
 		assert_true(r == 0 || r == -EPIPE || r == -ESRCH);
 	}
-	assert_int_equal(uipc_tx_connect(ctx, cap, &late), -EPIPE);
+	assert_int_equal(uipc_tx_open(ctx, cap, &late), -EPIPE);
 	close(cap);
 	close(sock);
 	uipc_tx_free(tx);
@@ -162,8 +162,8 @@ static int child_sender_then_hang(int sock)
 	uipc_tx *tx;
 	int cap;
 
-	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_fd_recv(sock, &cap) < 0 ||
-	    uipc_tx_connect(ctx, cap, &tx) < 0 || uipc_tx_notify(tx) < 0)
+	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0 ||
+	    uipc_tx_open(ctx, cap, &tx) < 0 || uipc_tx_notify(tx) < 0)
 		return 10;
 	if (write(sock, "k", 1) != 1)
 		return 11;
@@ -184,8 +184,8 @@ static void test_sender_killed(void **state)
 	assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 	assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 	pid = fork_child(child_sender_then_hang, &sock);
-	cap = uipc_rx_vector_fd(rx, 8);
-	assert_int_equal(uipc_fd_send(sock, cap), 0);
+	cap = uipc_rx_cap(rx, 8);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	assert_int_equal(read(sock, &c, 1), 1);
 	kill(pid, SIGKILL);

@@ -198,7 +198,7 @@ static int give_producer(struct worker *w)
 	/* One capability per message on the shared socket, in any order: the
 	 * producer process sends the same message to every channel. */
 	pthread_mutex_lock(&g.sock_lock);
-	r = uipc_chan_give(w->chan, g.sock);
+	r = uipc_chan_cap_send(w->chan, g.sock);
 	pthread_mutex_unlock(&g.sock_lock);
 	return r;
 }
@@ -215,7 +215,7 @@ static int consumer_setup(struct worker *w)
 		r = uipc_chan_new(w->rx, 0, &config, &w->chan);
 	}
 	if (r == 0 && g.opt.xproc) {
-		w->failed_call = "uipc_chan_give";
+		w->failed_call = "uipc_chan_cap_send";
 		r = give_producer(w);
 	} else if (r == 0) {
 		w->failed_call = "uipc_chan_tx_new";
@@ -366,7 +366,7 @@ static int child_main(int sock, long n, const char *backend)
 	char cmd;
 
 	while (status == 0 && attached < n) {
-		status = uipc_chan_attach(ctx, sock, &tx[attached]);
+		status = uipc_chan_tx_open_sock(ctx, sock, &tx[attached]);
 		attached += status == 0;
 	}
 	if (send_status(sock, status) == 0 && status == 0 && read(sock, &cmd, 1) == 1) {

@@ -39,14 +39,14 @@ int main(void)
 
 	t_check(uipc_ctx_new(NULL, &ctx) == 0);
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
-	a = uipc_rx_vector_fd(rx, 3);
-	b = uipc_rx_vector_fd(rx, 3);
+	a = uipc_rx_cap(rx, 3);
+	b = uipc_rx_cap(rx, 3);
 	t_check(a >= 0 && b >= 0);
 	consume(a);
 	/* a is spoiled for its holder... */
-	t_check(uipc_tx_connect(ctx, a, &tx) == -EINVAL);
+	t_check(uipc_tx_open(ctx, a, &tx) == -EINVAL);
 	/* ...and nobody else's is. */
-	t_check(uipc_tx_connect(ctx, b, &tx) == 0);
+	t_check(uipc_tx_open(ctx, b, &tx) == 0);
 	uipc_tx_free(tx);
 	t_check(uipc_tx_new(rx, 3, &tx) == 0);
 	uipc_tx_free(tx);

@@ -25,9 +25,9 @@ int main(void)
 	if (uipc_ctx_new("eventfd", &ctx) < 0)
 		return T_SKIP;
 	t_check(uipc_rx_new(ctx, UIPC_RX_POLLABLE, &rx) == 0);
-	cap = uipc_rx_vector_fd(rx, 2);
+	cap = uipc_rx_cap(rx, 2);
 	t_check(cap >= 0);
-	t_check(uipc_tx_connect(ctx, cap, &tx) == 0);
+	t_check(uipc_tx_open(ctx, cap, &tx) == 0);
 	close(cap);
 	fd = uipc_rx_fd(rx);
 	/* The receiver turns on its senders. */

@@ -38,7 +38,7 @@ static int try_fd(uipc_ctx *ctx, uipc_rx *rx, int fd, const char *what)
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		alarm(5);
-		if (uipc_tx_connect(ctx, cap, &tx) < 0)
+		if (uipc_tx_open(ctx, cap, &tx) < 0)
 			_exit(0); /* refused */
 		for (int i = 0; i < 4; i++) {
 			atomic_store(&tx->desc->status, 0); /* armed: the notify kicks */

@@ -57,7 +57,7 @@ static int sender(int sock)
 
 	if (uipc_ctx_new("signal", &ctx) < 0 || uipc_cap_recv(sock, &cap) < 0)
 		return 2;
-	r = uipc_tx_connect(ctx, cap, &tx);
+	r = uipc_tx_open(ctx, cap, &tx);
 	if (r == 0) {
 		r = uipc_tx_notify(tx);
 		uipc_tx_free(tx);

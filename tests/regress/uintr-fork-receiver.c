@@ -31,7 +31,7 @@ static int child(const char *backend)
 		return 10;
 	if (uipc_rx_new(ctx, 0, &rx) < 0)
 		return 11;
-	if (uipc_rx_vector_fd(rx, 7) < 0)
+	if (uipc_rx_cap(rx, 7) < 0)
 		return 12;
 	if (uipc_tx_new(rx, 7, &tx) < 0)
 		return 13;

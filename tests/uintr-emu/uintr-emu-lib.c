@@ -324,8 +324,8 @@ static void child_rx(int sock, int how, const char *self)
 
 	if (uipc_ctx_new("uintr", &c) || uipc_rx_new(c, 0, &rx))
 		_exit(10);
-	cap = uipc_rx_vector_fd(rx, 4);
-	if (cap < 0 || uipc_fd_send(sock, cap))
+	cap = uipc_rx_cap(rx, 4);
+	if (cap < 0 || uipc_cap_send(sock, cap))
 		_exit(11);
 	/* Take a first notification, then say so. */
 	if (uipc_rx_wait(rx, 5000000000ll, &m) || m != 1ull << 4)
@@ -363,8 +363,8 @@ static void case_lifecycle(const char *self)
 			child_rx(sv[1], how, self);
 		}
 		close(sv[1]);
-		r = uipc_fd_recv(sv[0], &cap);
-		r = r ? r : uipc_tx_connect(ctx, cap, &tx);
+		r = uipc_cap_recv(sv[0], &cap);
+		r = r ? r : uipc_tx_open(ctx, cap, &tx);
 		check(r == 0, "lifecycle (%s): sender connected to a child receiver", what[how]);
 		if (r) {
 			kill(pid, SIGKILL);
