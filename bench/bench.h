@@ -291,6 +291,8 @@ void run_matrix(const struct mech *const *mechs, unsigned n);
 void run_chan(void);
 /* Syscalls per event-loop step, pollable uipc against a raw eventfd (syscalls.c). */
 void run_syscalls(void);
+/* Handler mode, uipc against a raw signal handler (handler.c). */
+void run_handler(void);
 /* The name the chan scenarios report as missing, or NULL when built. */
 const char *chan_missing(void);
 

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 	       "                     chan-throughput, chan-throughput-process,\n"
 	       "                     chan-pingpong, uv-work (or uv-work-rtt, uv-work-tput),\n"
 	       "                     matrix, syscalls (or syscalls-wake, syscalls-awake,\n"
-	       "                     syscalls-idle)\n"
+	       "                     syscalls-idle), handler-pingpong, handler-oneway\n"
 	       "  --mech LIST        mechanisms, comma-separated (shm-spin, futex, futex-ws,\n"
 	       "                     eventfd, eventfd-ws, pipe, unix-socket, signal,\n"
 	       "                     uring-msgring, uv-async, ck-ring, mutex-condvar,\n"
@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 	run_chan();
 	run_uvwork();
 	run_syscalls();
+	run_handler();
 	/* The matrix: the floor and the default uipc backend. */
 	const struct mech *mm[2];
 	unsigned nm = 0;
