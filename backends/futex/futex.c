@@ -43,6 +43,11 @@ struct futex_waitv_arg {
 	uint32_t reserved;
 };
 
+struct futex_waitv_ts {
+	int64_t tv_sec;
+	int64_t tv_nsec;
+};
+
 #define FUTEX_WAITV_SIZE_U32 0x02 /* FUTEX2_SIZE_U32, shared (no FUTEX2_PRIVATE) */
 
 static _Atomic bool waitv_missing;
@@ -51,6 +56,7 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
                             uint64_t *ret_woken)
 {
 	struct futex_waitv_arg v[UIPC_RX_WAIT_ANY_MAX];
+	struct futex_waitv_ts kts;
 	long r;
 
 	if (n > UIPC_RX_WAIT_ANY_MAX)
@@ -60,8 +66,11 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
 	for (unsigned i = 0; i < n; i++)
 		v[i] = (struct futex_waitv_arg){.uaddr = (uint64_t)(uintptr_t)&rxs[i]->desc->status,
 		                                .flags = FUTEX_WAITV_SIZE_U32};
-	/* The deadline is absolute, on the clock named last. */
-	r = syscall(__NR_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
+	/* The deadline is absolute, on the clock named last, and a 64-bit
+	 * __kernel_timespec whatever the size of time_t. */
+	if (deadline)
+		kts = (struct futex_waitv_ts){deadline->tv_sec, deadline->tv_nsec};
+	r = syscall(__NR_futex_waitv, v, n, 0, deadline ? &kts : NULL, CLOCK_MONOTONIC);
 	if (r >= 0) {
 		if ((unsigned long)r < n)
 			*ret_woken |= 1ull << r;
