@@ -48,6 +48,16 @@ struct uipc__backend_ops {
 	 * a kick that leaves state behind: the core acknowledges (rx_ack). */
 	int (*rx_block)(uipc_rx *rx, uint32_t expect, const struct timespec *deadline);
 
+	/* Optional: block on n > 1 receivers of this backend at once
+	 * (uipc_rx_wait_any(), src/any.c), as rx_block does on one: every one
+	 * armed with status 0 and re-checked by the core. Returns 0 (woken,
+	 * perhaps spuriously), -ETIMEDOUT, -EINTR, or -EOPNOTSUPP when the
+	 * kernel cannot (futex_waitv missing); sets bit i of *ret_woken when
+	 * rxs[i]'s fd or word fired (for the core's ack). NULL: such sets are
+	 * refused with -EOPNOTSUPP. */
+	int (*rx_block_many)(uipc_rx *const *rxs, unsigned n, const struct timespec *deadline,
+	                     uint64_t *ret_woken);
+
 	/* Optional, for kicks that leave state behind (an eventfd's count):
 	 * consume whatever kicks have landed, without blocking, and say how
 	 * many. The core calls it for every kick it saw (ON) until that many

@@ -259,6 +259,8 @@ UIPC_INTERNAL void uipc__rx_reap(uipc_rx *rx);
 UIPC_INTERNAL void uipc__rx_link(uipc_rx *rx, struct uipc__rx_link *l);
 UIPC_INTERNAL void uipc__rx_unlink(uipc_rx *rx, struct uipc__rx_link *l);
 UIPC_INTERNAL uint64_t uipc__rx_links_ready(uipc_rx *rx, bool *bounded);
+/* The one short sleep a failed membarrier() asks for (*bounded above). */
+#define UIPC__MEMBARRIER_FALLBACK_NS 1000000u
 
 /* What the waiter looks at: > 0 done (the caller's result), 0 not yet, or
  * -errno. SPIN: cheap, called in a loop; ARMED: right after arming, the
@@ -273,6 +275,11 @@ struct uipc__wait {
 	uint64_t deadline;       /* absolute CLOCK_MONOTONIC ns; UINT64_MAX: none;
 	                          * look may bring it forward (a recheck time) */
 	int64_t timeout_ns;      /* >= 0: deadline = the first clock read + this */
+	/* Optional: arm, look, sleep and disarm in place of the one receiver's
+	 * (uipc_rx_wait_any(), src/any.c): > 0 found (*slept false), 0 woken
+	 * or the sleep ended, or -errno. NULL: the receiver passed to
+	 * uipc__wait(). */
+	int (*block)(void *arg, struct uipc__wait *w, bool *slept);
 };
 
 /* Spin, then arm / look / block / disarm until look says > 0 (returned),

@@ -211,8 +211,6 @@ uint64_t uipc__rx_links_ready(uipc_rx *rx, bool *bounded)
 
 /* The wait -------------------------------------------------------------------- */
 
-#define MEMBARRIER_FALLBACK_NS 1000000u
-
 /* Spin on w->look until it says something or the budget is spent. *now is
  * the last clock reading (the moment the spin started, if it never read). */
 static int wait_spin(struct uipc__wait *w, uint64_t end, uint64_t *now)
@@ -258,8 +256,8 @@ static int wait_block(uipc_rx *rx, struct uipc__wait *w, bool *slept)
 	}
 	*slept = true;
 	deadline = w->deadline; /* the look may have brought it forward */
-	if (bounded && deadline - uipc__now_ns() > MEMBARRIER_FALLBACK_NS)
-		deadline = uipc__now_ns() + MEMBARRIER_FALLBACK_NS;
+	if (bounded && deadline - uipc__now_ns() > UIPC__MEMBARRIER_FALLBACK_NS)
+		deadline = uipc__now_ns() + UIPC__MEMBARRIER_FALLBACK_NS;
 	if (deadline != UINT64_MAX)
 		ts = uipc__ns_to_ts(deadline);
 	b = rx->ops->rx_block(rx, 0, deadline != UINT64_MAX ? &ts : NULL);
@@ -304,7 +302,7 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	for (;;) {
 		bool slept = false;
 
-		r = wait_block(rx, w, &slept);
+		r = w->block ? w->block(w->arg, w, &slept) : wait_block(rx, w, &slept);
 		/* After every sleep, the deadline's included: whatever the
 		 * backend reports, a notify that completed before we woke
 		 * (its kick lost in a race with the timeout, or landing late)

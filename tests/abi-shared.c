@@ -5,7 +5,8 @@
  *    backend, by name and through UIPC_BACKEND;
  *  - programs built against 0.1 keep their behaviour through the UIPC_0.1
  *    symbol versions (struct layouts without size, uipc_rx_wait(0) saying
- *    -ETIMEDOUT).
+ *    -ETIMEDOUT);
+ *  - 0.3's additions are exported under the UIPC_0.3 node.
  * main() returns 0 pass, 1 fail.
  */
 #include <errno.h>
@@ -33,6 +34,9 @@ int topo_get_info_0_1(const uipc_topo *, struct topo_info_0_1 *);
 __asm__(".symver chan_new_0_1, uipc_chan_new@UIPC_0.1");
 __asm__(".symver rx_wait_0_1, uipc_rx_wait@UIPC_0.1");
 __asm__(".symver topo_get_info_0_1, uipc_topo_get_info@UIPC_0.1");
+/* 0.3's addition, under its own node. */
+int wait_any_0_3(uipc_rx *const *, unsigned, int64_t, uint64_t *);
+__asm__(".symver wait_any_0_3, uipc_rx_wait_any@UIPC_0.3");
 
 static void no_model(void)
 {
@@ -77,9 +81,32 @@ static void compat_0_1(void)
 	}
 }
 
+/* uipc_rx_wait_any@UIPC_0.3 is the function the headers declare. */
+static void added_0_3(void)
+{
+	uipc_ctx *ctx;
+	uipc_rx *rx[2];
+	uipc_tx *tx;
+	uint64_t m[2] = {0, 0};
+
+	CHECK(uipc_ctx_new("eventfd", &ctx) == 0);
+	CHECK(uipc_rx_new(ctx, 0, &rx[0]) == 0);
+	CHECK(uipc_rx_new(ctx, 0, &rx[1]) == 0);
+	CHECK(uipc_tx_new(rx[1], 7, &tx) == 0);
+	CHECK(wait_any_0_3(rx, 2, 0, m) == -EAGAIN);
+	CHECK(uipc_tx_notify(tx) == 0);
+	CHECK(wait_any_0_3(rx, 2, 0, m) == 1);
+	CHECK(m[0] == 0 && m[1] == 1u << 7);
+	uipc_tx_free(tx);
+	uipc_rx_free(rx[1]);
+	uipc_rx_free(rx[0]);
+	uipc_ctx_free(ctx);
+}
+
 int main(void)
 {
 	no_model();
 	compat_0_1();
+	added_0_3();
 	return failed;
 }

@@ -129,11 +129,11 @@ static uint64_t efd_rx_ack(uipc_rx *rx)
 	}
 }
 
-static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
+/* ppoll() on fds until the absolute deadline (NULL: forever). */
+static int efd_ppoll(struct pollfd *p, unsigned n, const struct timespec *deadline)
 {
-	struct pollfd p = {.fd = rx->backend_fd, .events = POLLIN};
 	struct timespec rel, *relp = NULL;
-	int n;
+	int r;
 
 	if (deadline) {
 		uint64_t now = uipc__now_ns();
@@ -143,11 +143,46 @@ static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *dea
 		rel = uipc__ns_to_ts(end > now ? end - now : 0);
 		relp = &rel;
 	}
-	n = ppoll(&p, 1, relp, NULL);
-	if (n < 0)
+	r = ppoll(p, n, relp, NULL);
+	if (r < 0)
 		return errno == EINTR ? -EINTR : -errno;
 	/* Readable: the core reads it (rx_ack), counting what it consumes. */
-	return n == 0 ? -ETIMEDOUT : 0;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static int efd_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
+{
+	struct pollfd p = {.fd = rx->backend_fd, .events = POLLIN};
+
+	(void)expect;
+	return efd_ppoll(&p, 1, deadline);
+}
+
+/*
+ * Several receivers (uipc_rx_wait_any()): one ppoll() over their eventfds.
+ * Not an epoll of our own: the call holds no state between waits, so a
+ * set may change from one wait to the next for nothing, and a sleep is one
+ * syscall (an epoll kept per set would cost an fd, an epoll_ctl() per
+ * receiver joining or leaving, and a registration that outlives a freed
+ * receiver as long as a sender holds the eventfd's description). ppoll()
+ * scans the set (at most UIPC_RX_WAIT_ANY_MAX fds) once per sleep; the
+ * sleeps are what the spin left over.
+ */
+static int efd_block_many(uipc_rx *const *rxs, unsigned n, const struct timespec *deadline,
+                          uint64_t *ret_woken)
+{
+	struct pollfd p[UIPC_RX_WAIT_ANY_MAX];
+	int r;
+
+	if (n > UIPC_RX_WAIT_ANY_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (struct pollfd){.fd = rxs[i]->backend_fd, .events = POLLIN};
+	r = efd_ppoll(p, n, deadline);
+	for (unsigned i = 0; r == 0 && i < n; i++)
+		if (p[i].revents)
+			*ret_woken |= 1ull << i;
+	return r;
 }
 
 static int efd_rx_fd(uipc_rx *rx)
@@ -250,6 +285,7 @@ const struct uipc__backend_ops uipc__backend_eventfd = {
     .rx_init = efd_rx_init,
     .rx_fini = efd_rx_fini,
     .rx_block = efd_rx_block,
+    .rx_block_many = efd_block_many,
     .rx_ack = efd_rx_ack,
     .rx_expose = efd_rx_expose,
     .rx_fd = efd_rx_fd,

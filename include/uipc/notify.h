@@ -215,6 +215,49 @@ UIPC_API int uipc_rx_vector_fd(uipc_rx *rx, unsigned vector) UIPC_DEPRECATED("us
  */
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask);
 
+/** Most receivers one uipc_rx_wait_any() takes (futex_waitv()'s own limit is 128). */
+#define UIPC_RX_WAIT_ANY_MAX 64
+
+/**
+ * Wait on several receivers at once: one thread, no fd of its own per
+ * receiver. Since 0.3.
+ *
+ * Takes and clears what is pending on every receiver of the set, as
+ * uipc_rx_wait() does on one, with the same guarantees: it spins (the spin
+ * policy of rxs[0]), arms every receiver, looks at all of them again and
+ * sleeps until one is kicked, then disarms and acknowledges them all; a
+ * notify that completes before or during the wait is seen by it or by the
+ * next wait that includes its receiver. The set may change freely from
+ * one wait to the next: a receiver left out keeps its pending vectors.
+ *
+ * How it sleeps: futex receivers in one futex_waitv() (Linux 5.16 and
+ * later), eventfd receivers in one ppoll() over their fds. A set of one
+ * receiver is uipc_rx_wait() and works on every backend and kernel.
+ *
+ * @param rxs n distinct receivers of one backend (their contexts may
+ *        differ), each usable by uipc_rx_wait() from this thread.
+ * @param n 1 to UIPC_RX_WAIT_ANY_MAX.
+ * @param timeout_ns 0 polls, a negative value waits forever; as
+ *        uipc_rx_wait(), a notify that completed before the deadline is
+ *        returned, never -ETIMEDOUT beside it.
+ * @param ret_masks n masks: ret_masks[i] receives the vectors that were
+ *        pending on rxs[i] (0 for a receiver with nothing). Untouched on
+ *        failure.
+ * @return the number of receivers with a non-zero mask (1 to n); -EAGAIN
+ *         (nothing pending, timeout_ns 0); -ETIMEDOUT; -EINTR; -EINVAL
+ *         (a NULL argument or receiver, n of 0 or above
+ *         UIPC_RX_WAIT_ANY_MAX, a receiver twice, receivers of different
+ *         backends); -ECHILD (a receiver inherited through fork()); -EBUSY
+ *         (a receiver in handler mode, or, when timeout_ns is not 0, armed
+ *         for an event loop); -EOPNOTSUPP (more than one receiver on the
+ *         signal or uintr backend, which have no such wait; or futex
+ *         receivers that would have to sleep on a kernel without
+ *         futex_waitv(): what is pending is still returned, and a poll
+ *         works); -EPERM (uintr, a set of one: as uipc_rx_wait()).
+ */
+UIPC_API int uipc_rx_wait_any(uipc_rx *const *rxs, unsigned n, int64_t timeout_ns,
+                              uint64_t *ret_masks);
+
 /** Non-blocking wait: 0 and the mask, or -EAGAIN when nothing is pending. */
 UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask);
 
