@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,15 @@ static void set_free(struct set *s)
 static bool multi(const struct set *s)
 {
 	return s->rx[0]->ops->rx_block_many != NULL;
+}
+
+/* futex without futex_waitv() (a kernel before 5.16, or valgrind, which
+ * does not know the call): sets of more than one poll, and cannot sleep. */
+static bool waitv_missing(const struct set *s)
+{
+	if (strcmp(uipc_ctx_backend_name(s->ctx), "futex"))
+		return false;
+	return syscall(449 /* futex_waitv */, NULL, 0, 0, NULL, 0) < 0 && errno == ENOSYS;
 }
 
 static void test_args(void **state)
@@ -148,6 +158,11 @@ static void test_poll_timeout(void **state)
 		set_free(&s);
 		return;
 	}
+	if (waitv_missing(&s)) {
+		assert_int_equal(uipc_rx_wait_any(s.rx, NRX, 1000000, m), -EOPNOTSUPP);
+		set_free(&s);
+		skip();
+	}
 	assert_int_equal(uipc_rx_wait_any(s.rx, NRX, 0, m), -EAGAIN);
 	assert_int_equal(uipc_rx_wait_any(s.rx, NRX, 1000000, m), -ETIMEDOUT);
 	assert_int_equal(uipc_tx_notify(s.tx[1]), 0);
@@ -189,7 +204,7 @@ static void test_blocked_wakeup(void **state)
 
 	(void)state;
 	set_new(&s, NULL, 0, UIPC_RX_WAIT_ANY_MAX);
-	if (!multi(&s)) {
+	if (!multi(&s) || waitv_missing(&s)) {
 		set_free(&s);
 		skip();
 	}
@@ -240,7 +255,7 @@ static void test_eintr(void **state)
 
 	(void)state;
 	set_new(&s, NULL, 0, NRX);
-	if (!multi(&s)) {
+	if (!multi(&s) || waitv_missing(&s)) {
 		set_free(&s);
 		skip();
 	}
