@@ -25,7 +25,9 @@
 #        KMOD_CI_X2APIC=1 (opt-in row: a q35 machine with QEMU's intel-iommu
 #        doing interrupt remapping, so that the guest kernel runs its local
 #        APICs in x2APIC mode, checked in dmesg; the fake build's blocked
-#        waits then use the x2APIC NDST layout. Not in the default stage).
+#        waits then use the x2APIC NDST layout. Not in the default stage),
+#        KMOD_CI_PINNED=1 (opt-in: uintr-kmod-fake --pinned, a blocked waiter
+#        pinned to each CPU; the x2APIC row implies it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -167,7 +169,8 @@ if [ $custom_kernel = 1 ] && [ ! -r "$root/kvm-intel.ko" ]; then
 	log "no kvm-intel.ko in $kvm_base: regression kmod-kvm-intel is not applicable on this kernel"
 	touch "$root/kvm-intel-not-applicable"
 fi
-[ "${KMOD_CI_X2APIC:-0}" = 1 ] && touch "$root/x2apic-row"
+[ "${KMOD_CI_X2APIC:-0}" = 1 ] && touch "$root/x2apic-row" "$root/pinned-row"
+[ "${KMOD_CI_PINNED:-0}" = 1 ] && touch "$root/pinned-row"
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -219,7 +222,12 @@ step "insmod fake-hardware build" insmod /uipc_uintr_fake.ko
 # (the emulation warns on an MSR write where CR4.UINTR was not set).
 cpu_cycle() { echo 0 >/sys/devices/system/cpu/cpu1/online && echo 1 >/sys/devices/system/cpu/cpu1/online; }
 step "cpu1 offline and online again" cpu_cycle
-step "fake-hardware ABI test" /uintr-kmod-fake uipc_uintr_fake
+# The waiter pinned to each CPU (NDST decoded as the CPU does) runs in the
+# opt-in rows only: default runs of it stalled later module loads (see the
+# kmod README); KMOD_CI_PINNED=1 or the x2APIC row turn it on.
+pinned=
+[ -e /pinned-row ] && pinned=--pinned
+step "fake-hardware ABI test${pinned:+ (with a waiter pinned to each CPU)}" /uintr-kmod-fake uipc_uintr_fake $pinned
 # The shim's regressions, one program per defect (tests/regress/kmod-*.c).
 mount -t cgroup2 none /sys/fs/cgroup
 for t in exec-state uif-leak waitq-bound slot-reuse memory; do

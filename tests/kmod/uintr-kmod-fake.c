@@ -10,7 +10,9 @@
  * and in the end no module reference left.
  *
  * Runs in the CI VM (busybox initramfs); built static with -pthread.
- * Usage: uintr-kmod-fake <module name>   (for /sys/module/<name>/refcnt)
+ * Usage: uintr-kmod-fake <module name> [--pinned]
+ *        (<name> for /sys/module/<name>/refcnt; --pinned adds the waiter
+ *        pinned to each CPU, run by the opt-in rows of scripts/kmod-ci.sh)
  * Prints one line per check and "N passed, N failed"; exit 0 only if all pass.
  */
 #ifndef _GNU_SOURCE
@@ -471,8 +473,10 @@ int main(int argc, char **argv)
 	pthread_join(t, NULL);
 	phase_processes();
 	/* A thread of its own, like sender_main: a sender's state goes with its thread. */
-	pthread_create(&t, NULL, phase_pinned, NULL);
-	pthread_join(t, NULL);
+	if (argc > 2 && !strcmp(argv[2], "--pinned")) {
+		pthread_create(&t, NULL, phase_pinned, NULL);
+		pthread_join(t, NULL);
+	}
 	close(dev);
 	/* Every thread's state and table released: no reference left on the module. */
 	for (tries = 0; tries < 500 && (rc = refcnt(mod)) != 0; tries++)
