@@ -21,7 +21,13 @@
 #        KMOD_CI_MODDIR (with those two: the kernel's installed modules, for
 #        KVM's; default the build tree's, scripts/kmod-newest.sh gives one),
 #        KMOD_CI_MODULE_SRC (a folder with the module's sources to test instead
-#        of backends/uintr/kmod: an older module, to see a regression fail).
+#        of backends/uintr/kmod: an older module, to see a regression fail),
+#        KMOD_CI_X2APIC=1 (opt-in row: a q35 machine with QEMU's intel-iommu
+#        doing interrupt remapping, so that the guest kernel runs its local
+#        APICs in x2APIC mode, checked in dmesg; the fake build's blocked
+#        waits then use the x2APIC NDST layout. Not in the default stage),
+#        KMOD_CI_PINNED=1 (opt-in: uintr-kmod-fake --pinned, a blocked waiter
+#        pinned to each CPU; the x2APIC row implies it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -163,6 +169,8 @@ if [ $custom_kernel = 1 ] && [ ! -r "$root/kvm-intel.ko" ]; then
 	log "no kvm-intel.ko in $kvm_base: regression kmod-kvm-intel is not applicable on this kernel"
 	touch "$root/kvm-intel-not-applicable"
 fi
+[ "${KMOD_CI_X2APIC:-0}" = 1 ] && touch "$root/x2apic-row" "$root/pinned-row"
+[ "${KMOD_CI_PINNED:-0}" = 1 ] && touch "$root/pinned-row"
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -185,6 +193,13 @@ busy_rmmod() { ! rmmod uipc_uintr 2>/dev/null && [ -c /dev/uintr ]; }
 info_says() { # pattern
 	/uipc-info >/tmp/info.txt 2>&1; cat /tmp/info.txt; grep -qi "$1" /tmp/info.txt
 }
+# The x2APIC row (KMOD_CI_X2APIC=1): the kernel must have switched to x2APIC.
+x2apic_on() {
+	dmesg | grep -iE 'x2apic' | head -5
+	dmesg | grep -qE 'Enabled IRQ remapping in x2apic mode' &&
+		! dmesg | grep -q "IRQ remapping doesn't support X2APIC mode"
+}
+[ -e /x2apic-row ] && step "local APICs in x2APIC mode (interrupt remapping on)" x2apic_on
 step "no /dev/uintr before insmod" no_dev
 step "CPU without UINTR" no_uintr_cpu
 [ -x /uipc-info ] && step "uipc-info without the module: no /dev/uintr" info_says "kernel interface *none: no /dev/uintr"
@@ -207,7 +222,12 @@ step "insmod fake-hardware build" insmod /uipc_uintr_fake.ko
 # (the emulation warns on an MSR write where CR4.UINTR was not set).
 cpu_cycle() { echo 0 >/sys/devices/system/cpu/cpu1/online && echo 1 >/sys/devices/system/cpu/cpu1/online; }
 step "cpu1 offline and online again" cpu_cycle
-step "fake-hardware ABI test" /uintr-kmod-fake uipc_uintr_fake
+# The waiter pinned to each CPU (NDST decoded as the CPU does) runs in the
+# opt-in rows only: default runs of it stalled later module loads (see the
+# kmod README); KMOD_CI_PINNED=1 or the x2APIC row turn it on.
+pinned=
+[ -e /pinned-row ] && pinned=--pinned
+step "fake-hardware ABI test${pinned:+ (with a waiter pinned to each CPU)}" /uintr-kmod-fake uipc_uintr_fake $pinned
 # The shim's regressions, one program per defect (tests/regress/kmod-*.c).
 mount -t cgroup2 none /sys/fs/cgroup
 for t in exec-state uif-leak waitq-bound slot-reuse memory; do
@@ -260,8 +280,22 @@ chmod +x "$root/init"
 log "booting $vmlinuz under qemu -accel tcg (timeout ${qemu_timeout}s)"
 boot_start=$SECONDS
 set +e
+# x2APIC: Linux turns it on only with interrupt remapping in x2APIC mode
+# (or under a hypervisor that vouches for it, which TCG does not): q35
+# with the emulated VT-d remapping in extended interrupt mode. TCG has an
+# x2APIC from QEMU 8.1 on (Debian 12's 7.2 refuses eim=on without KVM;
+# Debian 13's 10.0 does it: scripts/kmod-newest.sh runs in trixie).
+qemu_x2apic=()
+if [ "${KMOD_CI_X2APIC:-0}" = 1 ]; then
+	qv=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	read -r qmaj qmin <<<"${qv:-0 0}"
+	[ "$qmaj" -gt 8 ] || { [ "$qmaj" = 8 ] && [ "$qmin" -ge 1 ]; } ||
+		die "KMOD_CI_X2APIC=1 needs QEMU 8.1 or later (TCG x2APIC); this is ${qmaj}.${qmin}"
+	qemu_x2apic=(-machine q35 -device intel-iommu,intremap=on,eim=on)
+	log "x2APIC row: ${qemu_x2apic[*]} (QEMU ${qmaj}.${qmin})"
+fi
 timeout "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${KMOD_CI_MEM:-512}" -nographic -no-reboot \
-	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+	"${qemu_x2apic[@]}" -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$work/console.log" 2>&1
 qrc=$?
 set -e
@@ -287,7 +321,10 @@ if grep -nE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN|refcou
 	"$work/console.txt"; then
 	problems+=("kernel log has warnings")
 fi
-sed -n '/^== dmesg/,/^== end dmesg/p' "$work/console.txt" | grep -i 'uipc\|uintr' || true
+if [ "${KMOD_CI_X2APIC:-0}" = 1 ] && ! grep -q '^STEP ok: local APICs in x2APIC mode' "$work/console.txt"; then
+	problems+=("x2APIC row: the guest did not run in x2APIC mode")
+fi
+sed -n '/^== dmesg/,/^== end dmesg/p' "$work/console.txt" | grep -i 'uipc\|uintr\|x2apic' || true
 total=$((SECONDS - start))
 log "stage took ${total}s; console log: $work/console.txt"
 if [ ${#problems[@]} -gt 0 ]; then

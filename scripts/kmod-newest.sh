@@ -16,7 +16,9 @@
 #
 # Usage: scripts/kmod-newest.sh          (root, Debian, x86-64)
 # Env:   UIPC_K73_CACHE (default /var/cache/uipc-newest),
-#        UIPC_NEWEST_MIRROR (default http://deb.debian.org/debian).
+#        UIPC_NEWEST_MIRROR (default http://deb.debian.org/debian),
+#        KMOD_CI_X2APIC=1 (opt-in: the guest in x2APIC mode, through
+#        interrupt remapping by QEMU 10's intel-iommu; see kmod-ci.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -133,6 +135,7 @@ log "scripts/kmod-ci.sh against $kver in the chroot"
 set +e
 in_chroot KMOD_CI_KDIR="/lib/modules/$kver/build" KMOD_CI_VMLINUZ=/build/kernel/vmlinuz \
 	KMOD_CI_MODDIR=/build/kernel/modules KMOD_CI_WORK=/build/work KMOD_CI_TIMEOUT="${KMOD_CI_TIMEOUT:-500}" \
+	KMOD_CI_X2APIC="${KMOD_CI_X2APIC:-0}" \
 	/build/src/scripts/kmod-ci.sh --no-install
 rc=$?
 set -e

@@ -5,15 +5,23 @@
  * registration and its errors, vector fds, a sender table shared by the
  * threads of a process, posting and waiting (immediate, timed out, and
  * blocked while the post arrives), a full table, receivers that unregister,
- * exit or exec without cleaning up, and in the end no module reference left.
+ * exit or exec without cleaning up, a blocked waiter on each CPU in turn
+ * (the UPID's NDST read back as the CPU reads it, in xAPIC or x2APIC mode),
+ * and in the end no module reference left.
  *
  * Runs in the CI VM (busybox initramfs); built static with -pthread.
- * Usage: uintr-kmod-fake <module name>   (for /sys/module/<name>/refcnt)
+ * Usage: uintr-kmod-fake <module name> [--pinned]
+ *        (<name> for /sys/module/<name>/refcnt; --pinned adds the waiter
+ *        pinned to each CPU, run by the opt-in rows of scripts/kmod-ci.sh)
  * Prints one line per check and "N passed, N failed"; exit 0 only if all pass.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +342,97 @@ static void *sender_main(void *unused)
 	return NULL;
 }
 
+/* ---- a blocked waiter on each CPU: the wake goes where NDST points ---- */
+struct pinned {
+	int cpu, vfd, pinned, on_cpu;
+	long got;
+	__u64 taken;
+	double secs;
+};
+
+#define PINNED_WAIT_US 20000000ull /* a lost wake costs all of it */
+
+static void *pinned_receiver(void *arg)
+{
+	struct pinned *p = arg;
+	struct timespec t0, t1;
+	cpu_set_t set;
+	__u32 flags = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(p->cpu, &set);
+	p->pinned = sched_setaffinity(0, sizeof(set), &set) == 0;
+	p->vfd = register_handler() == 0 ? (int)vector_fd(9) : -1;
+	pthread_barrier_wait(&bar); /* 1: fd ready */
+	pthread_barrier_wait(&bar); /* 2: sender registered */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p->got = wait_us(PINNED_WAIT_US);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	p->secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	p->on_cpu = sched_getcpu();
+	p->taken = take();
+	io(UINTR_IOC_UNREGISTER_HANDLER, &flags);
+	return NULL;
+}
+
+/*
+ * The fake SENDUIPI wakes the queue of the CPU whose APIC id the UPID's
+ * NDST holds, decoded the way the CPU decodes it: an NDST the module
+ * encoded for the wrong APIC mode wakes nobody, and the wait runs to its
+ * deadline (the post is then found, so only the time tells). CPU 0 has
+ * APIC id 0 in both layouts; CPU 1 is the one that tells them apart.
+ * Runs in a thread of its own: the sender's state leaves with it.
+ */
+static void *phase_pinned(void *unused)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	int full = dev;
+
+	/* A table of its own: phase_full left the first one full. */
+	dev = open(UINTR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	check(dev >= 0, "open " UINTR_DEVICE_PATH " again (a second sender table)");
+	for (int cpu = 0; dev >= 0 && cpu < n && cpu < CPU_SETSIZE; cpu++) {
+		struct pinned p = {.cpu = cpu, .vfd = -1};
+		struct uintr_unsender_args u = {0};
+		long idx, sent = -1;
+		char line[240];
+		pthread_t r;
+
+		pthread_barrier_init(&bar, NULL, 2);
+		pthread_create(&r, NULL, pinned_receiver, &p);
+		pthread_barrier_wait(&bar); /* 1 */
+		idx = p.vfd >= 0 ? register_sender(p.vfd) : -1;
+		pthread_barrier_wait(&bar); /* 2 */
+		sleep_ms(200);              /* let it block; correctness does not depend on it */
+		if (idx >= 0)
+			sent = send_idx((__u32)idx);
+		pthread_join(r, NULL);
+		pthread_barrier_destroy(&bar);
+		if (!p.pinned) {
+			printf("skip: CPU %d not online\n", cpu);
+			continue;
+		}
+		snprintf(line, sizeof(line),
+		         "blocked waiter on CPU %d (ran on %d) woken by the post: %ld, "
+		         "vector mask %#llx, %.3f s of a %llu s wait (sender index %ld, send %ld)",
+		         cpu, p.on_cpu, p.got, (unsigned long long)p.taken, p.secs,
+		         PINNED_WAIT_US / 1000000, idx, sent);
+		check(idx >= 0 && sent == 0 && p.got == -EINTR && p.taken == 1ull << 9 &&
+		          p.secs < PINNED_WAIT_US / 2e6,
+		      line);
+		if (idx >= 0) {
+			u.index = (__u32)idx;
+			io(UINTR_IOC_UNREGISTER_SENDER, &u);
+		}
+		if (p.vfd >= 0)
+			close(p.vfd);
+	}
+	if (dev >= 0)
+		close(dev);
+	dev = full;
+	return unused;
+}
+
 static int refcnt(const char *mod)
 {
 	char path[128], buf[32] = "";
@@ -373,6 +472,11 @@ int main(int argc, char **argv)
 	pthread_create(&t, NULL, sender_main, NULL);
 	pthread_join(t, NULL);
 	phase_processes();
+	/* A thread of its own, like sender_main: a sender's state goes with its thread. */
+	if (argc > 2 && !strcmp(argv[2], "--pinned")) {
+		pthread_create(&t, NULL, phase_pinned, NULL);
+		pthread_join(t, NULL);
+	}
 	close(dev);
 	/* Every thread's state and table released: no reference left on the module. */
 	for (tries = 0; tries < 500 && (rc = refcnt(mod)) != 0; tries++)

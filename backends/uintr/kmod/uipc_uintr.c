@@ -1668,6 +1668,21 @@ static long ioc_wait(void __user *arg)
 }
 
 #ifdef UIPC_UINTR_FAKE_HW
+/*
+ * The APIC id a notification goes to, read out of a UPID the way the CPU
+ * reads it (SDM, "Posting a User Interrupt": the IPI's destination is
+ * NDST[15:8] in xAPIC mode, all of NDST[31:0] in x2APIC mode), and not
+ * with apic_ndst(): an encoding that the CPU would send elsewhere (the
+ * wrong byte, or the xAPIC layout in x2APIC mode) then wakes nobody here
+ * either, and the fake build's blocked waits time out.
+ */
+static u32 fake_ndst_apicid(u64 status)
+{
+	u32 ndst = (status & UPID_NDST_MASK) >> UPID_NDST_SHIFT;
+
+	return x2apic_mode ? ndst : (ndst >> 8) & 0xff;
+}
+
 /* SENDUIPI as the CPU does it, on the calling thread's loaded table. */
 static long ioc_fake_send(void __user *arg)
 {
@@ -1710,7 +1725,8 @@ static long ioc_fake_send(void __user *arg)
 	 * The IPI. For the notification vector nothing is to be done: the
 	 * receiver finds the vector in PIR. For the wake vector of the CPU
 	 * NDST names (that CPU's queue's), run its handler, as the interrupt
-	 * would there. Any other vector reaches nobody (a stale one).
+	 * would there. Any other vector, or an APIC id no online CPU has,
+	 * reaches nobody (a stale one).
 	 */
 	{
 		unsigned int cpu, nv = (old & UPID_NV_MASK) >> UPID_NV_SHIFT;
@@ -1719,7 +1735,7 @@ static long ioc_fake_send(void __user *arg)
 		for_each_online_cpu(cpu) {
 			struct uintr_waitq *q = per_cpu_ptr(&uintr_waitq, cpu);
 
-			if (apic_ndst(cpu) << UPID_NDST_SHIFT != (old & UPID_NDST_MASK))
+			if (cpu_physical_id(cpu) != fake_ndst_apicid(old))
 				continue;
 			if (nv && nv != uinv && nv == READ_ONCE(q->vector)) {
 				local_irq_save(flags);
