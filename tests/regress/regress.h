@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +55,37 @@ static inline int t_readable(int fd)
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Run fn in a child process and return its verdict: T_FAIL when it dies of
+ * a signal (said on stderr) or is still running after bound_ms (killed;
+ * `hang` says what that means), so a crash or a hang is a failure, not the
+ * test's own death or hang. */
+static inline int t_in_child(int (*fn)(void), unsigned bound_ms, const char *hang)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return T_FAIL;
+	if (pid == 0)
+		_exit(fn());
+	for (unsigned i = 0; i < bound_ms; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (WIFSIGNALED(status)) {
+				fprintf(stderr, "the child died of signal %d\n", WTERMSIG(status));
+				return T_FAIL;
+			}
+			return WIFEXITED(status) ? WEXITSTATUS(status) : T_FAIL;
+		}
+		t_sleep_ms(1);
+	}
+	fprintf(stderr, "%s\n", hang);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return T_FAIL;
 }
 
 /*

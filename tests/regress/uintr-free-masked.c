@@ -118,16 +118,5 @@ static int child(void)
 
 int main(void)
 {
-	int status;
-	pid_t pid = fork();
-
-	t_check(pid >= 0);
-	if (pid == 0)
-		_exit(child());
-	t_check(waitpid(pid, &status, 0) == pid);
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "the receiver's process died of signal %d\n", WTERMSIG(status));
-		return T_FAIL;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : T_FAIL;
+	return t_in_child(child, 60000, "the receiver never finished");
 }

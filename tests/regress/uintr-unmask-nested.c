@@ -65,19 +65,6 @@ static int child(void)
 
 int main(void)
 {
-	int status;
-	pid_t pid = fork();
-
-	t_check(pid >= 0);
-	if (pid == 0)
-		_exit(child());
-	for (int i = 0; i < 5000; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : T_FAIL;
-		t_sleep_ms(1);
-	}
-	fprintf(stderr, "the receiver thread never came back from its interrupt handler\n");
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return T_FAIL;
+	return t_in_child(child, 5000,
+	                  "the receiver thread never came back from its interrupt handler");
 }
