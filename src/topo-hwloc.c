@@ -76,9 +76,7 @@ static int topo_from_hwloc(hwloc_topology_t h, enum uipc_topo_source source, uip
 	    hwloc_get_nbobjs_by_type(h, HWLOC_OBJ_L3CACHE) > 0)
 		t->flags |= UIPC_TOPO_KNOWS_L2 | UIPC_TOPO_KNOWS_L3;
 
-	r = uipc__topo_finish(t);
-	if (r == 0 && here)
-		r = uipc__topo_apply_affinity(t);
+	r = uipc__topo_finish(t, here);
 	if (r < 0) {
 		uipc_topo_free(t);
 		return r;

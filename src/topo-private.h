@@ -46,13 +46,13 @@ struct uipc_topo {
 };
 
 /* The table (topo.c). A source allocates it, fills the CPUs in, finishes
- * it (sorted, nodes listed, distances unknown), sets the distances it
- * knows, checks them, and applies the process's affinity. */
+ * it (sorted, nodes listed, distances unknown; the process's affinity
+ * applied when it describes this machine), sets the distances it knows and
+ * checks them. */
 UIPC_INTERNAL uipc_topo *uipc__topo_alloc(size_t ncpus, enum uipc_topo_source source);
-UIPC_INTERNAL int uipc__topo_finish(uipc_topo *t);
+UIPC_INTERNAL int uipc__topo_finish(uipc_topo *t, bool here);
 UIPC_INTERNAL void uipc__topo_set_dist(uipc_topo *t, int a, int b, int value);
 UIPC_INTERNAL void uipc__topo_check_dist(uipc_topo *t);
-UIPC_INTERNAL int uipc__topo_apply_affinity(uipc_topo *t);
 
 /* Lookups (topo.c): a CPU by id (NULL if absent), a node's index (-1), the
  * distance class of two CPUs, the distance of two nodes (-ENODATA when

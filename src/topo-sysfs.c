@@ -274,9 +274,7 @@ int uipc__topo_new_sysfs(const char *root, uipc_topo **ret_topo)
 	qsort(t->cpu, t->ncpus, sizeof(*t->cpu), uipc__topo_cmp_cpu);
 	if (sysfs_nodes(root, t))
 		t->flags |= UIPC_TOPO_KNOWS_NUMA;
-	r = uipc__topo_finish(t);
-	if (r == 0 && here)
-		r = uipc__topo_apply_affinity(t);
+	r = uipc__topo_finish(t, here);
 	if (r < 0) {
 		uipc_topo_free(t);
 		return r;

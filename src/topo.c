@@ -74,7 +74,7 @@ int uipc__topo_node_index(const uipc_topo *t, int node)
 
 /* Sort the CPUs, reject duplicates, list the nodes and make room for their
  * distances (all unknown, -1, until the source fills them in). */
-int uipc__topo_finish(uipc_topo *t)
+static int topo_layout(uipc_topo *t)
 {
 	qsort(t->cpu, t->ncpus, sizeof(*t->cpu), uipc__topo_cmp_cpu);
 	for (size_t i = 0; i < t->ncpus; i++)
@@ -155,7 +155,7 @@ int uipc__topo_node_dist(const uipc_topo *t, int a, int b)
 
 /* Limit t's allowed CPUs to the calling thread's affinity (which the kernel
  * keeps inside the cgroup cpuset). */
-int uipc__topo_apply_affinity(uipc_topo *t)
+static int topo_apply_affinity(uipc_topo *t)
 {
 	size_t size = CPU_ALLOC_SIZE(TOPO_MAX_CPUS);
 	cpu_set_t *set = CPU_ALLOC(TOPO_MAX_CPUS);
@@ -170,6 +170,13 @@ int uipc__topo_apply_affinity(uipc_topo *t)
 			t->cpu[i].allowed = false;
 	CPU_FREE(set);
 	return r;
+}
+
+int uipc__topo_finish(uipc_topo *t, bool here)
+{
+	int r = topo_layout(t);
+
+	return r == 0 && here ? topo_apply_affinity(t) : r;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -665,18 +665,6 @@ static int cell_exec(uipc_ctx *ctx, const char *self)
 	return check_violation("exec");
 }
 
-/* Under gcc 12's AddressSanitizer a fork child of this many-threaded
- * process can find the sanitizer's allocator lock held for good (seen in
- * gdb: the child's threads wait in SizeClassAllocator64::GetFromAllocator),
- * whatever the library does; regress/fork-locks.c skips there too. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static bool exec_safe(void)
 {
 	const char *sig = getenv("UIPC_SIGNAL");
@@ -724,9 +712,9 @@ int main(int argc, char **argv)
 			        cells[i]);
 			continue;
 		}
-#ifdef UNDER_ASAN
+#ifdef T_UNDER_ASAN
 		if (!only && (!strcmp(cells[i], "fork") || !strcmp(cells[i], "exec"))) {
-			fprintf(stderr, "%-9s skipped (AddressSanitizer: see UNDER_ASAN)\n",
+			fprintf(stderr, "%-9s skipped (AddressSanitizer: see T_UNDER_ASAN)\n",
 			        cells[i]);
 			continue;
 		}

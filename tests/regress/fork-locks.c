@@ -19,18 +19,6 @@
 
 #include "regress.h"
 
-/* gcc 12's AddressSanitizer does not hold its own allocator lock across
- * fork(): a child forked while another thread is in malloc() hangs in the
- * sanitizer's allocator, whatever the library does (seen in gdb: every
- * hung child waits in SizeClassAllocator64::GetFromAllocator). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 #define FORKS 200
 
 static _Atomic bool stop;
@@ -177,7 +165,7 @@ int main(void)
 	unsigned nt = 0;
 	int hung = 0, bad = 0;
 
-#ifdef UNDER_ASAN
+#ifdef T_UNDER_ASAN
 	fprintf(
 	    stderr,
 	    "SKIP: under AddressSanitizer, whose allocator lock a fork child can inherit held\n");
