@@ -227,7 +227,7 @@ static void test_producer_killed_while_blocked(void **state)
 	assert_int_equal(uipc_chan_cap_send(c, sock), 0);
 	assert_int_equal(read(sock, &ready, 1), 1);
 	if (fork() == 0) { /* the killer */
-		test_sleep_ns(50000000);
+		t_sleep_ns(50000000);
 		kill(pid, SIGKILL);
 		_exit(0);
 	}
@@ -266,7 +266,7 @@ static void *kill_later(void *arg)
 {
 	struct killer *k = arg;
 
-	test_sleep_ns(k->delay_ns);
+	t_sleep_ns(k->delay_ns);
 	kill(k->pid, SIGKILL);
 	return NULL;
 }

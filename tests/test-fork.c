@@ -99,7 +99,7 @@ static void test_receiver_dies_child_lives(void **state)
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	/* The hang-up is the kernel's, right at the exit; give it a moment. */
 	for (int i = 0; i < 1000 && (r = uipc_tx_check(tx)) == 0; i++)
-		test_sleep_ns(1000000);
+		t_sleep_ns(1000000);
 	assert_int_equal(r, -EPIPE);
 	kill(grandchild, SIGKILL); /* reparented to init, which reaps it */
 	uipc_tx_free(tx);

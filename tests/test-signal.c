@@ -61,8 +61,8 @@ static int teardown(void **state)
 
 static void wait_handled(void)
 {
-	for (uint64_t t0 = test_now_ns(); !atomic_load(&handled);) {
-		assert_true(test_now_ns() - t0 < 10000000000u);
+	for (uint64_t t0 = t_now_ns(); !atomic_load(&handled);) {
+		assert_true(t_now_ns() - t0 < 10000000000u);
 		uipc__cpu_relax();
 	}
 }
@@ -105,8 +105,8 @@ static void test_cross_thread(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(n.rc, 0);
 	/* Every notify was posted before join: the last one was handled. */
-	for (uint64_t t0 = test_now_ns(); atomic_load(&f->rx->desc->pir);)
-		assert_true(test_now_ns() - t0 < 10000000000u);
+	for (uint64_t t0 = t_now_ns(); atomic_load(&f->rx->desc->pir);)
+		assert_true(t_now_ns() - t0 < 10000000000u);
 	assert_int_equal(atomic_load(&handled), BIT(5));
 	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
 	/* Coalescing: far fewer handler calls than notifies, at least one. */
@@ -127,7 +127,7 @@ static void test_mask_unmask(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(n.rc, 0);
 	assert_int_equal(uipc_tx_notify(f->tx), 0);
-	test_sleep_ns(2000000);
+	t_sleep_ns(2000000);
 	assert_int_equal(atomic_load(&handled), 0);
 	assert_int_equal(atomic_load(&f->rx->desc->pir), BIT(5));
 	/* What is pending is delivered as the mask drops. */

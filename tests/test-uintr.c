@@ -308,10 +308,10 @@ static void test_wait_semantics(void **state)
 	assert_int_equal(P->wait(0, 0), -EOPNOTSUPP); /* not a receiver */
 	become_receiver(&pending, 8);
 	assert_int_equal(P->wait(UIPC_UINTR_WAIT_MAX_USEC + 1, 0), -EINVAL);
-	t0 = test_now_ns();
+	t0 = t_now_ns();
 	assert_int_equal(P->wait(0, 0), -ETIMEDOUT); /* at once */
 	assert_int_equal(P->wait(2000, 0), -ETIMEDOUT);
-	assert_true(test_now_ns() - t0 >= 2000000u); /* it did wait its 2 ms */
+	assert_true(t_now_ns() - t0 >= 2000000u); /* it did wait its 2 ms */
 	/* Something already pending (delivery held off): EINTR at once. */
 	fd = P->vector_fd(8, 0);
 	idx = P->register_sender(fd, 0);
@@ -344,7 +344,7 @@ static void *waker_main(void *arg)
 		w->rc = idx;
 		return NULL;
 	}
-	test_sleep_ns(w->delay_ns);
+	t_sleep_ns(w->delay_ns);
 	w->rc = P->senduipi((uint64_t)idx);
 	P->unregister_sender(idx, 0);
 	return NULL;
@@ -461,7 +461,7 @@ static void *notifier_main(void *arg)
 {
 	struct notifier *n = arg;
 
-	test_sleep_ns(n->delay_ns);
+	t_sleep_ns(n->delay_ns);
 	for (int i = 0; i < n->n && n->rc == 0; i++)
 		n->rc = uipc_tx_notify(n->tx);
 	return NULL;
@@ -524,7 +524,7 @@ static void test_api_handler_mode(void **state)
 	assert_int_equal(uipc_rx_mask(f->rx), 0);
 	assert_true(P->testui());
 	assert_int_equal(uipc_tx_notify(n.tx), 0);
-	test_sleep_ns(1000000);
+	t_sleep_ns(1000000);
 	assert_int_equal(atomic_load(&handled), 0);
 	assert_int_equal(uipc_rx_unmask(f->rx), 0);
 	assert_true(P->testui());
@@ -588,9 +588,9 @@ static void test_api_cross_process(void **state)
 	atomic_store(&handled, 0);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
 	assert_int_equal(write(sv[0], "h", 1), 1);
-	for (uint64_t t0 = test_now_ns(); !atomic_load(&handled);) {
-		assert_true(test_now_ns() - t0 < 10000000000u);
-		test_sleep_ns(100000);
+	for (uint64_t t0 = t_now_ns(); !atomic_load(&handled);) {
+		assert_true(t_now_ns() - t0 < 10000000000u);
+		t_sleep_ns(100000);
 	}
 	assert_int_equal(atomic_load(&handled), BIT(30));
 	assert_int_equal(waitpid(pid, &st, 0), pid);
