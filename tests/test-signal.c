@@ -364,23 +364,19 @@ static int child_notify(int sock)
 static void test_cross_process(void **state)
 {
 	struct fx *f = *state;
-	int sv[2], cap, st;
+	int sock, cap, st;
 	pid_t pid;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(child_notify(sv[1]));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(child_notify(sock));
 	cap = uipc_rx_cap(f->rx, 40);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
-	assert_int_equal(write(sv[0], "n", 1), 1);
+	assert_int_equal(write(sock, "n", 1), 1);
 	wait_handled();
 	assert_int_equal(atomic_load(&handled), BIT(40));
 	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
@@ -388,7 +384,7 @@ static void test_cross_process(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
-	close(sv[0]);
+	close(sock);
 }
 
 int main(void)

@@ -565,29 +565,25 @@ static int child_notify(int sock, const char *backend)
 static void test_api_cross_process(void **state)
 {
 	struct test_fx *f = *state;
-	int sv[2], cap, st;
+	int sock, cap, st;
 	uint64_t m;
 	pid_t pid;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(child_notify(sv[1], "uintr-sim"));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(child_notify(sock, "uintr-sim"));
 	cap = uipc_rx_cap(f->rx, 30);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
-	assert_int_equal(write(sv[0], "w", 1), 1);
+	assert_int_equal(write(sock, "w", 1), 1);
 	assert_int_equal(uipc_rx_wait(f->rx, 10000000000, &m), 0);
 	assert_int_equal(m, BIT(30));
 	atomic_store(&handled, 0);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
-	assert_int_equal(write(sv[0], "h", 1), 1);
+	assert_int_equal(write(sock, "h", 1), 1);
 	for (uint64_t t0 = t_now_ns(); !atomic_load(&handled);) {
 		assert_true(t_now_ns() - t0 < 10000000000u);
 		t_sleep_ns(100000);
@@ -597,7 +593,7 @@ static void test_api_cross_process(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
-	close(sv[0]);
+	close(sock);
 }
 
 /* Vector 63 of a second receiver: the highest user vector, routed through

@@ -186,13 +186,15 @@ static inline int t_in_child(int (*fn)(void), unsigned bound_ms, const char *han
 /*
  * fork() with a connected socket (SOCK_SEQPACKET, close-on-exec) between
  * parent and child, as most cross-process tests start: the pid (0 in the
- * child), *ret_sock the caller's end; -1 when either fails.
+ * child), *ret_sock the caller's end; -1 (and *ret_sock -1) when either
+ * fails.
  */
 static inline pid_t t_fork_sock(int *ret_sock)
 {
 	int sv[2];
 	pid_t pid;
 
+	*ret_sock = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
 	pid = fork();
