@@ -7,7 +7,8 @@
  * include it by a relative path, "../lib/t.h").
  *
  *   verdicts     T_PASS, T_FAIL, T_SKIP; t_check() returns T_FAIL;
- *                CHECK() records a failure in t_failed and goes on
+ *                CHECK() records a failure in t_failed and goes on;
+ *                t_report() and t_report_done(): "ok:"/"FAIL:" lines
  *   under tools  T_UNDER_ASAN (a macro), t_under_valgrind()
  *   the clock    t_now_ns(), t_sleep_ns/us/ms(), t_rand() (xorshift)
  *   children     t_reap() (bounded: a crash or a hang is a failure),
@@ -22,6 +23,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +59,32 @@ static int t_failed __attribute__((unused));
 			t_failed = 1;                                                              \
 		}                                                                                  \
 	} while (0)
+
+/* For the programs that run in a guest or are built by a script
+ * (tests/kmod, tests/uintr-emu, the shim's regressions): one "ok: ..." or
+ * "FAIL: ..." line per check, counted from any thread; t_report_done()
+ * prints "N passed, N failed" and returns the exit status (T_FAIL when any
+ * check failed). */
+static atomic_int t_npassed __attribute__((unused)), t_nfailed __attribute__((unused));
+
+__attribute__((format(printf, 2, 3))) static inline void t_report(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	atomic_fetch_add(ok ? &t_npassed : &t_nfailed, 1);
+}
+
+static inline int t_report_done(void)
+{
+	printf("%d passed, %d failed\n", atomic_load(&t_npassed), atomic_load(&t_nfailed));
+	return atomic_load(&t_nfailed) ? T_FAIL : T_PASS;
+}
 
 /* gcc 12's AddressSanitizer does not keep its allocator lock consistent
  * across fork(): a child forked while another thread is in malloc() can
