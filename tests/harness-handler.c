@@ -468,15 +468,8 @@ static int fork_child(uipc_ctx *ctx, uipc_rx *inherited)
 	return T_PASS;
 }
 
-/* Reap a child within the wait bound and 10 s: T_PASS when it exited 0. */
-static int reap(pid_t pid, const char *who)
-{
-	int r = t_reap(pid, (unsigned)(WAIT_NS / 1000000) + 10000, who);
-
-	if (r > 0)
-		fprintf(stderr, "%s failed (exit %d)\n", who, r);
-	return r == 0 ? T_PASS : T_FAIL;
-}
+/* A child's bound: the wait bound and 10 s. */
+#define REAP_MS ((unsigned)(WAIT_NS / 1000000) + 10000)
 
 static int cell_fork(uipc_ctx *ctx)
 {
@@ -527,7 +520,7 @@ static int cell_fork(uipc_ctx *ctx)
 			t_sleep_us(200);
 		}
 		nlanes--; /* not a thread */
-		rc = reap(pid, "the fork child");
+		rc = t_child_ok(pid, REAP_MS, "the fork child");
 		settle(NULL);
 		uipc_tx_free(self);
 		if (lanes_stop() || rc)
@@ -626,7 +619,7 @@ static int cell_exec(uipc_ctx *ctx, const char *self)
 		}
 		uipc_tx_free(tx);
 		close(sock);
-		rc = reap(pid, "the exec'd image");
+		rc = t_child_ok(pid, REAP_MS, "the exec'd image");
 		if (rc || r != -EPIPE)
 			return T_FAIL;
 	}

@@ -11,8 +11,8 @@
  *                t_report() and t_report_done(): "ok:"/"FAIL:" lines
  *   under tools  T_UNDER_ASAN (a macro), t_under_valgrind()
  *   the clock    t_now_ns(), t_sleep_ns/us/ms(), t_rand() (xorshift)
- *   children     t_reap() (bounded: a crash or a hang is a failure),
- *                t_in_child(), t_fork_sock(), t_fork_idle()
+ *   children     t_reap(), t_child_ok() (bounded: a crash or a hang is
+ *                a failure), t_in_child(), t_fork_sock(), t_fork_idle()
  *
  * The CMocka layer is tests/test-common.h, the regressions' is
  * tests/regress/regress.h, the syscall counter tests/lib/syscount.h.
@@ -189,6 +189,21 @@ static inline int t_reap(pid_t pid, unsigned bound_ms, const char *who)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return T_HUNG;
+}
+
+/* A child's bound where a test has no reason for another: generous under
+ * load, and below the 60 s that meson gives a regression. */
+#define T_CHILD_MS 30000
+
+/* Wait for the child pid as t_reap() does: T_PASS when it exited 0, else
+ * T_FAIL (and an exit status other than 0 is said as well). */
+static inline int t_child_ok(pid_t pid, unsigned bound_ms, const char *who)
+{
+	int r = t_reap(pid, bound_ms, who);
+
+	if (r > 0)
+		fprintf(stderr, "%s failed (exit %d)\n", who, r);
+	return r == 0 ? T_PASS : T_FAIL;
 }
 
 /* Run fn in a child process and return its verdict: T_FAIL when it dies of

@@ -23,4 +23,22 @@
 #include "../lib/t.h"
 #include "backend.h"
 
+/* A handler that only counts its calls, in t_calls. */
+static _Atomic int t_calls __attribute__((unused));
+
+static inline void t_count_call(uipc_rx *rx, uint64_t mask, void *data)
+{
+	(void)rx;
+	(void)mask;
+	(void)data;
+	atomic_fetch_add(&t_calls, 1);
+}
+
+/* A thread's body that frees the receiver it is given. */
+static inline void *t_rx_free_thread(void *rx)
+{
+	uipc_rx_free(rx);
+	return NULL;
+}
+
 #endif

@@ -68,7 +68,7 @@ static int sender(int sock)
 
 static int one_case(uipc_ctx *ctx, int lie)
 {
-	int sock, status, cap;
+	int sock, cap;
 	uipc_rx *rx;
 	pid_t pid;
 
@@ -80,12 +80,10 @@ static int one_case(uipc_ctx *ctx, int lie)
 	cap = hostile_cap(rx, pid, lie);
 	t_check(cap >= 0);
 	t_check(uipc_cap_send(sock, cap) == 0);
-	t_check(waitpid(pid, &status, 0) == pid);
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "case %d: the sender died of signal %d\n", lie, WTERMSIG(status));
+	if (t_child_ok(pid, T_CHILD_MS, "the sender") != T_PASS) {
+		fprintf(stderr, "case %d: the sender failed\n", lie);
 		return T_FAIL;
 	}
-	t_check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(cap);
 	close(sock);
 	uipc_rx_free(rx);
