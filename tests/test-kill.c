@@ -502,7 +502,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 		/* Every 10th kill waits for the victim to hold a reservation, so
 		 * the hole path runs whatever the timing (else by chance). */
 		while (t_now_ns() < kill_at || (it % 10 == 0 && !atomic_load(&sh->lingering) &&
-		                                   t_now_ns() < kill_at + 2000000000u)) {
+		                                t_now_ns() < kill_at + 2000000000u)) {
 			two_send(&t);
 			r = two_recv(&t, 500000);
 			assert_true(r == 0 || r == -ETIMEDOUT);

@@ -316,7 +316,7 @@ static void test_receiver_gone(void **state)
  * free, in process memory a peer cannot forge. */
 static void test_in_process_pair(void **state)
 {
-	int before, p[2], q[2], st;
+	int before, p[2], q[2];
 	uipc_ctx *ctx;
 	uipc_rx *rx;
 	uipc_tx *tx;
@@ -384,8 +384,7 @@ static void test_in_process_pair(void **state)
 	close(p[1]);
 	assert_int_equal(uipc_tx_notify(tx), -EPIPE);
 	assert_int_equal(uipc_tx_check(tx), -EPIPE);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	uipc_tx_free(tx);
 	assert_int_equal(test_count_fds(), before);
 	uipc_ctx_free(ctx);

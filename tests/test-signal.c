@@ -275,7 +275,6 @@ static void test_signal_taken(void **state)
 {
 	struct fx *f = *state;
 	char num[16];
-	int st;
 	pid_t pid;
 
 	(void)f;
@@ -289,9 +288,7 @@ static void test_signal_taken(void **state)
 		setenv("UIPC_SIGNAL", num, 1);
 		_exit(uipc_rx_new(f->ctx, 0, &rx) == -EBUSY ? 0 : 1);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 }
 
 /* UIPC_SIGNAL=SIGURG (default action: ignore, so a late kick cannot kill
@@ -330,16 +327,13 @@ static int urg_child(uipc_ctx *ctx)
 static void test_signal_urg(void **state)
 {
 	struct fx *f = *state;
-	int st;
 	pid_t pid;
 
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(urg_child(f->ctx));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 }
 
 /* Cross-process: the child is the sender (rt_tgsigqueueinfo). */
@@ -364,7 +358,7 @@ static int child_notify(int sock)
 static void test_cross_process(void **state)
 {
 	struct fx *f = *state;
-	int sock, cap, st;
+	int sock, cap;
 	pid_t pid;
 
 	pid = t_fork_sock(&sock);
@@ -380,9 +374,7 @@ static void test_cross_process(void **state)
 	wait_handled();
 	assert_int_equal(atomic_load(&handled), BIT(40));
 	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
 	close(sock);
 }

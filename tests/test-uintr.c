@@ -176,7 +176,7 @@ static void test_flags_must_be_zero(void **state)
 static void test_senduipi_faults(void **state)
 {
 	_Atomic uint64_t pending = 0;
-	int fd, idx, st;
+	int fd, idx;
 	uint64_t w0;
 	pid_t pid;
 
@@ -189,8 +189,7 @@ static void test_senduipi_faults(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(P->senduipi(0) == UIPC_UINTR_ERR_UD ? 0 : 1);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 
 	assert_int_equal(P->senduipi(256), UIPC_UINTR_ERR_GP); /* beyond UITTSZ */
 	assert_int_equal(P->senduipi(UINT64_MAX), UIPC_UINTR_ERR_GP);
@@ -565,7 +564,7 @@ static int child_notify(int sock, const char *backend)
 static void test_api_cross_process(void **state)
 {
 	struct test_fx *f = *state;
-	int sock, cap, st;
+	int sock, cap;
 	uint64_t m;
 	pid_t pid;
 
@@ -589,9 +588,7 @@ static void test_api_cross_process(void **state)
 		t_sleep_ns(100000);
 	}
 	assert_int_equal(atomic_load(&handled), BIT(30));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
 	close(sock);
 }
@@ -639,7 +636,7 @@ static void test_forced_uintr(void **state)
 	/* Forced through the environment: the same error, and a message. */
 	{
 		char msg[512] = "";
-		int pfd[2], st;
+		int pfd[2];
 		ssize_t n;
 		pid_t pid;
 
@@ -655,9 +652,7 @@ static void test_forced_uintr(void **state)
 		close(pfd[1]);
 		n = read(pfd[0], msg, sizeof(msg) - 1);
 		close(pfd[0]);
-		assert_int_equal(waitpid(pid, &st, 0), pid);
-		assert_true(WIFEXITED(st));
-		assert_int_equal(WEXITSTATUS(st), 0);
+		assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 		assert_true(n > 0);
 		assert_non_null(strstr(msg, "uintr"));
 		assert_non_null(strstr(msg, why));

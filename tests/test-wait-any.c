@@ -288,7 +288,6 @@ static void test_states(void **state)
 	uint64_t m[NRX];
 	struct set s, p;
 	pid_t pid;
-	int st;
 
 	(void)state;
 	set_new(&s, NULL, 0, NRX);
@@ -304,8 +303,7 @@ static void test_states(void **state)
 		              uipc_rx_wait_any(&s.rx[3], 1, 0, m) == -ECHILD
 		          ? 0
 		          : 1);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	set_free(&s);
 
 	if (uipc_ctx_new("eventfd", &p.ctx) < 0)

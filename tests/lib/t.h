@@ -161,7 +161,7 @@ static inline int t_readable(int fd)
 
 /*
  * Reap the child pid, waiting bound_ms at most (counted in 1 ms naps, so a
- * loaded machine only stretches it): its exit status (0..255), T_DIED when
+ * loaded machine only stretches it; ten times that under valgrind): its exit status (0..255), T_DIED when
  * it died of a signal, T_HUNG when it was still running (then it is
  * SIGKILLed and reaped). A crash or a hang is said on stderr, as `who`
  * ("the sender died of signal 11"), unless who is NULL.
@@ -170,6 +170,8 @@ static inline int t_reap(pid_t pid, unsigned bound_ms, const char *who)
 {
 	int status;
 
+	if (t_under_valgrind())
+		bound_ms *= 10; /* as meson's timeouts are (--setup=valgrind) */
 	for (unsigned i = 0; i < bound_ms; i++) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
