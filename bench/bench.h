@@ -227,7 +227,7 @@ struct result {
 	/* Round trips timed together per latency sample (1: each on its own). */
 	unsigned per_sample;
 	/* syscalls-* scenarios: system calls per operation, counted with
-	 * ptrace in a traced child (tests/syscount.h). */
+	 * ptrace in a traced child (tests/lib/syscount.h). */
 	bool has_syscalls;
 	double syscalls_per_op;
 };

@@ -2,7 +2,7 @@
 /*
  * Scenarios "syscalls-*": what one event-loop step costs a pollable uipc
  * receiver against the raw eventfd it replaces, in system calls (counted
- * with ptrace in a traced child, tests/syscount.h), time and CPU (timed in
+ * with ptrace in a traced child, tests/lib/syscount.h), time and CPU (timed in
  * this process, untraced). One thread plays the sender and the loop, so the
  * numbers are the calls' own cost, without a wakeup's scheduling:
  *
@@ -30,7 +30,7 @@
 #include <uipc.h>
 
 #include "bench.h"
-#include "syscount.h"
+#include "lib/syscount.h"
 
 enum sc_pattern { SC_WAKE, SC_AWAKE, SC_IDLE, SC_PATTERNS };
 enum sc_mech { SC_RAW, SC_UIPC, SC_SHARED, SC_MECHS };

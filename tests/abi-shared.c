@@ -16,7 +16,7 @@
 
 #include <uipc.h>
 
-#include "soft-check.h"
+#include "lib/t.h"
 
 /* What a program compiled against 0.1's headers calls. */
 struct chan_config_0_1 {
@@ -108,5 +108,5 @@ int main(void)
 	no_model();
 	compat_0_1();
 	added_0_3();
-	return failed;
+	return t_failed;
 }

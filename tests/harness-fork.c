@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "lib/t.h"
 
 #define WAIT_NS    INT64_C(5000000000) /* any wait longer than this is a hang */
 #define CHILD_SECS 60                  /* a child alive this long is hung */
@@ -103,31 +104,6 @@ static uipc_ctx *ctx;
 static const char *backend;
 static int child_done[2] = {-1, -1}, child_go[2] = {-1, -1};
 static pid_t child_pid;
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(unsigned us)
-{
-	struct timespec ts = {.tv_nsec = (long)us * 1000};
-
-	nanosleep(&ts, NULL);
-}
 
 /* Wait (mu held) until state is one of a or b; false on the bound. */
 static bool wait_state(int a, int b)
@@ -190,10 +166,10 @@ static void hook(int point, bool held)
 /* Wait for a bit on rx, bounded. */
 static int wait_bit(uipc_rx *rx, uint64_t bit)
 {
-	uint64_t deadline = now_ns() + WAIT_NS, m = 0;
+	uint64_t deadline = t_now_ns() + WAIT_NS, m = 0;
 	int r;
 
-	while (now_ns() < deadline) {
+	while (t_now_ns() < deadline) {
 		r = uipc_rx_wait(rx, 100000000, &m);
 		if (r == 0 && (m & bit))
 			return 0;
@@ -206,10 +182,10 @@ static int wait_bit(uipc_rx *rx, uint64_t bit)
 /* Receive on c until -EPIPE (every producer gone), bounded. */
 static int until_epipe(uipc_chan *c)
 {
-	uint64_t deadline = now_ns() + WAIT_NS, buf[2];
+	uint64_t deadline = t_now_ns() + WAIT_NS, buf[2];
 	int r;
 
-	while (now_ns() < deadline) {
+	while (t_now_ns() < deadline) {
 		r = uipc_chan_recv(c, buf, sizeof(buf), 100000000);
 		if (r == -EPIPE)
 			return 0;
@@ -343,11 +319,11 @@ static void *forker(void *arg)
  * and retries (uipc(7) FORK). Only for that moment: bounded. */
 static int tx_new_busy(uipc_chan *c, uipc_chan_tx **ret)
 {
-	uint64_t deadline = now_ns() + WAIT_NS;
+	uint64_t deadline = t_now_ns() + WAIT_NS;
 	int r;
 
-	while ((r = uipc_chan_tx_new(c, ret)) == -EBUSY && now_ns() < deadline)
-		sleep_us(1000);
+	while ((r = uipc_chan_tx_new(c, ret)) == -EBUSY && t_now_ns() < deadline)
+		t_sleep_us(1000);
 	return r;
 }
 
@@ -382,13 +358,13 @@ static int life(void)
 	uipc_chan_tx_free(p1);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		wfail("socketpair: %d", -errno);
-	for (uint64_t d = now_ns() + WAIT_NS;;) {
+	for (uint64_t d = t_now_ns() + WAIT_NS;;) {
 		r = uipc_chan_cap_send(o.c, sv[0]);
 		if (r == 0)
 			r = uipc_chan_tx_open_sock(ctx, sv[1], &o.p2);
-		if (r != -EBUSY || now_ns() > d)
+		if (r != -EBUSY || t_now_ns() > d)
 			break;
-		sleep_us(1000);
+		t_sleep_us(1000);
 	}
 	close(sv[0]);
 	close(sv[1]);
@@ -454,9 +430,9 @@ static int parent_checks(void)
 	/* A freed SPSC producer's role is free again. */
 	uipc_chan_tx_free(o.p2);
 	o.p2 = NULL;
-	deadline = now_ns() + WAIT_NS;
-	while ((r = uipc_chan_tx_new(o.c, &p)) == -EBUSY && now_ns() < deadline)
-		sleep_us(1000);
+	deadline = t_now_ns() + WAIT_NS;
+	while ((r = uipc_chan_tx_new(o.c, &p)) == -EBUSY && t_now_ns() < deadline)
+		t_sleep_us(1000);
 	if (r < 0)
 		wfail("spsc role after its producer's free: %d", r);
 	if ((r = uipc_chan_send(p, msg, sizeof(msg))) < 0)
@@ -517,14 +493,14 @@ static void *worker(void *arg)
 	}
 	if (res->forked) {
 		/* The child's checks first, then ours while it idles. */
-		uint64_t end = now_ns() + (uint64_t)(CHILD_SECS - 10) * 1000000000u;
+		uint64_t end = t_now_ns() + (uint64_t)(CHILD_SECS - 10) * 1000000000u;
 		int n;
 
 		/* A signal (uintr-sim's late notification, say) ends a poll
 		 * early: poll again until the bound. */
 		pf = (struct pollfd){.fd = child_done[0], .events = POLLIN};
 		do {
-			uint64_t now = now_ns();
+			uint64_t now = t_now_ns();
 
 			n = now < end ? poll(&pf, 1, (int)((end - now) / 1000000u) + 1) : 0;
 		} while (n < 0 && errno == EINTR);
@@ -609,11 +585,11 @@ static int run_backend(const char *name, double secs, uint64_t *rs)
 				forked[i]++;
 		}
 	}
-	deadline = now_ns() + (uint64_t)(secs * 1e9);
-	while (now_ns() < deadline && failures - before < 10) {
-		int i = (int)(rng_next(rs) % UIPC_FP_COUNT);
+	deadline = t_now_ns() + (uint64_t)(secs * 1e9);
+	while (t_now_ns() < deadline && failures - before < 10) {
+		int i = (int)(t_rand(rs) % UIPC_FP_COUNT);
 
-		if (n[i] && trial(i, rng_next(rs) % n[i]) > 0)
+		if (n[i] && trial(i, t_rand(rs) % n[i]) > 0)
 			forked[i]++;
 	}
 	printf("%s: %u trials, %u failed; forked at:", name, trials - t0, failures - before);
@@ -636,7 +612,7 @@ int main(int argc, char **argv)
 	double secs = env ? atof(env) : 12;
 	uint64_t seed = env && getenv("UIPC_HARNESS_SEED")
 	                    ? strtoull(getenv("UIPC_HARNESS_SEED"), NULL, 0)
-	                    : (uint64_t)now_ns() | 1;
+	                    : (uint64_t)t_now_ns() | 1;
 	size_t nb = sizeof(backends) / sizeof(backends[0]);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -89,18 +89,7 @@ static void fail_at(int line, const char *what)
 
 static uint32_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 11);
-}
-
-static void sleep_us(unsigned us)
-{
-	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
-
-	/* A handler's signal ends it early: fine, it is only a pause. */
-	nanosleep(&ts, NULL);
+	return (uint32_t)(t_rand(&rng) >> 11);
 }
 
 /* Count a delivery of mask to receiver set `set`: async-signal-safe. */
@@ -174,7 +163,7 @@ static void lane_run(struct lane *l)
 				FAIL("a notify was never delivered");
 				return;
 			}
-			sleep_us(20);
+			t_sleep_us(20);
 		}
 	}
 }
@@ -255,7 +244,7 @@ static int settle(uipc_rx *wrx)
 			if (r == 0)
 				deliver(1, m);
 		} else {
-			sleep_us(200);
+			t_sleep_us(200);
 		}
 	}
 	return T_PASS; /* lanes_stop() reports what is missing */
@@ -369,10 +358,10 @@ static int cell_run(uipc_ctx *ctx, const char *cell)
 				else if (r != -ETIMEDOUT && r != -EINTR && r != -EAGAIN)
 					t_check(!"uipc_rx_wait without a handler");
 			} else {
-				sleep_us(rnd() % 1000);
+				t_sleep_us(rnd() % 1000);
 			}
 		} else {
-			sleep_us(rnd() % 2000);
+			t_sleep_us(rnd() % 2000);
 		}
 	}
 	if (masked && unmask(hrx))
@@ -407,7 +396,7 @@ static int fresh_round(uipc_ctx *ctx, const char *cell, uint64_t ns)
 	if (lanes_start())
 		return T_FAIL;
 	for (uint64_t end = t_now_ns() + ns; t_now_ns() < end && !atomic_load(&violation);)
-		sleep_us(1000);
+		t_sleep_us(1000);
 	settle(NULL);
 	rc = lanes_stop();
 	t_check(uipc_rx_set_handler(rx, NULL, NULL) == 0);
@@ -438,12 +427,12 @@ static int cell_free(uipc_ctx *ctx)
 				return T_FAIL;
 		if (lanes_start())
 			return T_FAIL;
-		sleep_us(rnd() % 3000);
+		t_sleep_us(rnd() % 3000);
 		if (mask(hrx))
 			return T_FAIL;
-		sleep_us(rnd() % 1000);
+		t_sleep_us(rnd() % 1000);
 		t_check(pthread_create(&t, NULL, free_main, hrx) == 0);
-		sleep_us(rnd() % 1000);
+		t_sleep_us(rnd() % 1000);
 		pthread_join(t, NULL);
 		atomic_store(&in_mask, false);
 		/* The receiver is gone: its senders see -EPIPE, or their last
@@ -479,31 +468,8 @@ static int fork_child(uipc_ctx *ctx, uipc_rx *inherited)
 	return T_PASS;
 }
 
-static int reap(pid_t pid, const char *who)
-{
-	int status;
-
-	for (uint64_t t0 = t_now_ns(); t_now_ns() - t0 < (uint64_t)WAIT_NS + 10000000000u;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			if (WIFSIGNALED(status)) {
-				fprintf(stderr, "%s died of signal %d\n", who, WTERMSIG(status));
-				return T_FAIL;
-			}
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-				fprintf(stderr, "%s failed (exit %d)\n", who, WEXITSTATUS(status));
-				return T_FAIL;
-			}
-			return T_PASS;
-		}
-		sleep_us(1000);
-	}
-	fprintf(stderr, "%s hangs\n", who);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return T_FAIL;
-}
+/* A child's bound: the wait bound and 10 s. */
+#define REAP_MS ((unsigned)(WAIT_NS / 1000000) + 10000)
 
 static int cell_fork(uipc_ctx *ctx)
 {
@@ -525,7 +491,7 @@ static int cell_fork(uipc_ctx *ctx)
 		t_check(uipc_tx_new(hrx, 60, &self) == 0);
 		if (lanes_start())
 			return T_FAIL;
-		sleep_us(rnd() % 3000);
+		t_sleep_us(rnd() % 3000);
 		if (mask(hrx))
 			return T_FAIL;
 		/* One notify surely pending while masked: our own, on vector 60
@@ -535,7 +501,7 @@ static int cell_fork(uipc_ctx *ctx)
 		t_check(pid >= 0);
 		if (pid == 0)
 			_exit(fork_child(ctx, hrx));
-		sleep_us(rnd() % 2000);
+		t_sleep_us(rnd() % 2000);
 		/* Vector 60 is nobody's lane: the handler flags it, so count it
 		 * by hand with a lane of its own. */
 		lanes[nlanes].vec = 60;
@@ -551,10 +517,10 @@ static int cell_fork(uipc_ctx *ctx)
 				FAIL("the notify pending at fork was never delivered");
 				break;
 			}
-			sleep_us(200);
+			t_sleep_us(200);
 		}
 		nlanes--; /* not a thread */
-		rc = reap(pid, "the fork child");
+		rc = t_child_ok(pid, REAP_MS, "the fork child");
 		settle(NULL);
 		uipc_tx_free(self);
 		if (lanes_stop() || rc)
@@ -579,7 +545,7 @@ static int exec_image(void)
 			fprintf(stderr, "exec: signal %d is blocked in the new image\n", s);
 			return T_FAIL;
 		}
-	sleep_us(20000); /* the old image's sender may still be at it */
+	t_sleep_us(20000); /* the old image's sender may still be at it */
 	atomic_store(&owner_tid, uipc__gettid());
 	t_check(uipc_ctx_new(backend, &ctx) == 0);
 	if (fresh_round(ctx, "exec-image", cell_ns / 10))
@@ -622,21 +588,17 @@ static int cell_exec(uipc_ctx *ctx, const char *self)
 	     rounds++) {
 		unsigned long n = 0;
 		uipc_tx *tx;
-		int sv[2], cap, r = 0, rc;
+		int sock, cap, r = 0, rc;
 		pid_t pid;
 
-		t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-		pid = fork();
+		pid = t_fork_sock(&sock);
 		t_check(pid >= 0);
-		if (pid == 0) {
-			close(sv[0]);
-			_exit(exec_child(ctx, sv[1], self));
-		}
-		close(sv[1]);
-		t_check(uipc_cap_recv(sv[0], &cap) == 0);
+		if (pid == 0)
+			_exit(exec_child(ctx, sock, self));
+		t_check(uipc_cap_recv(sock, &cap) == 0);
 		t_check(uipc_tx_open(ctx, cap, &tx) == 0);
 		close(cap);
-		t_check(write(sv[0], "x", 1) == 1);
+		t_check(write(sock, "x", 1) == 1);
 		/* Notify across the exec, until the old image is seen gone: by
 		 * a notify, or (a notify that finds a kick pending looks at
 		 * nothing, uipc_tx_notify(3)) by uipc_tx_check(). */
@@ -648,7 +610,7 @@ static int cell_exec(uipc_ctx *ctx, const char *self)
 				r = uipc_tx_check(tx);
 				if (r != 0)
 					break;
-				sleep_us(100);
+				t_sleep_us(100);
 			}
 		}
 		if (r != -EPIPE) {
@@ -656,8 +618,8 @@ static int cell_exec(uipc_ctx *ctx, const char *self)
 			kill(pid, SIGKILL);
 		}
 		uipc_tx_free(tx);
-		close(sv[0]);
-		rc = reap(pid, "the exec'd image");
+		close(sock);
+		rc = t_child_ok(pid, REAP_MS, "the exec'd image");
 		if (rc || r != -EPIPE)
 			return T_FAIL;
 	}

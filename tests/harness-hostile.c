@@ -87,10 +87,7 @@ static uint64_t cell_ns;
 
 static uint32_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 11);
+	return (uint32_t)(t_rand(&rng) >> 11);
 }
 
 static uint64_t rnd64(void)
@@ -151,30 +148,6 @@ static void scribble_words(uint32_t *w, unsigned nwords, pid_t victim)
 		w[rnd() % nwords] = pick(victim);
 }
 
-/* Reap pid within REAP_MS: its exit status, or -1 when it died of a
- * signal or hangs (then it is killed). */
-static int reap(pid_t pid, const char *who)
-{
-	int status;
-
-	for (int i = 0; i < REAP_MS; i++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			if (WIFSIGNALED(status)) {
-				fprintf(stderr, "%s died of signal %d\n", who, WTERMSIG(status));
-				return -1;
-			}
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		t_sleep_ms(1);
-	}
-	fprintf(stderr, "%s hangs\n", who);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 static bool running(pid_t pid)
 {
 	siginfo_t si = {0};
@@ -183,7 +156,7 @@ static bool running(pid_t pid)
 }
 
 /* Go on with a round while the child runs, for REAP_MS at most (then
- * reap() says it hangs). */
+ * t_reap() says it hangs). */
 static bool alive(pid_t pid, uint64_t t0)
 {
 	return running(pid) && t_now_ns() - t0 < (uint64_t)REAP_MS * 1000000;
@@ -413,7 +386,7 @@ static int rx_round(uipc_ctx *ctx, struct rx_stats *st, bool block)
 	if (backend_id != UIPC_BACKEND_EVENTFD)
 		mode = EFD_HONEST;
 	bool narrow = rnd() % 2;
-	int sv[2], fds[2] = {-1, -1}, nfds = 1, peer, cap, r;
+	int sock, fds[2] = {-1, -1}, nfds = 1, peer, cap, r;
 	int other = -1, sim_peer = -1, sim_fd = -1, page_fd = -1;
 	uint32_t *page = NULL;
 	uint64_t *upid = NULL;
@@ -421,14 +394,10 @@ static int rx_round(uipc_ctx *ctx, struct rx_stats *st, bool block)
 	uipc_rx *rx;
 	pid_t pid;
 
-	t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	t_check(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(sender(sv[1]));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(sender(sock));
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	fds[0] = rx->memfd;
 	switch ((unsigned)backend_id) {
@@ -473,7 +442,7 @@ static int rx_round(uipc_ctx *ctx, struct rx_stats *st, bool block)
 		cap = uipc__cap_create(UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), fds, (unsigned)nfds,
 		                       &peer);
 	t_check(cap >= 0);
-	t_check(uipc_cap_send(sv[0], cap) == 0);
+	t_check(uipc_cap_send(sock, cap) == 0);
 	if (mode == EFD_CLOSE && rnd() % 2) {
 		close(fds[1]);
 		fds[1] = -1;
@@ -541,7 +510,7 @@ static int rx_round(uipc_ctx *ctx, struct rx_stats *st, bool block)
 		if (i % 4096 == 0)
 			t_sleep_ms(1);
 	}
-	r = reap(pid, "the sender");
+	r = t_reap(pid, REAP_MS, "the sender");
 	if (r == 10) { /* it refused to connect: fine */
 		st->refused++;
 		r = 0;
@@ -563,7 +532,7 @@ static int rx_round(uipc_ctx *ctx, struct rx_stats *st, bool block)
 		uipc__close(fds[1]);
 	close(cap);
 	uipc__close(peer);
-	close(sv[0]);
+	close(sock);
 	uipc_rx_free(rx);
 	st->rounds++;
 	return r == 0 ? T_PASS : T_FAIL;
@@ -825,24 +794,20 @@ static int chan_consumer_round(uipc_ctx *ctx, struct chan_stats *st)
 	unsigned rate = 1u << rnd() % 8; /* 1 in rate: some rounds go deep */
 	uipc_chan *c;
 	uipc_rx *rx;
-	int sv[2], r;
+	int sock, r;
 	pid_t pid;
 
 	chan_config(&cfg);
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	t_check(uipc_chan_new(rx, rnd() % 64, &cfg, &c) == 0);
 	uipc__chan_layout(c, &l);
-	t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
 	if (rnd() % 4 == 0)
 		scribble_ring(l.map, &l); /* before it attaches */
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	t_check(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(producer(sv[1]));
-	}
-	close(sv[1]);
-	t_check(uipc_chan_cap_send(c, sv[0]) == 0);
+	if (pid == 0)
+		_exit(producer(sock));
+	t_check(uipc_chan_cap_send(c, sock) == 0);
 	for (int i = 0; alive(pid, t0); i++) {
 		const void *m;
 
@@ -876,13 +841,13 @@ static int chan_consumer_round(uipc_ctx *ctx, struct chan_stats *st)
 		if (i % 16 == 0)
 			t_sleep_ms(1);
 	}
-	r = reap(pid, "the producer");
+	r = t_reap(pid, REAP_MS, "the producer");
 	if (r == 10) {
 		st->refused++;
 		r = 0;
 	}
-	chan_collect(sv[0], st);
-	close(sv[0]);
+	chan_collect(sock, st);
+	close(sock);
 	uipc_chan_free(c);
 	uipc_rx_free(rx);
 	st->rounds++;
@@ -983,7 +948,7 @@ static int chan_producer_round(uipc_ctx *ctx, struct chan_stats *st)
 	struct chan_cap_payload cc;
 	struct uipc__cap_vector cv;
 	struct uipc__chan_layout l;
-	int sv[2], cap = -1, fds[2] = {-1, -1}, vfds[2] = {-1, -1}, lock_fd = -1, r;
+	int sock, cap = -1, fds[2] = {-1, -1}, vfds[2] = {-1, -1}, lock_fd = -1, r;
 	unsigned char *ring = MAP_FAILED;
 	struct uipc__desc *desc = MAP_FAILED;
 	uipc_chan_tx *p = NULL;
@@ -992,18 +957,14 @@ static int chan_producer_round(uipc_ctx *ctx, struct chan_stats *st)
 	char path[64];
 	pid_t pid;
 
-	t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	t_check(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(consumer(sv[1]));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(consumer(sock));
 	/* The capability, opened by hand as well: the ring and the
 	 * consumer's descriptor, mapped writable; the ring's memfd reopened
 	 * for locks of our own. */
-	if (uipc_cap_recv(sv[0], &cap) < 0 || read(sv[0], &l, sizeof(l)) != (ssize_t)sizeof(l))
+	if (uipc_cap_recv(sock, &cap) < 0 || read(sock, &l, sizeof(l)) != (ssize_t)sizeof(l))
 		goto out;
 	t_check(uipc__cap_open(cap, UIPC_CAP_KIND_CHAN, &cc, sizeof(cc), fds, 2, 2, &nfds) == 0);
 	t_check(uipc__cap_open(fds[1], UIPC_CAP_KIND_VECTOR, &cv, sizeof(cv), vfds, 1, 2, &nfds) ==
@@ -1063,8 +1024,8 @@ static int chan_producer_round(uipc_ctx *ctx, struct chan_stats *st)
 			t_sleep_ms(1);
 	}
 out:
-	r = reap(pid, "the consumer");
-	chan_collect(sv[0], st);
+	r = t_reap(pid, REAP_MS, "the consumer");
+	chan_collect(sock, st);
 	uipc_chan_tx_free(p);
 	if (ring != MAP_FAILED)
 		munmap(ring, l.size);
@@ -1076,7 +1037,7 @@ out:
 	uipc__close(vfds[0]);
 	uipc__close(vfds[1]);
 	uipc__close(cap);
-	close(sv[0]);
+	close(sock);
 	st->rounds++;
 	return r == 0 ? T_PASS : T_FAIL;
 }

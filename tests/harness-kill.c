@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "lib/t.h"
 
 #define CAP        8
 #define MSGS       (4 * CAP)
@@ -93,31 +94,6 @@ static struct ctl *ctl;
 static unsigned trial_no;
 static unsigned long killed[MODES][UIPC_KP_COUNT];
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(unsigned us)
-{
-	struct timespec ts = {.tv_nsec = (long)us * 1000};
-
-	nanosleep(&ts, NULL);
-}
-
 static void save_hits(void)
 {
 	for (int i = 0; i < UIPC_KP_COUNT; i++)
@@ -163,8 +139,8 @@ static void producer(int id, int cap, int point, unsigned long skip, uint64_t se
 	if (fill)
 		atomic_store(&ctl->filled, 1);
 	while (n < MSGS) {
-		unsigned op = (unsigned)(rng_next(&seed) % 4);
-		uint64_t k = 1 + rng_next(&seed) % CAP;
+		unsigned op = (unsigned)(t_rand(&seed) % 4);
+		uint64_t k = 1 + t_rand(&seed) % CAP;
 
 		if (k > MSGS - n)
 			k = MSGS - n;
@@ -269,15 +245,15 @@ static int trial_producer(uipc_chan *c, bool mpsc, int point, unsigned long skip
 	}
 	/* Consume only once the ring is full (the space wait is reached
 	 * every time), or the producer died trying. */
-	t0 = now_ns();
+	t0 = t_now_ns();
 	while (!atomic_load(&ctl->filled)) {
 		if (waitpid(pid[0], &st[0], WNOHANG) == pid[0])
 			break;
-		if (now_ns() - t0 > (uint64_t)WAIT_NS) {
+		if (t_now_ns() - t0 > (uint64_t)WAIT_NS) {
 			close(cap);
 			fail("the producer neither filled the ring nor died (hang)");
 		}
-		sleep_us(100);
+		t_sleep_us(100);
 	}
 	if (mpsc)
 		pid[1] = spawn_producer(1, cap, -1, 0, seed ^ 0x5eed, false);
@@ -365,7 +341,7 @@ static void consumer(int sock, bool mpsc, int point, unsigned long skip)
 	if (uipc_chan_cap_send(c, sock) < 0)
 		child_fail(31, "consumer: cap_send");
 	while (!atomic_load(&ctl->filled))
-		sleep_us(100);
+		t_sleep_us(100);
 	for (uint64_t n = 0; n < MSGS; n++) {
 		r = uipc_chan_recv(c, &m, sizeof(m), WAIT_NS);
 		if (r < 0)
@@ -503,7 +479,7 @@ int main(int argc, char **argv)
 	double secs = env ? atof(env) : 20;
 	uint64_t seed = env && getenv("UIPC_HARNESS_SEED")
 	                    ? strtoull(getenv("UIPC_HARNESS_SEED"), NULL, 0)
-	                    : (uint64_t)now_ns() | 1;
+	                    : (uint64_t)t_now_ns() | 1;
 	struct harness h = {0};
 	uint64_t deadline, rs;
 	unsigned random_trials = 0;
@@ -548,7 +524,7 @@ int main(int argc, char **argv)
 			skips[0] = 0;
 			skips[1] = n / 2;
 			skips[2] = n - 1;
-			skips[3] = rng_next(&rs) % n;
+			skips[3] = t_rand(&rs) % n;
 			for (int k = 0; k < 4; k++) {
 				if ((k == 1 && skips[1] == 0) || (k == 2 && skips[2] <= skips[1]))
 					continue;
@@ -558,16 +534,16 @@ int main(int argc, char **argv)
 	}
 	printf("sweep: %u trials, %u failed\n", h.trials, h.failures);
 	/* Then random ones. */
-	deadline = now_ns() + (uint64_t)(secs * 1e9);
-	while (now_ns() < deadline && h.failures < 20) {
-		enum mode mode = (enum mode)(rng_next(&rs) % MODES);
-		int i = (int)(rng_next(&rs) % UIPC_KP_COUNT);
+	deadline = t_now_ns() + (uint64_t)(secs * 1e9);
+	while (t_now_ns() < deadline && h.failures < 20) {
+		enum mode mode = (enum mode)(t_rand(&rs) % MODES);
+		int i = (int)(t_rand(&rs) % UIPC_KP_COUNT);
 		unsigned long n = h.hits[mode][i];
-		uint64_t s = rng_next(&rs);
+		uint64_t s = t_rand(&rs);
 
 		if (!n || !point_of(mode, i))
 			continue;
-		trial(&h, mode, i, rng_next(&rs) % (n + n / 2 + 1), s);
+		trial(&h, mode, i, t_rand(&rs) % (n + n / 2 + 1), s);
 		random_trials++;
 	}
 	printf("random: %u trials; %u trials in all, %u failed\n", random_trials, h.trials,

@@ -49,7 +49,7 @@ static void report(const char *what)
 {
 	printf("soak %s: %llus, %llu rounds, %llu notifies across threads, %llu acknowledged "
 	       "across processes, %llu channel messages\n",
-	       what, (unsigned long long)((test_now_ns() - t_start) / 1000000000u),
+	       what, (unsigned long long)((t_now_ns() - t_start) / 1000000000u),
 	       (unsigned long long)atomic_load(&counts.rounds),
 	       (unsigned long long)atomic_load(&counts.thread_notifies),
 	       (unsigned long long)atomic_load(&counts.proc_notifies),
@@ -63,8 +63,8 @@ static void *monitor(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop_monitor)) {
-		test_sleep_ns(100000000);
-		if (test_now_ns() >= next) {
+		t_sleep_ns(100000000);
+		if (t_now_ns() >= next) {
 			report("progress");
 			next += PROGRESS_NS;
 		}
@@ -113,20 +113,20 @@ static struct proc_shm *psh;
 
 static int proc_sender(unsigned id, int cap)
 {
-	uint64_t rng = test_now_ns() | 1;
+	uint64_t rng = t_now_ns() | 1;
 	uipc_ctx *ctx;
 	uipc_tx *tx;
 
 	if (uipc_ctx_new(NULL, &ctx) < 0 || uipc_tx_open(ctx, cap, &tx) < 0)
 		return 10;
 	for (uint64_t k = 1; k <= PROC_ROUNDS; k++) {
-		uint64_t end = test_now_ns() + ACK_LIMIT_NS;
+		uint64_t end = t_now_ns() + ACK_LIMIT_NS;
 
 		atomic_store(&psh->seq[id], k);
 		if (uipc_tx_notify(tx) < 0)
 			return 11;
 		while (atomic_load(&psh->ack[id]) != k) {
-			if (test_now_ns() > end || atomic_load(&psh->fail))
+			if (t_now_ns() > end || atomic_load(&psh->fail))
 				return 12;
 			sched_yield();
 		}
@@ -149,7 +149,7 @@ static void reap(pid_t *pids, unsigned n, const char *phase)
 
 static void phase_processes(void)
 {
-	uint64_t rng = test_now_ns() | 1, m;
+	uint64_t rng = t_now_ns() | 1, m;
 	pid_t pids[PROCS];
 	uipc_ctx *ctx;
 	uipc_rx *rx;
@@ -293,7 +293,7 @@ int main(int argc, char **argv)
 	psh = mmap(NULL, sizeof(*psh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (psh == MAP_FAILED)
 		return 1;
-	t_start = test_now_ns();
+	t_start = t_now_ns();
 	end = t_start + seconds * 1000000000u;
 	pthread_create(&mon, NULL, monitor, NULL);
 	do {
@@ -301,7 +301,7 @@ int main(int argc, char **argv)
 		phase_processes();
 		phase_channel();
 		atomic_fetch_add(&counts.rounds, 1);
-	} while (test_now_ns() < end);
+	} while (t_now_ns() < end);
 	atomic_store(&stop_monitor, true);
 	pthread_join(mon, NULL);
 	report("done");

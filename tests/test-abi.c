@@ -12,7 +12,7 @@
 
 #include "uipc-private.h"
 
-#include "soft-check.h"
+#include "lib/t.h"
 
 static void version(void)
 {
@@ -243,5 +243,5 @@ int main(void)
 	nothing_pending(ctx);
 	ownership(ctx);
 	uipc_ctx_free(ctx);
-	return failed;
+	return t_failed;
 }

@@ -19,18 +19,11 @@ struct msg {
 
 static pid_t fork_child(int (*fn)(int, uint32_t), uint32_t arg, int *ret_sock)
 {
-	int sv[2];
-	pid_t pid;
+	pid_t pid = t_fork_sock(ret_sock);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(fn(sv[1], arg));
-	}
-	close(sv[1]);
-	*ret_sock = sv[0];
+	if (pid == 0)
+		_exit(fn(*ret_sock, arg));
 	return pid;
 }
 
@@ -227,7 +220,7 @@ static void test_producer_killed_while_blocked(void **state)
 	assert_int_equal(uipc_chan_cap_send(c, sock), 0);
 	assert_int_equal(read(sock, &ready, 1), 1);
 	if (fork() == 0) { /* the killer */
-		test_sleep_ns(50000000);
+		t_sleep_ns(50000000);
 		kill(pid, SIGKILL);
 		_exit(0);
 	}
@@ -266,7 +259,7 @@ static void *kill_later(void *arg)
 {
 	struct killer *k = arg;
 
-	test_sleep_ns(k->delay_ns);
+	t_sleep_ns(k->delay_ns);
 	kill(k->pid, SIGKILL);
 	return NULL;
 }

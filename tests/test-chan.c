@@ -661,16 +661,16 @@ struct kick_round {
 static void *kick_round_send(void *arg)
 {
 	struct kick_round *k = arg;
-	uint64_t v[32], t0 = test_now_ns(), k0;
+	uint64_t v[32], t0 = t_now_ns(), k0;
 
 	for (unsigned i = 0; i < 32; i++)
 		v[i] = i + 1;
 	while (atomic_load(&k->rx->desc->status) != 0) {
-		if (test_now_ns() - t0 > HANG_NS) {
+		if (t_now_ns() - t0 > HANG_NS) {
 			k->rc = -ETIMEDOUT;
 			return NULL;
 		}
-		test_sleep_ns(100000);
+		t_sleep_ns(100000);
 	}
 	k0 = kicks(k->p);
 	if (k->batch == 1)
@@ -832,11 +832,11 @@ static void test_send_wait_sleeps(void **state)
 			 * full, said so (the flag) and gone to sleep (state S):
 			 * then it cannot have found space in its re-check. The
 			 * bound only catches a hang or a producer that spins. */
-			t0 = test_now_ns();
+			t0 = t_now_ns();
 			while (!(tid = atomic_load(&b.tid)) || !atomic_load(waiters) ||
 			       task_state(tid) != 'S') {
-				assert_true(test_now_ns() - t0 < UINT64_C(20000000000));
-				test_sleep_ns(200000);
+				assert_true(t_now_ns() - t0 < UINT64_C(20000000000));
+				t_sleep_ns(200000);
 			}
 			rounds++;
 		}
@@ -1086,9 +1086,9 @@ static void *produce(void *arg)
 	uint64_t seq = 0, x;
 
 	while (seq < pr->n && pr->rc == 0) {
-		x = test_rand(&pr->seed);
+		x = t_rand(&pr->seed);
 		if ((x & 1023) == 0)
-			test_sleep_ns((x >> 10) % 200000); /* let the consumer fall asleep */
+			t_sleep_ns((x >> 10) % 200000); /* let the consumer fall asleep */
 		if (((x >> 20) & 3) == 3) {
 			uint64_t n = 1 + ((x >> 24) & 7);
 
@@ -1125,7 +1125,7 @@ static void stress(struct test_fx *f, unsigned flags, unsigned nprod)
 	}
 	total = (total / nprod) * nprod;
 	while (got < total) {
-		uint64_t x = test_rand(&seed);
+		uint64_t x = t_rand(&seed);
 
 		if ((got & 4095) == 0) /* vary how the consumer waits: block, spin, adapt */
 			assert_int_equal(

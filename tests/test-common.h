@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the CMocka suites. */
+/* The CMocka layer of the test library (tests/lib/t.h): the backend under
+ * test, fd counts, the usual fixture, a skip before CMocka starts. */
 #ifndef UIPC_TEST_COMMON_H
 #define UIPC_TEST_COMMON_H
 
@@ -17,8 +18,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
-
-#define TEST_SKIP 77
+#include "lib/t.h"
 
 /* The backend under test: UIPC_BACKEND (meson runs each suite once per
  * built backend), else whatever auto picks. */
@@ -46,31 +46,6 @@ static inline int test_count_fds(void)
 			n++;
 	closedir(d);
 	return n - 1; /* the DIR's own fd */
-}
-
-static inline uint64_t test_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void test_sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-	                      .tv_nsec = (long)(ns % 1000000000u)};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* Tiny xorshift PRNG: deterministic per seed, no shared state. */
-static inline uint64_t test_rand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
 }
 
 /* The usual fixture: a context (NULL: the backend under test) and one
@@ -103,7 +78,7 @@ static inline void test_fx_free(struct test_fx *f)
 		if (cond) {                                                                        \
 			printf("SKIP: " __VA_ARGS__);                                              \
 			printf("\n");                                                              \
-			return TEST_SKIP;                                                          \
+			return T_SKIP;                                                             \
 		}                                                                                  \
 	} while (0)
 

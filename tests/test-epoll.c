@@ -103,7 +103,7 @@ static void *sender_run(void *arg)
 		} else if (++idle < 16) {
 			sched_yield();
 		} else {
-			test_sleep_ns(20000);
+			t_sleep_ns(20000);
 		}
 	}
 	return NULL;
@@ -196,7 +196,7 @@ static void stress_run(struct test_fx *f, bool mix_polls)
 	for (unsigned i = 0; i < SENDERS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, sender_run, &st->s[i]), 0);
 
-	t0 = t_last = test_now_ns();
+	t0 = t_last = t_now_ns();
 	last = 0;
 	for (;;) {
 		ls.iterations++;
@@ -255,8 +255,8 @@ static void stress_run(struct test_fx *f, bool mix_polls)
 			acks = atomic_load(&st->progress);
 			if (acks != last) {
 				last = acks;
-				t_last = test_now_ns();
-			} else if (test_now_ns() - t_last > STALL_NS) {
+				t_last = t_now_ns();
+			} else if (t_now_ns() - t_last > STALL_NS) {
 				atomic_store(&st->stop, 1);
 				print_error(
 				    "no progress for 30 s: a lost wakeup? status %#x pir %#llx "
@@ -323,7 +323,7 @@ static void stress_run(struct test_fx *f, bool mix_polls)
 	 * consumes it. So each kick causes at most one. */
 	print_message("%llu notifies in %.2f s, %llu kicks, %llu epoll returns (%llu empty, "
 	              "%llu timeouts), %llu arm -EAGAIN, %llu polls (%llu hits)\n",
-	              (unsigned long long)sent, (double)(test_now_ns() - t0) / 1e9,
+	              (unsigned long long)sent, (double)(t_now_ns() - t0) / 1e9,
 	              (unsigned long long)kicks, (unsigned long long)ls.epoll_returns,
 	              (unsigned long long)ls.empty_returns, (unsigned long long)ls.epoll_timeouts,
 	              (unsigned long long)ls.arm_eagain, (unsigned long long)ls.polls,

@@ -99,7 +99,7 @@ static void test_receiver_dies_child_lives(void **state)
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	/* The hang-up is the kernel's, right at the exit; give it a moment. */
 	for (int i = 0; i < 1000 && (r = uipc_tx_check(tx)) == 0; i++)
-		test_sleep_ns(1000000);
+		t_sleep_ns(1000000);
 	assert_int_equal(r, -EPIPE);
 	kill(grandchild, SIGKILL); /* reparented to init, which reaps it */
 	uipc_tx_free(tx);
@@ -143,7 +143,6 @@ static void test_child_inherits(void **state)
 	uint64_t m, v = 1;
 	bool uintr;
 	pid_t pid;
-	int st;
 
 	assert_int_equal(uipc_tx_new(f->rx, 6, &tx), 0);
 	uintr = tx->ops->tx_notify != NULL;
@@ -171,9 +170,7 @@ static void test_child_inherits(void **state)
 		uipc_rx_free(f->rx);
 		_exit(bad ? 1 : 0);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	if (!uintr) {
 		assert_int_equal(uipc_rx_wait(f->rx, 0, &m), 0);
 		assert_int_equal(m, UINT64_C(1) << 6);

@@ -65,7 +65,7 @@ static bool backend_usable(void)
  * started, while it is busy, and once it has settled into blocking. */
 static uint64_t kill_delay(uint64_t *rng)
 {
-	uint64_t r = test_rand(rng);
+	uint64_t r = t_rand(rng);
 
 	switch (r % 16) {
 	case 0:
@@ -84,10 +84,10 @@ static bool victim_flat;
 
 static void victim_pause(uint64_t *rng)
 {
-	uint64_t r = test_rand(rng) % 64;
+	uint64_t r = t_rand(rng) % 64;
 
 	if (r == 0 && !victim_flat)
-		test_sleep_ns(20000 + test_rand(rng) % 200000);
+		t_sleep_ns(20000 + t_rand(rng) % 200000);
 }
 
 static pid_t fork_victim(int (*fn)(int, uint64_t), int arg, uint64_t rng)
@@ -146,7 +146,7 @@ static void test_notify_sender_killed(void **state)
 
 	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
-		uint64_t t0 = test_now_ns(), kill_at, seen = 0, done, m;
+		uint64_t t0 = t_now_ns(), kill_at, seen = 0, done, m;
 		int fds = test_count_fds(), cap, r;
 		uipc_ctx *ctx;
 		uipc_rx *rx;
@@ -157,12 +157,12 @@ static void test_notify_sender_killed(void **state)
 		assert_int_equal(uipc_rx_new(ctx, 0, &rx), 0);
 		cap = uipc_rx_cap(rx, VEC);
 		assert_true(cap >= 0);
-		pid = fork_victim(victim_sender, cap, test_rand(&rng));
+		pid = fork_victim(victim_sender, cap, t_rand(&rng));
 		close(cap);
 		kill_at = t0 + kill_delay(&rng);
 		/* Polls, spins and blocks, in a random mix. */
-		while (test_now_ns() < kill_at) {
-			r = uipc_rx_wait(rx, test_rand(&rng) % 3 ? 500000 : 0, &m);
+		while (t_now_ns() < kill_at) {
+			r = uipc_rx_wait(rx, t_rand(&rng) % 3 ? 500000 : 0, &m);
 			if (r == -ETIMEDOUT || r == -EAGAIN)
 				continue;
 			assert_int_equal(r, 0);
@@ -200,7 +200,7 @@ static void test_notify_sender_killed(void **state)
 		uipc_rx_free(rx);
 		uipc_ctx_free(ctx);
 		assert_int_equal(test_count_fds(), fds);
-		assert_true(test_now_ns() - t0 < BOUND_NS);
+		assert_true(t_now_ns() - t0 < BOUND_NS);
 	}
 	printf("# notify, sender killed: %u kills, %llu notifies completed (the last before "
 	       "each kill checked as seen), %llu wakeups\n",
@@ -242,7 +242,7 @@ static void test_notify_receiver_killed(void **state)
 
 	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
-		uint64_t t0 = test_now_ns(), kill_at;
+		uint64_t t0 = t_now_ns(), kill_at;
 		int fds = test_count_fds(), sv[2], cap, r;
 		uipc_tx *tx, *late = (uipc_tx *)0x1;
 		uipc_ctx *ctx;
@@ -251,13 +251,13 @@ static void test_notify_receiver_killed(void **state)
 		reset_shm();
 		assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-		pid = fork_victim(victim_receiver, sv[1], test_rand(&rng));
+		pid = fork_victim(victim_receiver, sv[1], t_rand(&rng));
 		close(sv[1]);
 		assert_int_equal(uipc_cap_recv(sv[0], &cap), 0);
 		assert_int_equal(uipc_tx_open(ctx, cap, &tx), 0);
 		assert_int_equal(uipc_tx_check(tx), 0);
-		kill_at = test_now_ns() + kill_delay(&rng);
-		for (uint64_t k = 1; test_now_ns() < kill_at; k++) {
+		kill_at = t_now_ns() + kill_delay(&rng);
+		for (uint64_t k = 1; t_now_ns() < kill_at; k++) {
 			atomic_store(&sh->seq, k);
 			assert_int_equal(uipc_tx_notify(tx), 0);
 			atomic_store(&sh->done, k);
@@ -280,7 +280,7 @@ static void test_notify_receiver_killed(void **state)
 		uipc_tx_free(tx);
 		uipc_ctx_free(ctx);
 		assert_int_equal(test_count_fds(), fds);
-		assert_true(test_now_ns() - t0 < BOUND_NS);
+		assert_true(t_now_ns() - t0 < BOUND_NS);
 	}
 	printf("# notify, receiver killed: %u kills, %llu notifies sent into a dying receiver\n",
 	       iters, (unsigned long long)committed);
@@ -310,15 +310,15 @@ static int victim_send(uipc_chan_tx *tx, const struct msg *mg, bool zero_copy, u
 	}
 	r = uipc_chan_reserve(tx, &slot);
 	if (r == -EAGAIN) {
-		test_sleep_ns(20000);
+		t_sleep_ns(20000);
 		return 1;
 	}
 	if (r < 0)
 		return 11;
 	memcpy(slot, mg, sizeof(*mg));
-	if (test_rand(rng) % 2 == 0) {
+	if (t_rand(rng) % 2 == 0) {
 		atomic_store(&sh->lingering, 1);
-		test_sleep_ns(500000);
+		t_sleep_ns(500000);
 		atomic_store(&sh->lingering, 0);
 	}
 	return uipc_chan_commit(tx) < 0 ? 12 : 0;
@@ -368,7 +368,7 @@ static void test_chan_producer_killed(void **state)
 	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
 		struct uipc_chan_config cfg = chan_config(it);
-		uint64_t t0 = test_now_ns(), kill_at, next = 1, done, end;
+		uint64_t t0 = t_now_ns(), kill_at, next = 1, done, end;
 		int fds = test_count_fds(), cap, r;
 		struct msg mg;
 		uipc_chan *chan;
@@ -382,10 +382,10 @@ static void test_chan_producer_killed(void **state)
 		assert_int_equal(uipc_chan_new(rx, VEC, &cfg, &chan), 0);
 		cap = uipc_chan_cap(chan);
 		assert_true(cap >= 0);
-		pid = fork_victim(victim_producer, cap, test_rand(&rng));
+		pid = fork_victim(victim_producer, cap, t_rand(&rng));
 		close(cap);
 		kill_at = t0 + kill_delay(&rng);
-		while (test_now_ns() < kill_at) {
+		while (t_now_ns() < kill_at) {
 			r = uipc_chan_recv(chan, &mg, sizeof(mg), 500000);
 			if (r == -ETIMEDOUT || r == -EPIPE) /* -EPIPE: killed before attaching */
 				continue;
@@ -395,12 +395,12 @@ static void test_chan_producer_killed(void **state)
 		kill_victim(pid);
 		done = atomic_load(&sh->done);
 		/* Drain: everything committed comes out, in order, then -EPIPE. */
-		end = test_now_ns() + EPIPE_LIMIT_NS;
+		end = t_now_ns() + EPIPE_LIMIT_NS;
 		for (;;) {
 			r = uipc_chan_recv(chan, &mg, sizeof(mg), 1000000);
 			if (r == -EPIPE)
 				break;
-			if (r == -ETIMEDOUT && test_now_ns() < end)
+			if (r == -ETIMEDOUT && t_now_ns() < end)
 				continue;
 			if (r != 0)
 				fail_msg(
@@ -419,7 +419,7 @@ static void test_chan_producer_killed(void **state)
 		uipc_rx_free(rx);
 		uipc_ctx_free(ctx);
 		assert_int_equal(test_count_fds(), fds);
-		assert_true(test_now_ns() - t0 < BOUND_NS);
+		assert_true(t_now_ns() - t0 < BOUND_NS);
 	}
 	printf("# channel, producer killed: %u kills, %llu messages received exactly once in "
 	       "order\n",
@@ -481,7 +481,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 
 	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
-		uint64_t t0 = test_now_ns(), kill_at, done, end, want_s;
+		uint64_t t0 = t_now_ns(), kill_at, done, end, want_s;
 		int fds = test_count_fds(), cap, r;
 		struct two t = {.next_v = 1, .next_s = 1};
 		bool survivor_gone = false;
@@ -496,13 +496,13 @@ static void test_chan_mpsc_producer_killed(void **state)
 		assert_int_equal(uipc_chan_tx_new(t.chan, &t.surv), 0);
 		cap = uipc_chan_cap(t.chan);
 		assert_true(cap >= 0);
-		pid = fork_victim(victim_reserver, cap, test_rand(&rng));
+		pid = fork_victim(victim_reserver, cap, t_rand(&rng));
 		close(cap);
 		kill_at = t0 + kill_delay(&rng);
 		/* Every 10th kill waits for the victim to hold a reservation, so
 		 * the hole path runs whatever the timing (else by chance). */
-		while (test_now_ns() < kill_at || (it % 10 == 0 && !atomic_load(&sh->lingering) &&
-		                                   test_now_ns() < kill_at + 2000000000u)) {
+		while (t_now_ns() < kill_at || (it % 10 == 0 && !atomic_load(&sh->lingering) &&
+		                                t_now_ns() < kill_at + 2000000000u)) {
 			two_send(&t);
 			r = two_recv(&t, 500000);
 			assert_true(r == 0 || r == -ETIMEDOUT);
@@ -513,7 +513,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 		/* Drain: the survivor goes on sending; everything committed by
 		 * either comes out, in order; once the survivor is done and
 		 * gone, -EPIPE. */
-		end = test_now_ns() + EPIPE_LIMIT_NS;
+		end = t_now_ns() + EPIPE_LIMIT_NS;
 		for (;;) {
 			if (t.sent_s < want_s)
 				two_send(&t);
@@ -524,7 +524,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 			r = two_recv(&t, 1000000);
 			if (r == -EPIPE && survivor_gone)
 				break;
-			if ((r == -ETIMEDOUT || r == 0) && test_now_ns() < end)
+			if ((r == -ETIMEDOUT || r == 0) && t_now_ns() < end)
 				continue;
 			fail_msg("iteration %u: drain got %d after %llu of %llu victim and %llu of "
 			         "%llu survivor messages",
@@ -541,7 +541,7 @@ static void test_chan_mpsc_producer_killed(void **state)
 		uipc_rx_free(rx);
 		uipc_ctx_free(ctx);
 		assert_int_equal(test_count_fds(), fds);
-		assert_true(test_now_ns() - t0 < BOUND_NS);
+		assert_true(t_now_ns() - t0 < BOUND_NS);
 	}
 	printf("# MPSC channel, one of two producers killed: %u kills, %llu abandoned slots "
 	       "passed, %llu messages received exactly once in order\n",
@@ -578,7 +578,7 @@ static int victim_consumer(int sock, uint64_t rng)
 		atomic_store(&sh->seen, mg.k);
 		next++;
 		if ((rng = rng * 6364136223846793005ull + 1) >> 60 == 0)
-			test_sleep_ns(100000); /* let the ring fill up */
+			t_sleep_ns(100000); /* let the ring fill up */
 	}
 }
 
@@ -588,7 +588,7 @@ static void test_chan_consumer_killed(void **state)
 
 	(void)state;
 	for (unsigned it = 0; it < iters; it++) {
-		uint64_t t0 = test_now_ns(), kill_at, k = 1;
+		uint64_t t0 = t_now_ns(), kill_at, k = 1;
 		int fds = test_count_fds(), sv[2], r = 0;
 		uipc_chan_tx *tx;
 		uipc_ctx *ctx;
@@ -597,11 +597,11 @@ static void test_chan_consumer_killed(void **state)
 		reset_shm();
 		assert_int_equal(uipc_ctx_new(NULL, &ctx), 0);
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-		pid = fork_victim(victim_consumer, sv[1], test_rand(&rng));
+		pid = fork_victim(victim_consumer, sv[1], t_rand(&rng));
 		close(sv[1]);
 		assert_int_equal(uipc_chan_tx_open_sock(ctx, sv[0], &tx), 0);
-		kill_at = test_now_ns() + kill_delay(&rng);
-		while (test_now_ns() < kill_at) {
+		kill_at = t_now_ns() + kill_delay(&rng);
+		while (t_now_ns() < kill_at) {
 			struct msg mg = {k, ~k};
 
 			r = uipc_chan_send_wait(tx, &mg, sizeof(mg), 100000);
@@ -630,7 +630,7 @@ static void test_chan_consumer_killed(void **state)
 		uipc_chan_tx_free(tx);
 		uipc_ctx_free(ctx);
 		assert_int_equal(test_count_fds(), fds);
-		assert_true(test_now_ns() - t0 < BOUND_NS);
+		assert_true(t_now_ns() - t0 < BOUND_NS);
 	}
 	printf("# channel, consumer killed: %u kills, %llu messages sent into a dying consumer\n",
 	       iters, (unsigned long long)sent);
@@ -652,8 +652,8 @@ int main(void)
 	TEST_SKIP_IF(r == -EOPNOTSUPP, "backend %s is not usable on this machine", test_backend());
 	uipc_ctx_free(probe);
 	TEST_SKIP_IF(!backend_usable(), "backend %s is not usable on this machine", test_backend());
-	iters = n ? (unsigned)atoi(n) : getenv("UIPC_UNDER_VALGRIND") ? 5 : 100;
-	seed = s ? strtoull(s, NULL, 0) : test_now_ns() | 1;
+	iters = n ? (unsigned)atoi(n) : t_under_valgrind() ? 5 : 100;
+	seed = s ? strtoull(s, NULL, 0) : t_now_ns() | 1;
 	printf("# UIPC_KILL_SEED=%llu UIPC_KILL_ITERS=%u\n", (unsigned long long)seed, iters);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(sh != MAP_FAILED);

@@ -149,10 +149,10 @@ static void test_notify_wait_coalesce(void **state)
 static void test_wait_timeout(void **state)
 {
 	struct test_fx *f = *state;
-	uint64_t m = 0, t0 = test_now_ns();
+	uint64_t m = 0, t0 = t_now_ns();
 
 	assert_int_equal(uipc_rx_wait(f->rx, 2000000, &m), -ETIMEDOUT);
-	assert_true(test_now_ns() - t0 >= 2000000); /* a timeout never ends early */
+	assert_true(t_now_ns() - t0 >= 2000000); /* a timeout never ends early */
 	assert_int_equal(m, 0);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
 	assert_int_equal(uipc_rx_wait(f->rx, 1000000, &m), -ETIMEDOUT);
@@ -190,7 +190,7 @@ static void *late_notify(void *arg)
 {
 	struct late *l = arg;
 
-	test_sleep_ns(l->delay_ns);
+	t_sleep_ns(l->delay_ns);
 	l->rc = uipc_tx_notify(l->tx);
 	return NULL;
 }
@@ -229,7 +229,7 @@ static void *interrupt_later(void *arg)
 {
 	struct interrupter *in = arg;
 
-	test_sleep_ns(in->delay_ns);
+	t_sleep_ns(in->delay_ns);
 	pthread_kill(in->target, SIGUSR1);
 	return NULL;
 }
@@ -316,7 +316,7 @@ static void test_receiver_gone(void **state)
  * free, in process memory a peer cannot forge. */
 static void test_in_process_pair(void **state)
 {
-	int before, p[2], q[2], st;
+	int before, p[2], q[2];
 	uipc_ctx *ctx;
 	uipc_rx *rx;
 	uipc_tx *tx;
@@ -384,8 +384,7 @@ static void test_in_process_pair(void **state)
 	close(p[1]);
 	assert_int_equal(uipc_tx_notify(tx), -EPIPE);
 	assert_int_equal(uipc_tx_check(tx), -EPIPE);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	uipc_tx_free(tx);
 	assert_int_equal(test_count_fds(), before);
 	uipc_ctx_free(ctx);
@@ -423,7 +422,7 @@ static void test_in_process_pair_parent_dies(void **state)
 					if (uipc_tx_check(tx) == -EPIPE)
 						r = 0;
 					else
-						test_sleep_ns(1000000);
+						t_sleep_ns(1000000);
 				}
 			}
 			(void)!write(res[1], &r, 1);

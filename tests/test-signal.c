@@ -61,8 +61,8 @@ static int teardown(void **state)
 
 static void wait_handled(void)
 {
-	for (uint64_t t0 = test_now_ns(); !atomic_load(&handled);) {
-		assert_true(test_now_ns() - t0 < 10000000000u);
+	for (uint64_t t0 = t_now_ns(); !atomic_load(&handled);) {
+		assert_true(t_now_ns() - t0 < 10000000000u);
 		uipc__cpu_relax();
 	}
 }
@@ -105,8 +105,8 @@ static void test_cross_thread(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(n.rc, 0);
 	/* Every notify was posted before join: the last one was handled. */
-	for (uint64_t t0 = test_now_ns(); atomic_load(&f->rx->desc->pir);)
-		assert_true(test_now_ns() - t0 < 10000000000u);
+	for (uint64_t t0 = t_now_ns(); atomic_load(&f->rx->desc->pir);)
+		assert_true(t_now_ns() - t0 < 10000000000u);
 	assert_int_equal(atomic_load(&handled), BIT(5));
 	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
 	/* Coalescing: far fewer handler calls than notifies, at least one. */
@@ -127,7 +127,7 @@ static void test_mask_unmask(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(n.rc, 0);
 	assert_int_equal(uipc_tx_notify(f->tx), 0);
-	test_sleep_ns(2000000);
+	t_sleep_ns(2000000);
 	assert_int_equal(atomic_load(&handled), 0);
 	assert_int_equal(atomic_load(&f->rx->desc->pir), BIT(5));
 	/* What is pending is delivered as the mask drops. */
@@ -275,7 +275,6 @@ static void test_signal_taken(void **state)
 {
 	struct fx *f = *state;
 	char num[16];
-	int st;
 	pid_t pid;
 
 	(void)f;
@@ -289,9 +288,7 @@ static void test_signal_taken(void **state)
 		setenv("UIPC_SIGNAL", num, 1);
 		_exit(uipc_rx_new(f->ctx, 0, &rx) == -EBUSY ? 0 : 1);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 }
 
 /* UIPC_SIGNAL=SIGURG (default action: ignore, so a late kick cannot kill
@@ -330,16 +327,13 @@ static int urg_child(uipc_ctx *ctx)
 static void test_signal_urg(void **state)
 {
 	struct fx *f = *state;
-	int st;
 	pid_t pid;
 
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(urg_child(f->ctx));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 }
 
 /* Cross-process: the child is the sender (rt_tgsigqueueinfo). */
@@ -364,31 +358,25 @@ static int child_notify(int sock)
 static void test_cross_process(void **state)
 {
 	struct fx *f = *state;
-	int sv[2], cap, st;
+	int sock, cap;
 	pid_t pid;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(child_notify(sv[1]));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(child_notify(sock));
 	cap = uipc_rx_cap(f->rx, 40);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
-	assert_int_equal(write(sv[0], "n", 1), 1);
+	assert_int_equal(write(sock, "n", 1), 1);
 	wait_handled();
 	assert_int_equal(atomic_load(&handled), BIT(40));
 	assert_int_equal(atomic_load(&handler_tid), uipc__gettid());
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
-	close(sv[0]);
+	close(sock);
 }
 
 int main(void)

@@ -41,7 +41,7 @@ static uint64_t scaled(uint64_t n)
 /* A random receiver behaviour for the next wait: spin policy and timeout. */
 static int64_t random_wait_mode(uipc_rx *rx, uint64_t *rng)
 {
-	uint64_t r = test_rand(rng);
+	uint64_t r = t_rand(rng);
 
 	switch (r % 3) {
 	case 0:
@@ -67,10 +67,10 @@ static int64_t random_wait_mode(uipc_rx *rx, uint64_t *rng)
 
 static void random_pause(uint64_t *rng)
 {
-	uint64_t r = test_rand(rng) % 1024;
+	uint64_t r = t_rand(rng) % 1024;
 
 	if (r < 2)
-		test_sleep_ns(50000); /* long enough for the receiver to block */
+		t_sleep_ns(50000); /* long enough for the receiver to block */
 	else if (r < 64)
 		sched_yield();
 	else
@@ -164,9 +164,9 @@ static void *sender_b(void *p)
 		atomic_store(&sh->seq[a->id], k);
 		if (uipc_tx_notify(sh->tx[a->id]) < 0)
 			atomic_store(&sh->failed, true);
-		deadline = test_now_ns() + (uint64_t)LONG_WAIT_NS;
+		deadline = t_now_ns() + (uint64_t)LONG_WAIT_NS;
 		while (atomic_load(&sh->ack[a->id]) != k) {
-			if (test_now_ns() > deadline || atomic_load(&sh->failed)) {
+			if (t_now_ns() > deadline || atomic_load(&sh->failed)) {
 				atomic_store(&sh->failed, true);
 				return NULL;
 			}

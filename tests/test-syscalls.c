@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Syscalls per operation, counted with ptrace (tests/syscount.h) and
+ * Syscalls per operation, counted with ptrace (tests/lib/syscount.h) and
  * asserted: the table in uipc(7) and the README ("SYSCALLS PER OPERATION")
  * is this test's expectations. Exact counts, never times. The backend comes
  * from UIPC_BACKEND, as in the core suite; `test-syscalls -v` prints the
@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "backend.h"
-#include "syscount.h"
+#include "lib/syscount.h"
+#include "lib/t.h"
 
 #define REPS 64
 
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 
 	/* Under valgrind the child's system calls are the emulator's, and
 	 * valgrind cannot see what ptrace writes: nothing to count. */
-	if (getenv("UIPC_UNDER_VALGRIND")) {
+	if (t_under_valgrind()) {
 		printf("SKIP: system calls are not counted under valgrind\n");
 		return 77;
 	}

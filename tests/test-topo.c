@@ -948,7 +948,7 @@ int main(int argc, char **argv)
 			printf("skip: built without hwloc (-Dhwloc=disabled): no XML or synthetic "
 			       "topologies\n");
 			if (strcmp(group, "hwloc") == 0)
-				return TEST_SKIP;
+				return T_SKIP;
 		} else {
 			r |= cmocka_run_group_tests_name("topo-hwloc", hwloc, NULL, NULL);
 		}

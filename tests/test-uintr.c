@@ -176,7 +176,7 @@ static void test_flags_must_be_zero(void **state)
 static void test_senduipi_faults(void **state)
 {
 	_Atomic uint64_t pending = 0;
-	int fd, idx, st;
+	int fd, idx;
 	uint64_t w0;
 	pid_t pid;
 
@@ -189,8 +189,7 @@ static void test_senduipi_faults(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(P->senduipi(0) == UIPC_UINTR_ERR_UD ? 0 : 1);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 
 	assert_int_equal(P->senduipi(256), UIPC_UINTR_ERR_GP); /* beyond UITTSZ */
 	assert_int_equal(P->senduipi(UINT64_MAX), UIPC_UINTR_ERR_GP);
@@ -308,10 +307,10 @@ static void test_wait_semantics(void **state)
 	assert_int_equal(P->wait(0, 0), -EOPNOTSUPP); /* not a receiver */
 	become_receiver(&pending, 8);
 	assert_int_equal(P->wait(UIPC_UINTR_WAIT_MAX_USEC + 1, 0), -EINVAL);
-	t0 = test_now_ns();
+	t0 = t_now_ns();
 	assert_int_equal(P->wait(0, 0), -ETIMEDOUT); /* at once */
 	assert_int_equal(P->wait(2000, 0), -ETIMEDOUT);
-	assert_true(test_now_ns() - t0 >= 2000000u); /* it did wait its 2 ms */
+	assert_true(t_now_ns() - t0 >= 2000000u); /* it did wait its 2 ms */
 	/* Something already pending (delivery held off): EINTR at once. */
 	fd = P->vector_fd(8, 0);
 	idx = P->register_sender(fd, 0);
@@ -344,7 +343,7 @@ static void *waker_main(void *arg)
 		w->rc = idx;
 		return NULL;
 	}
-	test_sleep_ns(w->delay_ns);
+	t_sleep_ns(w->delay_ns);
 	w->rc = P->senduipi((uint64_t)idx);
 	P->unregister_sender(idx, 0);
 	return NULL;
@@ -461,7 +460,7 @@ static void *notifier_main(void *arg)
 {
 	struct notifier *n = arg;
 
-	test_sleep_ns(n->delay_ns);
+	t_sleep_ns(n->delay_ns);
 	for (int i = 0; i < n->n && n->rc == 0; i++)
 		n->rc = uipc_tx_notify(n->tx);
 	return NULL;
@@ -524,7 +523,7 @@ static void test_api_handler_mode(void **state)
 	assert_int_equal(uipc_rx_mask(f->rx), 0);
 	assert_true(P->testui());
 	assert_int_equal(uipc_tx_notify(n.tx), 0);
-	test_sleep_ns(1000000);
+	t_sleep_ns(1000000);
 	assert_int_equal(atomic_load(&handled), 0);
 	assert_int_equal(uipc_rx_unmask(f->rx), 0);
 	assert_true(P->testui());
@@ -565,39 +564,33 @@ static int child_notify(int sock, const char *backend)
 static void test_api_cross_process(void **state)
 {
 	struct test_fx *f = *state;
-	int sv[2], cap, st;
+	int sock, cap;
 	uint64_t m;
 	pid_t pid;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(child_notify(sv[1], "uintr-sim"));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(child_notify(sock, "uintr-sim"));
 	cap = uipc_rx_cap(f->rx, 30);
 	assert_true(cap >= 0);
-	assert_int_equal(uipc_cap_send(sv[0], cap), 0);
+	assert_int_equal(uipc_cap_send(sock, cap), 0);
 	close(cap);
 	assert_int_equal(uipc_rx_set_spin(f->rx, UIPC_SPIN_NONE, 0), 0);
-	assert_int_equal(write(sv[0], "w", 1), 1);
+	assert_int_equal(write(sock, "w", 1), 1);
 	assert_int_equal(uipc_rx_wait(f->rx, 10000000000, &m), 0);
 	assert_int_equal(m, BIT(30));
 	atomic_store(&handled, 0);
 	assert_int_equal(uipc_rx_set_handler(f->rx, on_vectors, NULL), 0);
-	assert_int_equal(write(sv[0], "h", 1), 1);
-	for (uint64_t t0 = test_now_ns(); !atomic_load(&handled);) {
-		assert_true(test_now_ns() - t0 < 10000000000u);
-		test_sleep_ns(100000);
+	assert_int_equal(write(sock, "h", 1), 1);
+	for (uint64_t t0 = t_now_ns(); !atomic_load(&handled);) {
+		assert_true(t_now_ns() - t0 < 10000000000u);
+		t_sleep_ns(100000);
 	}
 	assert_int_equal(atomic_load(&handled), BIT(30));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	assert_int_equal(uipc_rx_set_handler(f->rx, NULL, NULL), 0);
-	close(sv[0]);
+	close(sock);
 }
 
 /* Vector 63 of a second receiver: the highest user vector, routed through
@@ -643,7 +636,7 @@ static void test_forced_uintr(void **state)
 	/* Forced through the environment: the same error, and a message. */
 	{
 		char msg[512] = "";
-		int pfd[2], st;
+		int pfd[2];
 		ssize_t n;
 		pid_t pid;
 
@@ -659,9 +652,7 @@ static void test_forced_uintr(void **state)
 		close(pfd[1]);
 		n = read(pfd[0], msg, sizeof(msg) - 1);
 		close(pfd[0]);
-		assert_int_equal(waitpid(pid, &st, 0), pid);
-		assert_true(WIFEXITED(st));
-		assert_int_equal(WEXITSTATUS(st), 0);
+		assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 		assert_true(n > 0);
 		assert_non_null(strstr(msg, "uintr"));
 		assert_non_null(strstr(msg, why));

@@ -189,7 +189,7 @@ static void *kick_later(void *arg)
 {
 	struct kicker *k = arg;
 
-	test_sleep_ns(k->delay_ns);
+	t_sleep_ns(k->delay_ns);
 	assert_int_equal(uipc_tx_notify(k->tx), 0);
 	return NULL;
 }
@@ -288,7 +288,6 @@ static void test_states(void **state)
 	uint64_t m[NRX];
 	struct set s, p;
 	pid_t pid;
-	int st;
 
 	(void)state;
 	set_new(&s, NULL, 0, NRX);
@@ -304,8 +303,7 @@ static void test_states(void **state)
 		              uipc_rx_wait_any(&s.rx[3], 1, 0, m) == -ECHILD
 		          ? 0
 		          : 1);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(t_child_ok(pid, T_CHILD_MS, "the child"), T_PASS);
 	set_free(&s);
 
 	if (uipc_ctx_new("eventfd", &p.ctx) < 0)
@@ -414,7 +412,7 @@ static void *t_sender(void *arg)
 	uint64_t rng = 0x9e3779b97f4a7c15ull * (s + 1);
 
 	for (uint64_t k = 0; k < T.per_sender && !atomic_load(&T.failed);) {
-		uint64_t r = test_rand(&rng);
+		uint64_t r = t_rand(&rng);
 		unsigned i = (unsigned)(r % T_RX);
 
 		if (atomic_load(&T.out[i][s])) {
@@ -429,7 +427,7 @@ static void *t_sender(void *arg)
 		}
 		k++;
 		if ((r >> 32) % 16 == 0)
-			test_sleep_ns((r >> 40) % 200000); /* let the waiter sleep */
+			t_sleep_ns((r >> 40) % 200000); /* let the waiter sleep */
 	}
 	return NULL;
 }
@@ -441,13 +439,13 @@ static void *t_pinger(void *arg)
 	uint64_t rng = 77, rounds = *(uint64_t *)arg;
 
 	for (uint64_t k = 0; k < rounds && !atomic_load(&T.failed); k++) {
-		uint64_t r = test_rand(&rng);
+		uint64_t r = t_rand(&rng);
 		unsigned i = (unsigned)(r % T_RX);
 
 		/* Mostly short pauses: the notify lands about when the waiter
 		 * (which does not spin in this phase) arms. */
 		if ((r >> 8) % 4 == 0)
-			test_sleep_ns((r >> 16) % 300000);
+			t_sleep_ns((r >> 16) % 300000);
 		else
 			for (unsigned j = (unsigned)((r >> 16) % 2000); j; j--)
 				uipc__cpu_relax();
@@ -467,7 +465,7 @@ static void t_check_deadline(int r, int64_t timeout, uint64_t t0, bool outstandi
 {
 	if (timeout != LONG_NS || !outstanding)
 		return;
-	if (r == -ETIMEDOUT || test_now_ns() - t0 >= (uint64_t)LONG_NS) {
+	if (r == -ETIMEDOUT || t_now_ns() - t0 >= (uint64_t)LONG_NS) {
 		fprintf(stderr, "lost wakeup: a %lld s wait ran to its deadline (%d)\n",
 		        LONG_NS / 1000000000ll, r);
 		atomic_store(&T.failed, true);
@@ -537,7 +535,7 @@ static int torture(void)
 	}
 	if (!T.rx[0]->ops->rx_block_many) {
 		printf("SKIP: backend %s has no wait on many\n", test_backend());
-		return TEST_SKIP;
+		return T_SKIP;
 	}
 	{
 		uint64_t m[2];
@@ -552,7 +550,7 @@ static int torture(void)
 	}
 	while (seen < total && !atomic_load(&T.failed)) {
 		uipc_rx *set[T_RX];
-		uint64_t m[T_RX], r64 = test_rand(&rng), pick;
+		uint64_t m[T_RX], r64 = t_rand(&rng), pick;
 		bool outstanding, all = atomic_load(&T.sent) == total;
 		unsigned n = 0;
 		int64_t timeout;
@@ -590,7 +588,7 @@ static int torture(void)
 		outstanding = t_outstanding(set, n);
 		if (!outstanding && (timeout < 0 || timeout == LONG_NS))
 			timeout = 1000000;
-		t0 = test_now_ns();
+		t0 = t_now_ns();
 		r = uipc_rx_wait_any(set, n, timeout, m);
 		waits++;
 		t_check_deadline(r, timeout, t0, outstanding);
@@ -615,7 +613,7 @@ static int torture(void)
 		return 1;
 	while (rounds && seen < total + rounds && !atomic_load(&T.failed)) {
 		uipc_rx *set[T_RX];
-		uint64_t m[T_RX], r64 = test_rand(&rng), t0;
+		uint64_t m[T_RX], r64 = t_rand(&rng), t0;
 		int64_t timeout = (r64 >> 8) % 4 ? LONG_NS : (int64_t)((r64 >> 16) % 100000);
 		bool outstanding;
 
@@ -625,7 +623,7 @@ static int torture(void)
 		 * long wait that runs to its deadline here lost a wakeup,
 		 * whether its notify came before the wait or during it. */
 		outstanding = true;
-		t0 = test_now_ns();
+		t0 = t_now_ns();
 		r = uipc_rx_wait_any(set, T_RX, timeout, m);
 		waits++;
 		t_check_deadline(r, timeout, t0, outstanding);

@@ -44,18 +44,11 @@ static int child_pingpong(int sock)
 
 static pid_t fork_child(int (*fn)(int), int *ret_sock)
 {
-	int sv[2];
-	pid_t pid;
+	pid_t pid = t_fork_sock(ret_sock);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(fn(sv[1]));
-	}
-	close(sv[1]);
-	*ret_sock = sv[0];
+	if (pid == 0)
+		_exit(fn(*ret_sock));
 	return pid;
 }
 

@@ -18,21 +18,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/t.h"
 #include "kmod/uintr-fake-abi.h"
-
-static atomic_int fk_passed, fk_failed;
 
 static inline void fk_check(int ok, const char *what)
 {
-	printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	fflush(stdout);
-	atomic_fetch_add(ok ? &fk_passed : &fk_failed, 1);
+	t_report(ok, "%s", what);
 }
 
 static inline int fk_done(void)
 {
-	printf("%d passed, %d failed\n", atomic_load(&fk_passed), atomic_load(&fk_failed));
-	return atomic_load(&fk_failed) ? 1 : 0;
+	return t_report_done();
 }
 
 /* ioctl on @fd: the return value, or -errno. */
@@ -93,13 +89,6 @@ static inline struct uintr_fake_state fk_state(int fd)
 static inline long fk_stui(int fd, __u32 on)
 {
 	return fk_io(fd, UINTR_IOC_FAKE_STUI, &on);
-}
-
-static inline void fk_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 /* On CPU 0 only: the fake build's registers are per CPU. */

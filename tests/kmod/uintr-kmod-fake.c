@@ -31,22 +31,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/t.h"
 #include "kmod/uintr-fake-abi.h"
 
 #define RECEIVERS 4 /* x 64 vectors: one more than the table holds after one entry */
 
-static atomic_int passed, failed;
 static int dev = -1;
 static pthread_barrier_t bar;
 
 static void check(int ok, const char *what)
 {
-	printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	fflush(stdout);
-	if (ok)
-		atomic_fetch_add(&passed, 1);
-	else
-		atomic_fetch_add(&failed, 1);
+	t_report(ok, "%s", what);
 }
 
 /* ioctl result: the return value, or -errno. */
@@ -483,6 +478,5 @@ int main(int argc, char **argv)
 		sleep_ms(10);
 	printf("%s refcnt: %d\n", mod, rc);
 	check(rc == 0, "no module reference left");
-	printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
-	return atomic_load(&failed) ? 1 : 0;
+	return t_report_done();
 }

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/t.h"
 #include "kmod/uintr-fake-abi.h"
 
 #define MAX_PROCS   32
@@ -61,17 +62,9 @@ static int stats_fd = -1;
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int stopping(void)
 {
-	return now_ns() >= atomic_load(&S->deadline_ns);
+	return (long long)t_now_ns() >= atomic_load(&S->deadline_ns);
 }
 
 static void sleep_us(long us)
@@ -746,7 +739,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	long long t0 = now_ns();
+	long long t0 = (long long)t_now_ns();
 	double seconds = 20;
 	pthread_t hp;
 	int have_hp = 0;
@@ -822,7 +815,7 @@ int main(int argc, char **argv)
 	    "%lu threads, %lu CPU 1 cycles, %.1f s\n",
 	    atomic_load(&S->ioctls), atomic_load(&S->failed), atomic_load(&S->forks),
 	    atomic_load(&S->execs), atomic_load(&S->kills), atomic_load(&S->threads),
-	    atomic_load(&S->cycles), (now_ns() - t0) / 1e9);
+	    atomic_load(&S->cycles), ((long long)t_now_ns() - t0) / 1e9);
 	/* Proof that the valid paths are reached, not only the argument checks. */
 	printf("uintr-fuzz: succeeded:");
 	for (unsigned i = 0; i < N_KNOWN; i++)

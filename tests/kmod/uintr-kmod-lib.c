@@ -13,15 +13,11 @@
 
 #include <uipc.h>
 
-static int passed, failed;
+#include "../lib/t.h"
 
 static void check(int ok, const char *what)
 {
-	printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	if (ok)
-		passed++;
-	else
-		failed++;
+	t_report(ok, "%s", what);
 }
 
 static void check_round_trip(uipc_ctx *ctx)
@@ -67,6 +63,5 @@ int main(void)
 		check_round_trip(ctx);
 		uipc_ctx_free(ctx);
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return t_report_done();
 }

@@ -22,17 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/t.h"
 #include "uintr-abi.h"
-
-static int passed, failed;
 
 static void check(int ok, const char *what)
 {
-	printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	if (ok)
-		passed++;
-	else
-		failed++;
+	t_report(ok, "%s", what);
 }
 
 /* The ioctl's errno, or 0 if it succeeded. */
@@ -212,8 +207,7 @@ int main(int argc, char **argv)
 	check(fd >= 0, "open the device");
 	if (fd < 0) {
 		printf("open %s: %s\n", path, strerror(errno));
-		printf("%d passed, %d failed\n", passed, failed);
-		return 1;
+		return t_report_done();
 	}
 	check(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode), "device is a character device");
 	check((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0, "O_CLOEXEC kept");
@@ -236,6 +230,5 @@ int main(int argc, char **argv)
 		            "VECTOR_FD on the second fd");
 		check(close(fd2) == 0, "close second fd");
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return t_report_done();
 }

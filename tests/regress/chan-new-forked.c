@@ -38,7 +38,7 @@ int main(void)
 	uipc_chan *c;
 	uipc_ctx *ctx;
 	uipc_rx *rx;
-	int st, cpu;
+	int cpu;
 	pid_t pid;
 
 	t_check(uipc_ctx_new(NULL, &ctx) == 0);
@@ -47,8 +47,7 @@ int main(void)
 	t_check(pid >= 0);
 	if (pid == 0)
 		_exit(child(rx));
-	t_check(waitpid(pid, &st, 0) == pid);
-	t_check(WIFEXITED(st) && WEXITSTATUS(st) == T_PASS);
+	t_check(t_child_ok(pid, T_CHILD_MS, "the child") == T_PASS);
 	/* The parent's own calls still work. */
 	t_check(uipc_topo_rx_cpu(rx, &cpu) == 0);
 	t_check(uipc_chan_new(rx, 5, &cfg, &c) == 0);

@@ -4,10 +4,10 @@
  * every kick and every acknowledgement ran fcntl(F_GETFL) first (the guard
  * against a peer clearing O_NONBLOCK), so an in-process pair paid 2 per
  * kick, 2 per acknowledgement and 2 for a drain that found nothing, where
- * an eventfd pays 1, 1 and 0. Counted with ptrace (tests/syscount.h).
+ * an eventfd pays 1, 1 and 0. Counted with ptrace (tests/lib/syscount.h).
  */
 #include "regress.h"
-#include "../syscount.h"
+#include "../lib/syscount.h"
 
 enum { KICK, ACK, EMPTY, SEGS };
 

@@ -44,16 +44,14 @@ static pid_t idle_child(int *ret_wfd)
 
 static int reap(pid_t pid, int wfd)
 {
-	int st;
-
 	close(wfd);
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return t_child_ok(pid, T_CHILD_MS, "the child") == T_PASS;
 }
 
 int main(void)
 {
 	struct uipc_chan_config cfg = {.size = sizeof(cfg), .msg_size = 8, .capacity = 8};
-	int sv[2], wfd, st;
+	int sv[2], wfd;
 	uipc_chan_tx *p;
 	uipc_chan *c;
 	uipc_ctx *ctx;
@@ -102,7 +100,7 @@ int main(void)
 		_exit(0);
 	}
 	close(sv[1]);
-	t_check(waitpid(prod, &st, 0) == prod && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	t_check(t_child_ok(prod, T_CHILD_MS, "the producer") == T_PASS);
 	t_check(uipc_chan_recv(c, &v, 8, 2000000000) == 0 && v == 7);
 	t_check(uipc_chan_recv(c, &v, 8, 2000000000) == -EPIPE);
 	close(sv[0]);

@@ -105,23 +105,13 @@ static int child(void)
 	return 0;
 }
 
-/* Reap pid; a child still running after 10 s hangs. */
+/* Reap pid: 0 when it exited 0, 1 when still running after 10 s (it
+ * hangs), -1 otherwise. */
 static int reap(pid_t pid)
 {
-	int status;
+	int r = t_reap(pid, 10000, NULL);
 
-	for (int i = 0; i < 10000; i++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-		if (r < 0)
-			return -1;
-		t_sleep_ms(1);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return 1;
+	return r == 0 ? 0 : r == T_HUNG ? 1 : -1;
 }
 
 /* Fork while another thread holds the install lock (its first receiver). */

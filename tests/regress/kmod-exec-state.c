@@ -35,7 +35,7 @@ static int new_image(int sleep_first)
 	if (fd < 0)
 		return 20;
 	if (sleep_first)
-		fk_sleep_ms(5);
+		t_sleep_ms(5);
 	s = fk_state(fd); /* pinned: the CPU the old image ran on */
 	for (i = 0; i < 6; i++)
 		if (s.msr[i])

@@ -59,7 +59,7 @@ int main(void)
 	             !(info.flags & UINTR_INFO_WAIT_POLLED),
 	         "with kvm_intel live, blocked waits are still woken by an interrupt");
 	pthread_create(&t, NULL, waiter, NULL);
-	fk_sleep_ms(100);
+	t_sleep_ms(100);
 	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0 && q.total == 1,
 	         "a blocked waiter is on a wait queue");
 	pthread_join(t, NULL);

@@ -42,7 +42,7 @@ int main(void)
 	        !(info.flags & UINTR_INFO_WAIT_POLLED),
 	    "after kvm_intel failed to load, blocked waits are woken by the wake vector again");
 	pthread_create(&t, NULL, waiter, NULL);
-	fk_sleep_ms(100);
+	t_sleep_ms(100);
 	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0 && q.total == 1,
 	         "a blocked waiter is on a wait queue");
 	pthread_join(t, NULL);

@@ -100,7 +100,7 @@ int main(void)
 				_exit(3);
 			_exit(r == 0 ? 0 : r == -ENOSPC ? 1 : 2);
 		}
-		fk_sleep_ms(20); /* in order */
+		t_sleep_ms(20); /* in order */
 	}
 	close(go[1]);
 	for (i = 0; i <= TABLES_PER_FILE; i++)

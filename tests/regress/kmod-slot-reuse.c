@@ -65,7 +65,7 @@ int main(void)
 	/* Released after a grace period: the slot comes back. */
 	fk_check(unregister_sender((__u32)second) == 0, "unregister the second");
 	for (i = 0; i < 100 && later != first; i++) {
-		fk_sleep_ms(20);
+		t_sleep_ms(20);
 		later = fk_sender(dev, vfd);
 		if (later >= 0 && later != first)
 			unregister_sender((__u32)later);

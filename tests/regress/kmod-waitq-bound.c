@@ -58,7 +58,7 @@ int main(void)
 	}
 	fk_check(ok, "48 receivers, a sender entry for each");
 	pthread_barrier_wait(&bar);
-	fk_sleep_ms(300); /* all of them blocked by now */
+	t_sleep_ms(300); /* all of them blocked by now */
 	fk_check(fk_io(dev, UINTR_IOC_FAKE_WAITQ, &q) == 0, "read the wait queues");
 	snprintf(what, sizeof(what),
 	         "no queue holds more than %d waiters (longest %u, %u queued, the rest poll)",

@@ -89,14 +89,6 @@ static int run(void)
 
 int main(void)
 {
-	int st;
-	pid_t pid = fork();
-
 	/* The filter stays with the process: keep it out of the parent. */
-	t_check(pid >= 0);
-	if (pid == 0)
-		_exit(run());
-	t_check(waitpid(pid, &st, 0) == pid);
-	t_check(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	return t_in_child(run, T_CHILD_MS, "the child never finished");
 }

@@ -11,30 +11,20 @@
 
 #include "regress.h"
 
-static _Atomic int calls;
-
-static void on_vectors(uipc_rx *rx, uint64_t mask, void *data)
-{
-	(void)rx;
-	(void)mask;
-	(void)data;
-	atomic_fetch_add(&calls, 1);
-}
-
 static int child(uipc_ctx *ctx, uipc_rx *inherited)
 {
 	uipc_rx *rx;
 	uipc_tx *tx;
 
 	if (uipc_rx_new(ctx, 0, &rx) < 0 || uipc_tx_new(rx, 2, &tx) < 0 ||
-	    uipc_rx_set_handler(rx, on_vectors, NULL) < 0)
+	    uipc_rx_set_handler(rx, t_count_call, NULL) < 0)
 		return 2;
 	uipc_rx_free(inherited);
 	if (uipc_tx_notify(tx) < 0)
 		return 3;
-	for (int i = 0; i < 2000 && !atomic_load(&calls); i++)
+	for (int i = 0; i < 2000 && !atomic_load(&t_calls); i++)
 		t_sleep_ms(1);
-	if (!atomic_load(&calls)) {
+	if (!atomic_load(&t_calls)) {
 		fprintf(stderr, "child: its handler never ran\n");
 		return T_FAIL;
 	}
@@ -48,20 +38,17 @@ int main(void)
 {
 	uipc_ctx *ctx;
 	uipc_rx *rx;
-	int status;
 	pid_t pid;
 
 	if (uipc_ctx_new("signal", &ctx) < 0)
 		return T_SKIP;
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
-	t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+	t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 	pid = fork();
 	t_check(pid >= 0);
 	if (pid == 0)
 		_exit(child(ctx, rx));
-	t_check(waitpid(pid, &status, 0) == pid);
-	t_check(WIFEXITED(status));
-	t_check(WEXITSTATUS(status) == T_PASS);
+	t_check(t_child_ok(pid, T_CHILD_MS, "the child") == T_PASS);
 	t_check(uipc_rx_set_handler(rx, NULL, NULL) == 0);
 	uipc_rx_free(rx);
 	uipc_ctx_free(ctx);

@@ -10,22 +10,6 @@
 
 #include "regress.h"
 
-static _Atomic int calls;
-
-static void on_vectors(uipc_rx *rx, uint64_t mask, void *data)
-{
-	(void)rx;
-	(void)mask;
-	(void)data;
-	atomic_fetch_add(&calls, 1);
-}
-
-static void *free_it(void *arg)
-{
-	uipc_rx_free(arg);
-	return NULL;
-}
-
 int main(void)
 {
 	uipc_ctx *ctx;
@@ -36,19 +20,19 @@ int main(void)
 	if (uipc_ctx_new("signal", &ctx) < 0)
 		return T_SKIP;
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
-	t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+	t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 	t_check(uipc_rx_mask(rx) == 0);
-	t_check(pthread_create(&t, NULL, free_it, rx) == 0);
+	t_check(pthread_create(&t, NULL, t_rx_free_thread, rx) == 0);
 	t_check(pthread_join(t, NULL) == 0);
 
 	/* This thread's next handler receiver. */
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	t_check(uipc_tx_new(rx, 1, &tx) == 0);
-	t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+	t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 	t_check(uipc_tx_notify(tx) == 0);
-	for (int i = 0; i < 2000 && !atomic_load(&calls); i++)
+	for (int i = 0; i < 2000 && !atomic_load(&t_calls); i++)
 		t_sleep_ms(1);
-	if (!atomic_load(&calls)) {
+	if (!atomic_load(&t_calls)) {
 		fprintf(stderr, "the signal stayed blocked: no handler ran\n");
 		return T_FAIL;
 	}

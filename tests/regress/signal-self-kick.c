@@ -68,30 +68,24 @@ static int sender(int sock)
 
 static int one_case(uipc_ctx *ctx, int lie)
 {
-	int sv[2], status, cap;
+	int sock, cap;
 	uipc_rx *rx;
 	pid_t pid;
 
-	t_check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	pid = fork();
+	pid = t_fork_sock(&sock);
 	t_check(pid >= 0);
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(sender(sv[1]));
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(sender(sock));
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	cap = hostile_cap(rx, pid, lie);
 	t_check(cap >= 0);
-	t_check(uipc_cap_send(sv[0], cap) == 0);
-	t_check(waitpid(pid, &status, 0) == pid);
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "case %d: the sender died of signal %d\n", lie, WTERMSIG(status));
+	t_check(uipc_cap_send(sock, cap) == 0);
+	if (t_child_ok(pid, T_CHILD_MS, "the sender") != T_PASS) {
+		fprintf(stderr, "case %d: the sender failed\n", lie);
 		return T_FAIL;
 	}
-	t_check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(cap);
-	close(sv[0]);
+	close(sock);
 	uipc_rx_free(rx);
 	return T_PASS;
 }

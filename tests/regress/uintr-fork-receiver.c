@@ -18,6 +18,8 @@
 
 #include <uipc.h>
 
+#include "regress.h"
+
 /* Child: a receiver of its own, notified by itself and by a thread-less
  * sender of the same process. 0 when all works. */
 static int child(const char *backend)
@@ -51,7 +53,6 @@ int main(void)
 	uipc_ctx *ctx;
 	uipc_rx *rx;
 	uipc_tx *tx;
-	int st = -1;
 	pid_t pid;
 
 	if (!backend || uipc_ctx_new(backend, &ctx) < 0)
@@ -63,12 +64,8 @@ int main(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(child(backend));
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+	if (pid < 0 || t_child_ok(pid, T_CHILD_MS, "the child") != T_PASS)
 		return 1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "child failed: status %#x\n", st);
-		return 1;
-	}
 	uipc_tx_free(tx);
 	uipc_rx_free(rx);
 	uipc_ctx_free(ctx);

@@ -21,22 +21,6 @@
 
 #include "regress.h"
 
-static _Atomic int calls;
-
-static void on_vectors(uipc_rx *rx, uint64_t mask, void *data)
-{
-	(void)rx;
-	(void)mask;
-	(void)data;
-	atomic_fetch_add(&calls, 1);
-}
-
-static void *free_it(void *arg)
-{
-	uipc_rx_free(arg);
-	return NULL;
-}
-
 static _Atomic bool hammer_stop;
 
 static void *hammer(void *arg)
@@ -57,7 +41,7 @@ static int free_elsewhere(uipc_rx *rx)
 {
 	pthread_t t;
 
-	t_check(pthread_create(&t, NULL, free_it, rx) == 0);
+	t_check(pthread_create(&t, NULL, t_rx_free_thread, rx) == 0);
 	t_check(pthread_join(t, NULL) == 0);
 	return 0;
 }
@@ -78,7 +62,7 @@ static int child(void)
 
 		t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 		t_check(uipc_tx_new(rx, 4, &stale) == 0);
-		t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+		t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 		atomic_store(&hammer_stop, false);
 		t_check(pthread_create(&h, NULL, hammer, stale) == 0);
 		pause_ms(2);
@@ -91,21 +75,21 @@ static int child(void)
 		t_check(r == 0 || r == -EPIPE);
 		uipc_tx_free(stale);
 	}
-	atomic_store(&calls, 1);
+	atomic_store(&t_calls, 1);
 
 	/* Masked: the thread's next handler receiver must still hear. */
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
-	t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+	t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 	t_check(uipc_rx_mask(rx) == 0);
 	if (free_elsewhere(rx))
 		return T_FAIL;
 	t_check(uipc_rx_new(ctx, 0, &rx) == 0);
 	t_check(uipc_tx_new(rx, 1, &tx) == 0);
-	t_check(uipc_rx_set_handler(rx, on_vectors, NULL) == 0);
+	t_check(uipc_rx_set_handler(rx, t_count_call, NULL) == 0);
 	t_check(uipc_tx_notify(tx) == 0);
-	for (int i = 0; i < 2000 && atomic_load(&calls) < 2; i++)
+	for (int i = 0; i < 2000 && atomic_load(&t_calls) < 2; i++)
 		t_sleep_ms(1);
-	if (atomic_load(&calls) < 2) {
+	if (atomic_load(&t_calls) < 2) {
 		fprintf(stderr, "the thread stayed masked: no handler ran\n");
 		return T_FAIL;
 	}

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the guest's test programs share (tests/uintr-emu/): one
- * "ok:"/"FAIL:" line per check, counted for the final "N passed, N
- * failed"; the monotonic clock; and the one gate before any UINTR
- * instruction runs.
+ * What the guest's test programs share (tests/uintr-emu/), besides the
+ * test library (tests/lib/t.h: the "ok:"/"FAIL:" report, the clock): CPU 1
+ * on and off line, and the one gate before any UINTR instruction runs.
  */
 #ifndef UIPC_EMU_CHECK_H
 #define UIPC_EMU_CHECK_H
@@ -17,33 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/t.h"
 #include "uintr-abi.h"
-
-static int passed, failed;
-
-__attribute__((format(printf, 2, 3))) static inline void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Take CPU 1 offline (0) or online (1); 1 when the kernel took it. */
 static inline int cpu1_set_online(int on)

@@ -43,10 +43,10 @@ static void case_auto(void)
 	int r;
 
 	r = uipc_backend_probe(UIPC_BACKEND_UINTR, why, sizeof(why));
-	check(r == 0, "uintr backend usable: %s", why);
+	t_report(r == 0, "uintr backend usable: %s", why);
 	r = uipc_ctx_new(NULL, &c);
-	check(r == 0 && c && !strcmp(uipc_ctx_backend_name(c), "uintr"), "auto picks uintr (%s)",
-	      c ? uipc_ctx_backend_name(c) : "none");
+	t_report(r == 0 && c && !strcmp(uipc_ctx_backend_name(c), "uintr"), "auto picks uintr (%s)",
+	         c ? uipc_ctx_backend_name(c) : "none");
 	uipc_ctx_free(c);
 }
 
@@ -148,37 +148,37 @@ static void case_handler_simd(void)
 	unsigned calls;
 
 	if (!__builtin_cpu_supports("avx2")) {
-		check(0, "handler mode with AVX: the emulated CPU has no AVX2");
+		t_report(0, "handler mode with AVX: the emulated CPU has no AVX2");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof(in); i++)
 		in[i] = (uint8_t)(i * 7 + 1);
 	memset(out, 0, sizeof(out));
-	check(uipc_rx_new(ctx, 0, &rx) == 0, "handler mode: receiver");
+	t_report(uipc_rx_new(ctx, 0, &rx) == 0, "handler mode: receiver");
 	if (!rx)
 		return;
-	check(uipc_tx_new(rx, 9, &h.tx) == 0, "handler mode: sender for vector 9");
-	check(uipc_rx_set_handler(rx, on_vector, &h) == 0, "handler mode on");
+	t_report(uipc_tx_new(rx, 9, &h.tx) == 0, "handler mode: sender for vector 9");
+	t_report(uipc_rx_set_handler(rx, on_vector, &h) == 0, "handler mode on");
 	pthread_create(&th, NULL, notifier, &h);
 	hold_vector_regs(in, out, &h.calls, 20);
 	calls = atomic_load(&h.calls);
 	pthread_join(th, NULL);
-	check(calls >= 20, "handler ran %u times while ymm0-15 held data", calls);
-	check(atomic_load(&h.seen) == 1ull << 9, "handler saw vector 9 only");
-	check(!memcmp(in, out, sizeof(in)),
-	      "ymm0-15 of the interrupted code intact after handlers clobbered them");
+	t_report(calls >= 20, "handler ran %u times while ymm0-15 held data", calls);
+	t_report(atomic_load(&h.seen) == 1ull << 9, "handler saw vector 9 only");
+	t_report(!memcmp(in, out, sizeof(in)),
+	         "ymm0-15 of the interrupted code intact after handlers clobbered them");
 
 	/* mask: notifies stay pending; unmask delivers them. */
 	calls = atomic_load(&h.calls);
-	check(uipc_rx_mask(rx) == 0, "mask");
-	check(uipc_tx_notify(h.tx) == 0, "notify while masked");
+	t_report(uipc_rx_mask(rx) == 0, "mask");
+	t_report(uipc_tx_notify(h.tx) == 0, "notify while masked");
 	usleep(20000);
-	check(atomic_load(&h.calls) == calls, "no handler call while masked");
-	check(uipc_rx_unmask(rx) == 0, "unmask");
+	t_report(atomic_load(&h.calls) == calls, "no handler call while masked");
+	t_report(uipc_rx_unmask(rx) == 0, "unmask");
 	for (int i = 0; i < 2000 && atomic_load(&h.calls) == calls; i++)
 		usleep(1000);
-	check(atomic_load(&h.calls) == calls + 1, "unmask delivered the pending vector once");
-	check(uipc_rx_set_handler(rx, NULL, NULL) == 0, "handler mode off");
+	t_report(atomic_load(&h.calls) == calls + 1, "unmask delivered the pending vector once");
+	t_report(uipc_rx_set_handler(rx, NULL, NULL) == 0, "handler mode off");
 	uipc_tx_free(h.tx);
 	uipc_rx_free(rx);
 }
@@ -199,7 +199,7 @@ static void *round_sender(void *arg)
 	struct pp *p = arg;
 
 	for (unsigned i = 1; i <= p->rounds; i++) {
-		uint64_t end = now_ns() + 10000000000ull;
+		uint64_t end = t_now_ns() + 10000000000ull;
 
 		atomic_store(&p->seq, i);
 		if (uipc_tx_notify(p->tx)) {
@@ -207,7 +207,7 @@ static void *round_sender(void *arg)
 			break;
 		}
 		while (atomic_load(&p->ack) < i) {
-			if (now_ns() > end) {
+			if (t_now_ns() > end) {
 				atomic_store(&p->bad, 2);
 				return NULL;
 			}
@@ -236,24 +236,25 @@ static void case_wait(void)
 	struct pp p = {.rounds = 200};
 	pthread_t th;
 
-	check(uipc_rx_new(ctx, 0, &p.rx) == 0 && uipc_tx_new(p.rx, 1, &p.tx) == 0,
-	      "wait mode: receiver and sender");
+	t_report(uipc_rx_new(ctx, 0, &p.rx) == 0 && uipc_tx_new(p.rx, 1, &p.tx) == 0,
+	         "wait mode: receiver and sender");
 	if (!p.tx)
 		return;
 	/* Spinning receiver (default policy), then one that always blocks. */
 	pthread_create(&th, NULL, round_sender, &p);
 	receive_rounds(&p, 2000000000);
 	pthread_join(th, NULL);
-	check(!p.bad && p.ack == p.rounds, "200 rounds, adaptive spin (bad %d)", p.bad);
+	t_report(!p.bad && p.ack == p.rounds, "200 rounds, adaptive spin (bad %d)", p.bad);
 	uipc_rx_set_spin(p.rx, UIPC_SPIN_NONE, 0);
 	p.seq = p.ack = 0;
 	pthread_create(&th, NULL, round_sender, &p);
 	receive_rounds(&p, -1);
 	pthread_join(th, NULL);
-	check(!p.bad && p.ack == p.rounds, "200 rounds, receiver always blocked (bad %d)", p.bad);
-	check(uipc_rx_wait(p.rx, 0, &(uint64_t){0}) == -EAGAIN,
-	      "poll with nothing pending: -EAGAIN");
-	check(uipc_rx_wait(p.rx, 5000000, &(uint64_t){0}) == -ETIMEDOUT, "5 ms wait times out");
+	t_report(!p.bad && p.ack == p.rounds, "200 rounds, receiver always blocked (bad %d)",
+	         p.bad);
+	t_report(uipc_rx_wait(p.rx, 0, &(uint64_t){0}) == -EAGAIN,
+	         "poll with nothing pending: -EAGAIN");
+	t_report(uipc_rx_wait(p.rx, 5000000, &(uint64_t){0}) == -ETIMEDOUT, "5 ms wait times out");
 	uipc_tx_free(p.tx);
 	uipc_rx_free(p.rx);
 }
@@ -287,8 +288,8 @@ static void case_hotplug(void)
 	unsigned long long total = 0;
 	pthread_t s1, hpth;
 
-	check(uipc_rx_new(ctx, 0, &h.p.rx) == 0 && uipc_tx_new(h.p.rx, 2, &h.p.tx) == 0,
-	      "hotplug: receiver and sender");
+	t_report(uipc_rx_new(ctx, 0, &h.p.rx) == 0 && uipc_tx_new(h.p.rx, 2, &h.p.tx) == 0,
+	         "hotplug: receiver and sender");
 	if (!h.p.tx)
 		return;
 	uipc_rx_set_spin(h.p.rx, UIPC_SPIN_NONE, 0);
@@ -303,10 +304,11 @@ static void case_hotplug(void)
 	} while (!h.p.bad && !atomic_load(&h.done));
 	pthread_join(hpth, NULL);
 	cpu1_set_online(1);
-	check(h.cycles == 6, "CPU 1 went offline and online %u times during the rounds", h.cycles);
-	check(!h.p.bad && total >= h.p.rounds && total % h.p.rounds == 0,
-	      "%llu rounds across CPU hotplug, blocked receiver: none lost (bad %d)", total,
-	      h.p.bad);
+	t_report(h.cycles == 6, "CPU 1 went offline and online %u times during the rounds",
+	         h.cycles);
+	t_report(!h.p.bad && total >= h.p.rounds && total % h.p.rounds == 0,
+	         "%llu rounds across CPU hotplug, blocked receiver: none lost (bad %d)", total,
+	         h.p.bad);
 	uipc_tx_free(h.p.tx);
 	uipc_rx_free(h.p.rx);
 }
@@ -365,21 +367,21 @@ static void case_lifecycle(const char *self)
 		close(sv[1]);
 		r = uipc_cap_recv(sv[0], &cap);
 		r = r ? r : uipc_tx_open(ctx, cap, &tx);
-		check(r == 0, "lifecycle (%s): sender connected to a child receiver", what[how]);
+		t_report(r == 0, "lifecycle (%s): sender connected to a child receiver", what[how]);
 		if (r) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			close(sv[0]);
 			continue;
 		}
-		check(uipc_tx_notify(tx) == 0 && read(sv[0], &b, 1) == 1,
-		      "lifecycle (%s): the child received a notification", what[how]);
+		t_report(uipc_tx_notify(tx) == 0 && read(sv[0], &b, 1) == 1,
+		         "lifecycle (%s): the child received a notification", what[how]);
 		if (how == 2)
 			kill(pid, SIGKILL);
 		else
 			(void)!write(sv[0], "x", 1);
 		/* Keep posting while it goes away and after: 0 or -EPIPE, no fault. */
-		end = now_ns() + 20000000000ull;
+		end = t_now_ns() + 20000000000ull;
 		for (;;) {
 			r = uipc_tx_notify(tx);
 			n++;
@@ -391,23 +393,23 @@ static void case_lifecycle(const char *self)
 				break;
 			if (uipc_tx_check(tx) == -EPIPE && n > 100)
 				break;
-			if (now_ns() > end)
+			if (t_now_ns() > end)
 				break;
 		}
 		waitpid(pid, &st, 0);
-		check(uipc_tx_check(tx) == -EPIPE,
-		      "lifecycle (%s): uipc_tx_check says -EPIPE after %u notifies (%u ok)",
-		      what[how], n, ok);
-		check(!first_err || first_err == -EPIPE || first_err == -ESRCH,
-		      "lifecycle (%s): notify gave only 0 or -EPIPE/-ESRCH (%d)", what[how],
-		      first_err);
+		t_report(uipc_tx_check(tx) == -EPIPE,
+		         "lifecycle (%s): uipc_tx_check says -EPIPE after %u notifies (%u ok)",
+		         what[how], n, ok);
+		t_report(!first_err || first_err == -EPIPE || first_err == -ESRCH,
+		         "lifecycle (%s): notify gave only 0 or -EPIPE/-ESRCH (%d)", what[how],
+		         first_err);
 		r = uipc_tx_notify(tx);
-		check(r == 0 || r == -EPIPE || r == -ESRCH,
-		      "lifecycle (%s): notify after the receiver is gone: %d, no fault", what[how],
-		      r);
-		check(how == 2 ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL
-		               : WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "lifecycle (%s): the child ended as planned (status %#x)", what[how], st);
+		t_report(r == 0 || r == -EPIPE || r == -ESRCH,
+		         "lifecycle (%s): notify after the receiver is gone: %d, no fault",
+		         what[how], r);
+		t_report(how == 2 ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL
+		                  : WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		         "lifecycle (%s): the child ended as planned (status %#x)", what[how], st);
 		uipc_tx_free(tx);
 		close(cap);
 		close(sv[0]);
@@ -444,6 +446,5 @@ int main(int argc, char **argv)
 	if (wanted(argc, argv, "hotplug"))
 		case_hotplug();
 	uipc_ctx_free(ctx);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return t_report_done();
 }

@@ -269,10 +269,10 @@ static int sender_loop(struct pair *pr)
 		/* Until the receiver is asleep (bounded: it may be woken and
 		 * rearmed by CPU hotplug, and a post to a waiter that is not
 		 * yet asleep is a case worth covering too). */
-		give_up = now_ns() + 20000000u;
-		while (pr->block_first && !sleeping(pr->pid, pr->tid) && now_ns() < give_up)
+		give_up = t_now_ns() + 20000000u;
+		while (pr->block_first && !sleeping(pr->pid, pr->tid) && t_now_ns() < give_up)
 			sched_yield();
-		pr->t_send = now_ns();
+		pr->t_send = t_now_ns();
 		__atomic_store_n(&pr->t_round, i, __ATOMIC_RELEASE);
 		_senduipi((unsigned long long)idx);
 		pr->sent = i;
@@ -342,7 +342,7 @@ static void receive_rounds(struct pair *pr, struct result *res, volatile int *ha
 		_clui(); /* held in UIRR: the wait sees it, stui delivers it */
 		pr->want = i;
 		r = uwait(WAIT_US);
-		t = now_ns();
+		t = t_now_ns();
 		_stui();
 		if (r == -EINTR)
 			res->eintr++;
@@ -353,7 +353,7 @@ static void receive_rounds(struct pair *pr, struct result *res, volatile int *ha
 		if (r == -EINTR && __atomic_load_n(&pr->t_round, __ATOMIC_ACQUIRE) == i &&
 		    t >= pr->t_send && res->delay)
 			res->delay[res->ndelay++] = t - pr->t_send;
-		while (delivered == before && now_ns() < t + 1000000000u)
+		while (delivered == before && t_now_ns() < t + 1000000000u)
 			__builtin_ia32_pause();
 		if (delivered != before + 1)
 			res->bad_delivery++;
@@ -374,20 +374,20 @@ static void report(const char *who, const char *mech, unsigned rounds, struct re
 	       "wake interrupts %lld (own uipc-wake %lld, PIW %lld in all)\n",
 	       who, mech, rounds, delays(res, buf, sizeof(buf)), (double)res->nvcsw / rounds, piw,
 	       irq_count_named("uipc-wake"), irq_count("PIW", -1));
-	check(res->eintr == rounds && !res->timeouts && !res->other,
-	      "%s: every blocked wait ended by its post (EINTR %u, timeouts %u, other %u)", who,
-	      res->eintr, res->timeouts, res->other);
-	check(!res->bad_delivery, "%s: one delivery per post (%u rounds off)", who,
-	      res->bad_delivery);
+	t_report(res->eintr == rounds && !res->timeouts && !res->other,
+	         "%s: every blocked wait ended by its post (EINTR %u, timeouts %u, other %u)", who,
+	         res->eintr, res->timeouts, res->other);
+	t_report(!res->bad_delivery, "%s: one delivery per post (%u rounds off)", who,
+	         res->bad_delivery);
 	if (vector) {
-		check(piw == rounds, "%s: one wake interrupt per blocked wait (%lld for %u)", who,
-		      piw, rounds);
-		check(res->nvcsw <= 2ll * rounds,
-		      "%s: the receiver slept about once per wait, not polled (%lld sleeps, %u "
-		      "waits)",
-		      who, res->nvcsw, rounds);
+		t_report(piw == rounds, "%s: one wake interrupt per blocked wait (%lld for %u)",
+		         who, piw, rounds);
+		t_report(res->nvcsw <= 2ll * rounds,
+		         "%s: the receiver slept about once per wait, not polled (%lld sleeps, %u "
+		         "waits)",
+		         who, res->nvcsw, rounds);
 	} else {
-		check(piw == 0, "%s: the wakeup vector is not used (%lld interrupts)", who, piw);
+		t_report(piw == 0, "%s: the wakeup vector is not used (%lld interrupts)", who, piw);
 	}
 }
 
@@ -452,7 +452,7 @@ static int measure(const char *mech, unsigned rounds, int busy)
 	pid_t pid;
 	int st;
 
-	check(check_mechanism(mech), "the module reports the %s wake", mech);
+	t_report(check_mechanism(mech), "the module reports the %s wake", mech);
 	{
 		char drv[64] = "?";
 		FILE *f = fopen("/sys/devices/system/cpu/cpuidle/current_driver", "r");
@@ -471,14 +471,14 @@ static int measure(const char *mech, unsigned rounds, int busy)
 	/* Sender thread on CPU 1. */
 	pr = pair_new(rounds, 2);
 	pr->vfd = make_receiver();
-	check(pr->vfd >= 0, "receiver registered, vector fd");
+	t_report(pr->vfd >= 0, "receiver registered, vector fd");
 	if (pr->vfd < 0)
 		return 1;
 	piw = wake_irqs();
 	pthread_create(&t, NULL, sender_thread, pr);
 	receive_rounds(pr, &res, NULL);
 	pthread_join(t, NULL);
-	check(!pr->sender_err, "sender thread registered (%d)", pr->sender_err);
+	t_report(!pr->sender_err, "sender thread registered (%d)", pr->sender_err);
 	report("threads", mech, rounds, &res, wake_irqs() - piw);
 
 	/* Sender process on CPU 1: the child registers the inherited vector fd in its own table. */
@@ -492,8 +492,8 @@ static int measure(const char *mech, unsigned rounds, int busy)
 		_exit(sender_loop(pr));
 	}
 	receive_rounds(pr, &res, NULL);
-	check(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
-	      "sender process ran and exited 0 (%d)", pr->sender_err);
+	t_report(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
+	         "sender process ran and exited 0 (%d)", pr->sender_err);
 	report("processes", mech, rounds, &res, wake_irqs() - piw);
 	drop_receiver(pr->vfd);
 	if (busy) {
@@ -510,19 +510,19 @@ static int idle(const char *mech, unsigned seconds)
 	int vfd;
 	long r;
 
-	check(check_mechanism(mech), "the module reports the %s wake", mech);
+	t_report(check_mechanism(mech), "the module reports the %s wake", mech);
 	pin(0);
 	vfd = make_receiver();
-	check(vfd >= 0, "receiver registered");
+	t_report(vfd >= 0, "receiver registered");
 	if (vfd < 0)
 		return 1;
 	_clui();
 	cs0 = task_field(getpid(), gettid_(), "voluntary_ctxt_switches");
 	loc0 = irq_count("LOC", 0);
 	piw0 = wake_irqs();
-	t0 = now_ns();
+	t0 = t_now_ns();
 	r = uwait((uint64_t)seconds * 1000000u);
-	t1 = now_ns();
+	t1 = t_now_ns();
 	cs = task_field(getpid(), gettid_(), "voluntary_ctxt_switches") - cs0;
 	loc = irq_count("LOC", 0) - loc0;
 	piw = wake_irqs() - piw0;
@@ -531,14 +531,14 @@ static int idle(const char *mech, unsigned seconds)
 	       "%lld timer interrupts on its CPU (%.1f/s), wake interrupts %lld\n",
 	       mech, (t1 - t0) / 1e9, cs, cs / ((t1 - t0) / 1e9), loc, loc / ((t1 - t0) / 1e9),
 	       piw);
-	check(r == -ETIMEDOUT, "idle wait times out (%ld)", r);
-	check(t1 - t0 >= (uint64_t)seconds * 1000000000u, "and not before its time");
+	t_report(r == -ETIMEDOUT, "idle wait times out (%ld)", r);
+	t_report(t1 - t0 >= (uint64_t)seconds * 1000000000u, "and not before its time");
 	if (strcmp(mech, "poll")) {
-		check(cs <= 2, "no periodic wakeup: %lld sleeps in %u s", cs, seconds);
-		check(piw == 0, "no wake interrupt (%lld)", piw);
+		t_report(cs <= 2, "no periodic wakeup: %lld sleeps in %u s", cs, seconds);
+		t_report(piw == 0, "no wake interrupt (%lld)", piw);
 	} else {
-		check(cs > (long long)seconds * 100, "the poll wakes the receiver (%lld in %u s)",
-		      cs, seconds);
+		t_report(cs > (long long)seconds * 100,
+		         "the poll wakes the receiver (%lld in %u s)", cs, seconds);
 	}
 	drop_receiver(vfd);
 	return 0;
@@ -605,9 +605,9 @@ static int stress(unsigned rounds)
 	halt = 1;
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	check(rx[0].vfd_ok && rx[1].vfd_ok, "two receivers registered");
-	check(cycles >= 8 && !fails, "CPU 1 went offline and online %u times (%u failed)", cycles,
-	      fails);
+	t_report(rx[0].vfd_ok && rx[1].vfd_ok, "two receivers registered");
+	t_report(cycles >= 8 && !fails, "CPU 1 went offline and online %u times (%u failed)",
+	         cycles, fails);
 	for (i = 0; i < 2; i++) {
 		struct result *r = &rx[i].res;
 		char buf[160];
@@ -616,11 +616,11 @@ static int stress(unsigned rounds)
 		       "delay %s\n",
 		       i, r->rounds, r->eintr, r->timeouts, r->other, r->nvcsw,
 		       delays(r, buf, sizeof(buf)));
-		check(r->rounds >= rounds && r->eintr == r->rounds && !r->timeouts && !r->other,
-		      "receiver %u: no lost wake in %u blocked/woken cycles", i, r->rounds);
-		check(!r->bad_delivery && rx[i].delivered == r->rounds,
-		      "receiver %u: handler ran once per post (%u for %u)", i, rx[i].delivered,
-		      r->rounds);
+		t_report(r->rounds >= rounds && r->eintr == r->rounds && !r->timeouts && !r->other,
+		         "receiver %u: no lost wake in %u blocked/woken cycles", i, r->rounds);
+		t_report(!r->bad_delivery && rx[i].delivered == r->rounds,
+		         "receiver %u: handler ran once per post (%u for %u)", i, rx[i].delivered,
+		         r->rounds);
 	}
 	return 0;
 }
@@ -653,6 +653,5 @@ int main(int argc, char **argv)
 		stress((unsigned)strtoul(argv[2], NULL, 0));
 	else
 		return 2;
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return t_report_done();
 }
