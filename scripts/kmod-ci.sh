@@ -104,7 +104,7 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/b
 gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
 	"$here/tests/kmod/uintr-kmod-fuzz.c" -o "$work/uintr-kmod-fuzz"
 # The shim's regression programs (tests/regress/kmod-*.c), one per defect.
-kmod_regress=(exec-state uif-leak waitq-bound slot-reuse memory kvm-intel kvm-intel-live)
+kmod_regress=(exec-state uif-leak waitq-bound slot-reuse memory kvm-intel kvm-intel-live kick-storm)
 for t in "${kmod_regress[@]}"; do
 	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
 		"$here/tests/regress/kmod-$t.c" -o "$work/kmod-$t"
@@ -230,7 +230,7 @@ pinned=
 step "fake-hardware ABI test${pinned:+ (with a waiter pinned to each CPU)}" /uintr-kmod-fake uipc_uintr_fake $pinned
 # The shim's regressions, one program per defect (tests/regress/kmod-*.c).
 mount -t cgroup2 none /sys/fs/cgroup
-for t in exec-state uif-leak waitq-bound slot-reuse memory; do
+for t in exec-state uif-leak waitq-bound slot-reuse memory kick-storm; do
 	step "regression kmod-$t" /kmod-$t
 done
 # The own wake interrupt does not care about kvm_intel; the KVM-borrowed

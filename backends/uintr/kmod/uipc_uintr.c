@@ -1298,36 +1298,59 @@ static long uitt_add(struct uintr_uitt *t, struct uintr_vector *v)
  * A removed entry's slot: its valid bit is clear, but a SENDUIPI that read
  * the entry just before may still be using the UPID address. The slot
  * stays taken (t->recv[index] set) and the UPID alive until no CPU can be
- * inside such an instruction, then both are released.
+ * inside such an instruction, then both are released: after a grace
+ * period (which covers senders in the kernel, the fake build, and CPUs
+ * that took a tick or switched), and an IPI to every CPU, which puts each
+ * past an instruction boundary (a nohz_full CPU running user code passes
+ * no quiescent state RCU waits for).
+ *
+ * The IPI is the costly part, and its count would be the caller's to
+ * choose (one per removal, on every CPU of the machine, whoever runs
+ * there). So releases whose grace period is over gather on one list, and
+ * one work releases them all behind one IPI round, at most once a jiffy
+ * (tests/regress/kmod-kick-storm.c).
  */
 struct slot_release {
-	struct rcu_work rwork;
+	struct rcu_head rcu;
+	struct llist_node node;
 	struct uintr_uitt *t;		/* one reference */
 	unsigned int index;
 };
 
-static void slot_release_fn(struct work_struct *work)
-{
-	struct slot_release *d = container_of(to_rcu_work(work), struct slot_release, rwork);
-	struct uintr_uitt *t = d->t;
-	struct uintr_receiver *r;
+static LLIST_HEAD(slots_ready);		/* grace period over, IPI not yet */
 
-	/*
-	 * A grace period has passed, which covers senders in the kernel (the
-	 * fake build) and CPUs that took a tick or switched. A nohz_full CPU
-	 * running user code passes no quiescent state RCU waits for: an IPI
-	 * to every CPU puts each past an instruction boundary, so no SENDUIPI
-	 * that read the old entry is still executing.
-	 */
+static void slots_release_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&slots_ready);
+	struct slot_release *d, *tmp;
+
+	if (!list)
+		return;
 	kick_all_cpus_sync();
-	mutex_lock(&t->lock);
-	r = t->recv[d->index];
-	WRITE_ONCE(t->entries[d->index].upid, 0);
-	t->recv[d->index] = NULL;
-	mutex_unlock(&t->lock);
-	receiver_put(r);
-	uitt_put(t);
-	kfree(d);
+	llist_for_each_entry_safe(d, tmp, list, node) {
+		struct uintr_uitt *t = d->t;
+		struct uintr_receiver *r;
+
+		mutex_lock(&t->lock);
+		r = t->recv[d->index];
+		WRITE_ONCE(t->entries[d->index].upid, 0);
+		t->recv[d->index] = NULL;
+		mutex_unlock(&t->lock);
+		receiver_put(r);
+		uitt_put(t);
+		kfree(d);
+	}
+}
+
+static DECLARE_DELAYED_WORK(slots_release_work, slots_release_fn);
+
+/* RCU callback (softirq): the first on an empty list schedules the work. */
+static void slot_release_rcu(struct rcu_head *rcu)
+{
+	struct slot_release *d = container_of(rcu, struct slot_release, rcu);
+
+	if (llist_add(&d->node, &slots_ready))
+		queue_delayed_work(uintr_wq, &slots_release_work, 1);
 }
 
 static struct uintr_vector *vector_of(struct file *file)
@@ -1442,8 +1465,7 @@ static long ioc_unregister_sender(struct uintr_file *uf, void __user *arg)
 	kref_get(&t->ref);
 	d->t = t;
 	d->index = a.index;
-	INIT_RCU_WORK(&d->rwork, slot_release_fn);
-	queue_rcu_work(uintr_wq, &d->rwork);
+	call_rcu(&d->rcu, slot_release_rcu);
 	return 0;
 }
 
@@ -2279,7 +2301,8 @@ static void uintr_hw_exit(void)
 	irq_work_sync(&reap_irq_work);
 	flush_work(&reap_work);
 	rcu_barrier();		/* slot releases still waiting for their grace period */
-	destroy_workqueue(uintr_wq);	/* runs what is queued: reaper, slot releases */
+	flush_delayed_work(&slots_release_work);	/* and those past it */
+	destroy_workqueue(uintr_wq);	/* runs what is queued: the reaper */
 	if (atomic_read(&live_objects))
 		pr_err("leaked %d receivers/tables\n", atomic_read(&live_objects));
 	preempt_notifier_dec();
