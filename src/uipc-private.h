@@ -99,7 +99,10 @@ struct uipc__spin {
 	uint64_t max_ns;    /* ADAPTIVE: upper bound; FIXED: the budget */
 	uint64_t budget_ns; /* ADAPTIVE: current budget */
 	unsigned blocks;    /* ADAPTIVE: blocked waits since the last spin success */
-	bool probe;         /* ADAPTIVE: the next wait spins the full max_ns once */
+	unsigned probe_every; /* ADAPTIVE: blocks between probes, 8..256 */
+	bool probe;           /* ADAPTIVE: the next wait spins the full max_ns once */
+	bool probing;         /* ADAPTIVE: this wait is such a probe */
+	bool shared;          /* ADAPTIVE: the last sched_yield() ran another thread */
 };
 
 /* A channel whose producers in this process skip their fence (src/chan.c):
@@ -243,6 +246,15 @@ UIPC_INTERNAL void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_
 /* How long this wait may spin: the budget, or max_ns once after a probe
  * was asked for (consumed here); 0 with UIPC_SPIN_NONE. */
 UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
+/* The adaptive spin's yields: after UIPC__SPIN_YIELD_FIRST_NS of spinning
+ * (at once while sp->shared), then every UIPC__SPIN_YIELD_EVERY_NS, it
+ * offers the CPU with sched_yield(). uipc__spin_yielded() learns from how
+ * long one took (took_ns): much longer than the fastest yield seen in the
+ * process means another thread ran on this CPU meanwhile. */
+#define UIPC__SPIN_YIELD_FIRST_NS 2000u
+#define UIPC__SPIN_YIELD_EVERY_NS 8000u
+#define UIPC__SPIN_YIELD_SWITCH_NS 1500u
+UIPC_INTERNAL void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns);
 
 /* Receiver: arm (status := 0, whatever a peer stored) and disarm (status :=
  * SN; a kick seen is acknowledged through the backend, now or once it

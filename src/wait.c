@@ -26,6 +26,7 @@
  * never on a drain that does not sleep.
  */
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ void uipc__spin_init(struct uipc__spin *sp)
 	sp->max_ns = UIPC_SPIN_DEFAULT_MAX_NS;
 	sp->budget_ns = UIPC_SPIN_DEFAULT_MAX_NS / 4;
 	sp->blocks = 0;
+	sp->probe_every = 8;
+	sp->probe = sp->probing = sp->shared = false;
 }
 
 int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t budget_ns)
@@ -61,6 +64,8 @@ int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t bud
 	}
 	sp->mode = mode;
 	sp->blocks = 0;
+	sp->probe_every = 8;
+	sp->probe = sp->probing = sp->shared = false;
 	return 0;
 }
 
@@ -69,14 +74,26 @@ int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t bud
  * least twice that gap (room for jitter). A wait that had to block halves
  * the budget: on an oversubscribed CPU the spin only steals time from the
  * thread we wait for, and an idle waiter stops burning CPU within a few
- * waits. Every 8th block re-probes: if that wait's gap was short enough
- * that spinning could have covered it, the budget jumps back to twice the
- * gap; otherwise the next wait spins the full max_ns once. The gap of a
- * blocked wait includes the peer's own wakeup when both sides block (a
- * ping-pong), so it says little about what spinning would have caught:
- * without the full probe, such a pair stays blocked for good. One wait
- * never spins longer than max_ns. A budget under a microsecond is not
- * worth the clock reads: it becomes 0.
+ * waits. Every probe_every-th block re-probes: if that wait's gap was short
+ * enough that spinning could have covered it, the budget jumps back to
+ * twice the gap; otherwise the next wait spins the full max_ns once. The
+ * gap of a blocked wait includes the peer's own wakeup when both sides
+ * block (a ping-pong), so it says little about what spinning would have
+ * caught: without the full probe, such a pair stays blocked for good. A
+ * probe that ends blocked doubles probe_every (up to 256), one that
+ * succeeds sets it back to 8: a waiter whose probes never pay (its peer is
+ * slow, or shares its CPU) spends at most max_ns / 256 per block on them.
+ * One wait never spins longer than max_ns. A budget under a microsecond is
+ * not worth the clock reads: it becomes 0.
+ *
+ * A spin never holds a CPU that another thread wants for long. After
+ * UIPC__SPIN_YIELD_FIRST_NS, and then every UIPC__SPIN_YIELD_EVERY_NS, it
+ * offers the CPU (sched_yield()); if another thread ran meanwhile
+ * (uipc__spin_yielded() below), the CPU is shared, with the peer we wait
+ * for (a process pinned to one CPU) or with others (more runnable threads
+ * than CPUs), and spinning only delays them: the spin stops, and the next
+ * waits block at once (sp->shared) until a probe's yield comes back without
+ * anyone else having run.
  */
 void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 {
@@ -84,6 +101,13 @@ void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 
 	if (sp->mode != UIPC_SPIN_ADAPTIVE)
 		return;
+	if (sp->probing) {
+		sp->probing = false;
+		if (spun_ok)
+			sp->probe_every = 8;
+		else if (sp->probe_every < 256)
+			sp->probe_every *= 2;
+	}
 	if (spun_ok) {
 		if (want > sp->budget_ns)
 			sp->budget_ns = want;
@@ -93,7 +117,8 @@ void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 	sp->budget_ns /= 2;
 	if (sp->budget_ns < 1000)
 		sp->budget_ns = 0;
-	if ((++sp->blocks & 7) == 0) {
+	if (++sp->blocks >= sp->probe_every) {
+		sp->blocks = 0;
 		if (gap_ns <= sp->max_ns / 2)
 			sp->budget_ns = want;
 		else
@@ -107,9 +132,29 @@ uint64_t uipc__spin_budget(struct uipc__spin *sp)
 		return 0;
 	if (sp->probe) {
 		sp->probe = false;
+		sp->probing = true;
 		return sp->max_ns;
 	}
-	return sp->budget_ns;
+	return sp->shared ? 0 : sp->budget_ns;
+}
+
+/*
+ * The fastest sched_yield() seen in this process: one that found nothing
+ * else to run. A yield that takes UIPC__SPIN_YIELD_SWITCH_NS more than that
+ * ran another thread; then the next spins yield at once (sp->shared), until
+ * a yield comes back fast again. Only the spin's pace depends on it.
+ */
+static _Atomic uint64_t yield_floor_ns = UINT64_MAX;
+
+void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns)
+{
+	uint64_t floor = atomic_load_explicit(&yield_floor_ns, memory_order_relaxed);
+
+	if (took_ns < floor) {
+		atomic_store_explicit(&yield_floor_ns, took_ns, memory_order_relaxed);
+		floor = took_ns;
+	}
+	sp->shared = took_ns - floor > UIPC__SPIN_YIELD_SWITCH_NS;
 }
 
 /* Arm and disarm --------------------------------------------------------------- */
@@ -212,9 +257,14 @@ uint64_t uipc__rx_links_ready(uipc_rx *rx, bool *bounded)
 /* The wait -------------------------------------------------------------------- */
 
 /* Spin on w->look until it says something or the budget is spent. *now is
- * the last clock reading (the moment the spin started, if it never read). */
+ * the last clock reading (the moment the spin started, if it never read).
+ * The adaptive spin offers the CPU now and then (uipc__spin_yielded()); a
+ * fixed spin is the caller's choice for a CPU of its own, and never does. */
 static int wait_spin(struct uipc__wait *w, uint64_t end, uint64_t *now)
 {
+	struct uipc__spin *sp = w->spin;
+	bool yields = sp->mode == UIPC_SPIN_ADAPTIVE;
+	uint64_t next = *now + (sp->shared ? 0 : UIPC__SPIN_YIELD_FIRST_NS);
 	int r;
 
 	for (;;) {
@@ -227,6 +277,16 @@ static int wait_spin(struct uipc__wait *w, uint64_t end, uint64_t *now)
 		*now = uipc__now_ns();
 		if (*now >= end)
 			return 0;
+		if (yields && *now >= next) {
+			uint64_t before = *now;
+
+			sched_yield();
+			*now = uipc__now_ns();
+			uipc__spin_yielded(sp, *now - before);
+			if (sp->shared)
+				return w->look(w->arg, UIPC_LOOK_SPIN);
+			next = *now + UIPC__SPIN_YIELD_EVERY_NS;
+		}
 	}
 }
 
@@ -275,7 +335,8 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	/* A first round of looks before any clock read: a message or bit
 	 * about to land (a ping-pong) is caught without a clock read (tens of
 	 * ns in a VM) in its way. */
-	if (w->spin->mode != UIPC_SPIN_NONE && (w->spin->budget_ns || w->spin->probe)) {
+	if (w->spin->mode != UIPC_SPIN_NONE &&
+	    ((w->spin->budget_ns && !w->spin->shared) || w->spin->probe)) {
 		for (unsigned i = 0; i < 64; i++) {
 			r = w->look(w->arg, UIPC_LOOK_SPIN);
 			if (r != 0) {

@@ -157,12 +157,14 @@ enum uipc_spin_mode {
 	/**
 	 * Default. The budget adapts to the observed gaps between wakeups, from
 	 * 0 up to budget_ns (0 selects UIPC_SPIN_DEFAULT_MAX_NS): one wait never
-	 * spins longer than that bound.
+	 * spins longer than that bound. The spin offers the CPU (sched_yield())
+	 * after 2 us, and stops when that shows the CPU is shared with another
+	 * runnable thread: it never holds a CPU the sender needs.
 	 */
 	UIPC_SPIN_ADAPTIVE = 0,
 	/** Never spin: arm and block at once. */
 	UIPC_SPIN_NONE,
-	/** Always spin exactly budget_ns before blocking. */
+	/** Always spin exactly budget_ns before blocking, never yielding: for a CPU of its own. */
 	UIPC_SPIN_FIXED,
 };
 
