@@ -17,6 +17,9 @@
 #   IO_THREADS  server I/O threads [1]
 #   WORKERS     server worker threads [1]
 #   WRK_THREADS wrk threads (at most the smallest CONNS) [1]
+#   PIN         CPU list for taskset: the server and wrk both run there
+#               (PIN=0: everything on one CPU, where a spin that holds the
+#               CPU delays the thread it waits for) [unpinned]
 #   SYSCALLS    perf (count raw_syscalls:sys_enter during the measured run),
 #               strace (a separate 1 s pass under strace -c -f, slowed down),
 #               or none [perf, strace if perf cannot count]
@@ -34,6 +37,9 @@ IO_THREADS=${IO_THREADS:-1}
 WORKERS=${WORKERS:-1}
 WRK_THREADS=${WRK_THREADS:-1}
 OUT=${OUT:-bench/results/httpd-$(date -u +%Y%m%d)}
+PIN=${PIN:-}
+pin=()
+[ -z "$PIN" ] || pin=(taskset -c "$PIN")
 HZ=$(getconf CLK_TCK)
 
 if ! command -v wrk >/dev/null; then
@@ -74,7 +80,7 @@ start_server() { # handoff work
     uipc-light) extra=(--light) ;;
   esac
   if [ "$2" = pread ]; then extra+=(-f "$tmp/file"); else extra+=(-W "$2"); fi
-  "$BUILD/bench/server/$bin" -p 0 -t "$IO_THREADS" -w "$WORKERS" "${extra[@]}" >"$tmp/server.out" &
+  "${pin[@]}" "$BUILD/bench/server/$bin" -p 0 -t "$IO_THREADS" -w "$WORKERS" "${extra[@]}" >"$tmp/server.out" &
   server_pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/server.out")
@@ -112,14 +118,14 @@ run_point() { # handoff conns work rep
   ((wt > c)) && wt=$c
   start_server "$h" "$work"
   local url="http://127.0.0.1:$port/"
-  wrk -t"$wt" -c"$c" -d1s "$url" >/dev/null # warm-up
+  "${pin[@]}" wrk -t"$wt" -c"$c" -d1s "$url" >/dev/null # warm-up
   local n0 t0 n1 t1 perf_pid="" sys=null
   n0=$(served); t0=$(cpu_ticks)
   if [ "$SYSCALLS" = perf ]; then
     perf stat -x, -e raw_syscalls:sys_enter -p "$server_pid" -o "$tmp/perf.out" &
     perf_pid=$!
   fi
-  wrk -t"$wt" -c"$c" -d"${DURATION}s" --latency "$url" >"$tmp/wrk.out"
+  "${pin[@]}" wrk -t"$wt" -c"$c" -d"${DURATION}s" --latency "$url" >"$tmp/wrk.out"
   n1=$(served); t1=$(cpu_ticks)
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"; wait "$perf_pid" || true
@@ -134,7 +140,7 @@ run_point() { # handoff conns work rep
     timeout -s INT 3 strace -c -f "${tids[@]}" -o "$tmp/strace.out" &
     spid=$!
     sleep 0.5
-    wrk -t"$wt" -c"$c" -d1s "$url" >/dev/null
+    "${pin[@]}" wrk -t"$wt" -c"$c" -d1s "$url" >/dev/null
     sleep 0.2
     m1=$(served)
     kill -INT "$spid" 2>/dev/null; wait "$spid" || true
@@ -201,7 +207,7 @@ fmt = lambda v, d: "-" if v is None else f"{v:.{d}f}"
 with open(out + ".txt", "w") as f:
     f.write("# uipc-httpd sweep: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $model, kernel $(uname -r)\n")
     f.write("# I/O threads $IO_THREADS, workers $WORKERS, wrk threads $WRK_THREADS, ${DURATION} s per run, "
-            "$REPS runs per point (median; req/s min..max), syscalls by $SYSCALLS\n\n")
+            "$REPS runs per point (median; req/s min..max), syscalls by $SYSCALLS${PIN:+, server and wrk pinned to CPU $PIN}\n\n")
     f.write("| handoff | conns | work | req/s | req/s min..max | p50 us | p90 us | p99 us | server CPU ms /1k req | syscalls/req |\n")
     f.write("|---|---|---|---|---|---|---|---|---|---|\n")
     for p in points:
