@@ -26,8 +26,8 @@
 #        doing interrupt remapping, so that the guest kernel runs its local
 #        APICs in x2APIC mode, checked in dmesg; the fake build's blocked
 #        waits then use the x2APIC NDST layout. Not in the default stage),
-#        KMOD_CI_PINNED=1 (opt-in: uintr-kmod-fake --pinned, a blocked waiter
-#        pinned to each CPU; the x2APIC row implies it).
+#        KMOD_CI_STALL (seconds a step may run before the guest prints the
+#        kernel stacks of its processes and the run fails; default 90).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -169,8 +169,7 @@ if [ $custom_kernel = 1 ] && [ ! -r "$root/kvm-intel.ko" ]; then
 	log "no kvm-intel.ko in $kvm_base: regression kmod-kvm-intel is not applicable on this kernel"
 	touch "$root/kvm-intel-not-applicable"
 fi
-[ "${KMOD_CI_X2APIC:-0}" = 1 ] && touch "$root/x2apic-row" "$root/pinned-row"
-[ "${KMOD_CI_PINNED:-0}" = 1 ] && touch "$root/pinned-row"
+[ "${KMOD_CI_X2APIC:-0}" = 1 ] && touch "$root/x2apic-row"
 [ $have_lib = 1 ] && cp "$work/uintr-kmod-lib" "$root/"
 [ $have_info = 1 ] && cp "$work/uipc-info" "$root/"
 cat >"$root/init" <<'EOF'
@@ -182,14 +181,31 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "== uipc kmod test in $(uname -r), cpu: $(grep -m1 'model name' /proc/cpuinfo)"
 fails=0
+# Each step says what runs; /stall-watch prints the stacks of one that runs
+# too long, rather than a log that stays silent until QEMU's timeout.
 step() { # name command...
 	n=$1; shift
+	echo "$n" >/tmp/step.name
+	cut -d. -f1 /proc/uptime >/tmp/step.new && mv /tmp/step.new /tmp/step.start
 	if "$@"; then echo "STEP ok: $n"; else echo "STEP FAIL: $n"; fails=$((fails + 1)); fi
+	rm -f /tmp/step.start
 }
+/stall-watch &
 no_dev() { [ ! -e /dev/uintr ]; }
 is_dev() { [ -c /dev/uintr ]; }
 no_uintr_cpu() { ! grep -qw uintr /proc/cpuinfo; }
 busy_rmmod() { ! rmmod uipc_uintr 2>/dev/null && [ -c /dev/uintr ]; }
+# The fake build's last threads give their module references back after an
+# RCU grace period (the reaper): wait for that, up to 30 s, then rmmod. A
+# reference that stays still fails the step.
+fake_rmmod() {
+	i=0
+	while [ "$(cat /sys/module/uipc_uintr_fake/refcnt 2>/dev/null)" != 0 ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rmmod uipc_uintr_fake
+}
 info_says() { # pattern
 	/uipc-info >/tmp/info.txt 2>&1; cat /tmp/info.txt; grep -qi "$1" /tmp/info.txt
 }
@@ -222,12 +238,8 @@ step "insmod fake-hardware build" insmod /uipc_uintr_fake.ko
 # (the emulation warns on an MSR write where CR4.UINTR was not set).
 cpu_cycle() { echo 0 >/sys/devices/system/cpu/cpu1/online && echo 1 >/sys/devices/system/cpu/cpu1/online; }
 step "cpu1 offline and online again" cpu_cycle
-# The waiter pinned to each CPU (NDST decoded as the CPU does) runs in the
-# opt-in rows only: default runs of it stalled later module loads (see the
-# kmod README); KMOD_CI_PINNED=1 or the x2APIC row turn it on.
-pinned=
-[ -e /pinned-row ] && pinned=--pinned
-step "fake-hardware ABI test${pinned:+ (with a waiter pinned to each CPU)}" /uintr-kmod-fake uipc_uintr_fake $pinned
+# With a blocked waiter pinned to each CPU (NDST decoded as the CPU does).
+step "fake-hardware ABI test (with a waiter pinned to each CPU)" /uintr-kmod-fake uipc_uintr_fake --pinned
 # The shim's regressions, one program per defect (tests/regress/kmod-*.c).
 mount -t cgroup2 none /sys/fs/cgroup
 for t in exec-state uif-leak waitq-bound slot-reuse memory kick-storm; do
@@ -242,7 +254,7 @@ step "insmod the kvm_intel stand-in" insmod /standin/kvm_intel.ko
 step "regression kmod-kvm-intel-live (with kvm_intel live)" /kmod-kvm-intel-live
 step "rmmod the kvm_intel stand-in" rmmod kvm_intel
 if [ -r /kvm-intel.ko ]; then
-	step "rmmod fake-hardware build (for wake=kvm)" rmmod uipc_uintr_fake
+	step "rmmod fake-hardware build (for wake=kvm)" fake_rmmod
 	step "insmod fake-hardware build, wake=kvm (the KVM-borrowed fallback)" insmod /uipc_uintr_fake.ko wake=kvm
 	insmod /irqbypass.ko; insmod /kvm.ko
 	if insmod /kvm-intel.ko 2>/dev/null; then
@@ -252,7 +264,7 @@ if [ -r /kvm-intel.ko ]; then
 		step "regression kmod-kvm-intel (after a failed kvm_intel load)" /kmod-kvm-intel
 	fi
 	rmmod kvm; rmmod irqbypass
-	step "rmmod fake-hardware build (wake=kvm)" rmmod uipc_uintr_fake
+	step "rmmod fake-hardware build (wake=kvm)" fake_rmmod
 	step "insmod fake-hardware build again (own wake)" insmod /uipc_uintr_fake.ko
 elif [ -e /kvm-intel-not-applicable ]; then
 	echo "regression kmod-kvm-intel: not applicable on this kernel (no kvm-intel.ko)"
@@ -266,7 +278,7 @@ step "uintr fuzzer (20 s)" /uintr-kmod-fuzz --seconds 20
 # must still never pick (or execute) UINTR.
 if [ -x /uintr-kmod-lib ]; then step "library with the fake shim: still falls back" /uintr-kmod-lib; fi
 if [ -x /uipc-info ]; then step "uipc-info with the fake shim: shim seen, uintr unusable" info_says "uintr *unavailable *this CPU has no user interrupts"; fi
-step "rmmod fake-hardware build" rmmod uipc_uintr_fake
+step "rmmod fake-hardware build" fake_rmmod
 step "/dev/uintr gone (fake)" no_dev
 echo "== dmesg"
 dmesg
@@ -275,6 +287,40 @@ echo "UIPC-KMOD-RESULT fails=$fails"
 poweroff -f
 EOF
 chmod +x "$root/init"
+# A step that runs longer than KMOD_CI_STALL seconds (default 90; the
+# longest, the fuzzer, takes 20 s) is reported once, with the kernel stack
+# of every user process (/proc/PID/stack: where a stuck insmod or rmmod
+# waits), then sysrq w (blocked tasks) and l (all CPUs), at a console log
+# level that prints them. The verdict fails on it.
+echo "${KMOD_CI_STALL:-90}" >"$root/stall-after"
+cat >"$root/stall-watch" <<'EOF'
+#!/bin/busybox sh
+after=$(cat /stall-after)
+dumped=
+while :; do
+	sleep 5
+	t0=$(cat /tmp/step.start 2>/dev/null) && [ -n "$t0" ] || continue
+	now=$(cut -d. -f1 /proc/uptime)
+	step=$(cat /tmp/step.name)
+	[ $((now - t0)) -ge "$after" ] && [ "$dumped" != "$t0 $step" ] || continue
+	dumped="$t0 $step"
+	dmesg -n 7
+	echo "STALL: step '$step' still running after $((now - t0)) s; kernel stacks:"
+	for d in /proc/[0-9]*; do
+		cl=$({ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null)
+		[ -n "$cl" ] || continue # kernel threads: sysrq w below
+		c=$(cat "$d/comm" 2>/dev/null) || continue
+		case "$c" in stall-watch | sleep | cat | tr | grep | cut) continue ;; esac
+		echo "STALL: pid ${d#/proc/} ($c: $cl) $(grep State "$d/status" 2>/dev/null)"
+		cat "$d/stack" 2>/dev/null
+	done
+	if [ -w /proc/sysrq-trigger ]; then
+		echo w >/proc/sysrq-trigger
+		echo l >/proc/sysrq-trigger
+	fi
+done
+EOF
+chmod +x "$root/stall-watch"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 
 log "booting $vmlinuz under qemu -accel tcg (timeout ${qemu_timeout}s)"
@@ -308,6 +354,7 @@ passed=$(grep -c '^STEP ok' "$work/console.txt" || true)
 failed=$(grep -c '^STEP FAIL' "$work/console.txt" || true)
 problems=()
 grep -q '^UIPC-KMOD-RESULT fails=0$' "$work/console.txt" || problems+=("the VM did not finish with fails=0")
+! grep -q '^STALL: ' "$work/console.txt" || problems+=("a step stalled (stacks in the console log)")
 [ "$qrc" = 124 ] && problems+=("qemu timed out")
 grep -q 'uipc_uintr: /dev/uintr ready (ABI 1, hardware absent)' "$work/console.txt" ||
 	problems+=("the module did not report 'hardware absent'")

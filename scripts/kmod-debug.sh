@@ -20,7 +20,8 @@
 # Env:   UIPC_KDEBUG_CACHE, UIPC_KDEBUG_JOBS (make -j, default nproc),
 #        KMOD_CI_TIMEOUT (default here 600 s; the VM ran 50-60 s, KASAN and
 #        lockdep under TCG),
-#        KMOD_CI_MEM (default here 1024 MiB), other KMOD_CI_* as for kmod-ci.sh.
+#        KMOD_CI_MEM (default here 1024 MiB), KMOD_CI_STALL (default here
+#        240 s: a step ran 25 s at host load 19), other KMOD_CI_* as for kmod-ci.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -124,6 +125,7 @@ rc=0
 [ $install = 1 ] || ci_args=(--no-install)
 KMOD_CI_KDIR=$kdir KMOD_CI_VMLINUZ=$kdir/arch/x86/boot/bzImage \
 	KMOD_CI_TIMEOUT=${KMOD_CI_TIMEOUT:-600} KMOD_CI_MEM=${KMOD_CI_MEM:-1024} \
+	KMOD_CI_STALL=${KMOD_CI_STALL:-240} \
 	"$here/scripts/kmod-ci.sh" "${ci_args[@]}" || rc=$?
 log "stage took $((SECONDS - start))s"
 exit $rc

@@ -12,7 +12,7 @@
  * Runs in the CI VM (busybox initramfs); built static with -pthread.
  * Usage: uintr-kmod-fake <module name> [--pinned]
  *        (<name> for /sys/module/<name>/refcnt; --pinned adds the waiter
- *        pinned to each CPU, run by the opt-in rows of scripts/kmod-ci.sh)
+ *        pinned to each CPU; scripts/kmod-ci.sh passes it)
  * Prints one line per check and "N passed, N failed"; exit 0 only if all pass.
  */
 #ifndef _GNU_SOURCE
