@@ -96,7 +96,7 @@ int main(void)
 
 		if (s == -ENOSPC) { /* every slot waits for its release */
 			full++;
-			fk_sleep_ms(1);
+			t_sleep_ms(1);
 			continue;
 		}
 		if (s < 0 || unregister_sender((__u32)s) != 0)
@@ -110,7 +110,7 @@ int main(void)
 	 * lost would have run the table full above. And once the last ones
 	 * are released, the lowest slot is handed out again. */
 	for (i = 0; i < 200 && got != 0; i++) {
-		fk_sleep_ms(10);
+		t_sleep_ms(10);
 		got = fk_sender(dev, vfd);
 		if (got >= 0)
 			unregister_sender((__u32)got);
