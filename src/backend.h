@@ -10,6 +10,7 @@
 #define UIPC_BACKEND_H
 
 #include "uipc-private.h"
+#include "desc.h"
 
 enum uipc__backend_caps {
 	UIPC_CAP_POLLABLE = 1u << 0, /* rx_fd gives a pollable fd */

@@ -905,7 +905,7 @@ static int chan_take(uipc_chan *c, unsigned char *buf, size_t n)
 static void chan_give_back(uipc_chan *c)
 {
 	if (c->held) {
-		atomic_fetch_or_explicit(&c->rx->desc->pir, c->held, memory_order_seq_cst);
+		uipc__desc_give_back(c->rx->desc, c->held);
 		c->held = 0;
 	}
 }
@@ -1553,7 +1553,7 @@ static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 	if (p->light && atomic_load_explicit(&p->map->membarrier, memory_order_relaxed)) {
 		/* The consumer's membarrier() stands in for our fence (above). */
 		atomic_signal_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&p->tx->desc->pir, memory_order_relaxed) & p->tx->bit) {
+		if (uipc__desc_peek(p->tx->desc) & p->tx->bit) {
 			KP(NOTIFIED);
 			return 0;
 		}

@@ -218,25 +218,7 @@ UIPC_INTERNAL uipc_ctx *uipc__ctx_ref(uipc_ctx *ctx);
  * owner thread. Clears ON, takes pir, calls the user's handler. */
 UIPC_INTERNAL void uipc__rx_dispatch(uipc_rx *rx);
 
-/* Take every pending vector. The load first keeps an idle receiver from
- * pulling the line exclusive; it is seq_cst because it is the load of the
- * receiver's half of the Dekker pattern when called right after arming. */
-static inline uint64_t uipc__desc_take(struct uipc__desc *d)
-{
-	if (atomic_load_explicit(&d->pir, memory_order_seq_cst) == 0)
-		return 0;
-	return atomic_exchange_explicit(&d->pir, 0, memory_order_seq_cst);
-}
-
-/* The descriptor protocol, shared by receivers, senders and channels. */
-
-/* Sender: post bit. Returns 1 when the caller must kick the backend (it won
- * the CAS that set ON), 0 when no kick is needed, -EPIPE if the status word
- * says CLOSED (which the caller must confirm: any peer can write it). */
-UIPC_INTERNAL int uipc__desc_post(struct uipc__desc *d, uint64_t bit);
-
-/* Sender: the kick after a post failed; let the next notify kick. */
-UIPC_INTERNAL void uipc__desc_unpost(struct uipc__desc *d);
+/* The descriptor protocol (take, post, arm...) is src/desc.h. */
 
 /* The waiter (src/wait.c). */
 UIPC_INTERNAL void uipc__spin_init(struct uipc__spin *sp);

@@ -192,7 +192,7 @@ inline rx_wait()
 	do
 	:: ready -> break
 	:: else ->
-		/* wait_block(): uipc__rx_arm_status(), exchange(status, 0) */
+		/* wait_block(): uipc__rx_arm_status() -> uipc__desc_arm(), exchange(status, 0) */
 		drain_head();
 		atomic { status = 0; rx_window = true };
 		/* chan_look(): take pir, then chan_avail() (seq_cst) */
