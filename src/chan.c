@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hooks.h"
 
 #define CHAN_MAGIC     0x4e414843u /* "CHAN" */
 #define CHAN_ABI       2u
@@ -59,7 +60,7 @@
 #define CHAN_TX_MAGIC  0x78746863u
 #define CHAN_RX_MAGIC  0x78726863u
 
-/* Kill points (src/uipc-private.h): nothing outside the kill-point test
+/* Kill points (src/hooks.h): nothing outside the kill-point test
  * library. */
 #ifdef UIPC_KILL_POINTS
 #include <signal.h>

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hooks.h"
 
 #define RX_FLAGS UIPC_RX_POLLABLE
 
