@@ -25,7 +25,7 @@ UIPC_INTERNAL bool uipc__fault(_Atomic int *counter);
  * epoll fd then exists before they count). */
 UIPC_INTERNAL int uipc__watch_ready(void);
 
-/* Channels (src/chan.c): where the consumer's shared ring lives, for the
+/* Channels (src/chan-ring.h): where the consumer's shared ring lives, for the
  * corrupt-ring tests and the fuzzer, which write it as a hostile peer would. */
 struct uipc__chan_layout {
 	void *map;
@@ -46,7 +46,8 @@ UIPC_INTERNAL uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *tx);
 
 /*
  * Kill points (tests/harness-kill.c): every store of a producer's path and
- * of the consumer's publish path in src/chan.c is numbered. Only the test
+ * of the consumer's publish path (src/chan.c, chan-consumer.c,
+ * chan-producer.c) is numbered. Only the test
  * library built with -DUIPC_KILL_POINTS (libuipc_kill, tests only) has
  * them; elsewhere they compile to nothing. Armed, the process SIGKILLs
  * itself when it reaches the point for the (skip + 1)th time.
@@ -84,6 +85,11 @@ UIPC_INTERNAL unsigned long uipc__kill_hits(int point);
 /* Call fn(point) at every point this process reaches (NULL: none): a test
  * makes something happen exactly there. */
 UIPC_INTERNAL void uipc__kill_hook(void (*fn)(int point));
+/* A point is reached (src/chan.c). */
+UIPC_INTERNAL void uipc__kill_point(enum uipc__kp n);
+#define KP(n) uipc__kill_point(UIPC_KP_##n)
+#else
+#define KP(n) ((void)0)
 #endif
 
 /*

@@ -65,7 +65,7 @@ _Static_assert(sizeof(struct uipc__desc) == 2 * UIPC_CACHELINE, "two cache lines
 
 enum uipc__cap_kind {
 	UIPC_CAP_KIND_VECTOR = 1, /* payload: struct uipc__cap_vector; fds: memfd [, backend fd] */
-	UIPC_CAP_KIND_CHAN = 2,   /* channels (src/chan-ring.h) */
+	UIPC_CAP_KIND_CHAN = 2,   /* channels (src/chan-ring.h: struct chan_cap) */
 };
 
 #define UIPC_CAP_MAX_FDS     4 /* <= UIPC_FDS_MAX */

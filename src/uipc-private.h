@@ -9,9 +9,12 @@
  *   desc.h     the descriptor protocol (every access to status and pir)
  *   backend.h  the backend contract (backends/<name>/)
  *   hooks.h    what tests hook into (faults, kill and fork points, views)
+ *   chan-ring.h     the channel ring (layout, sequence numbers): peers see it
+ *   chan-private.h  the channel's two ends, for chan.c, chan-consumer.c and
+ *                   chan-producer.c
  * Includes run one way: layout.h includes no internal header; this one
- * includes layout.h; desc.h and hooks.h include this one; backend.h
- * includes those. Nothing in src/ includes a header of backends/ or
+ * includes layout.h; desc.h, hooks.h and chan-ring.h include this one;
+ * backend.h includes the first two, chan-private.h the last two. Nothing in src/ includes a header of backends/ or
  * tests/.
  */
 #ifndef UIPC_PRIVATE_H
@@ -77,7 +80,8 @@ struct uipc__spin {
 	bool shared;          /* ADAPTIVE: the last sched_yield() ran another thread */
 };
 
-/* A channel whose producers in this process skip their fence (src/chan.c):
+/* A channel whose producers in this process skip their fence (src/chan.c,
+ * chan-producer.c):
  * the receiver's waits look at it once more, after a membarrier(), before
  * they sleep (src/wait.c). Linked by the channel, one thread at a time like
  * every other use of the receiver. */

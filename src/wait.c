@@ -2,7 +2,7 @@
 /*
  * The waiter: the one implementation of "spin, arm, re-check, block, disarm
  * and acknowledge" that receivers (src/rx.c) and channel consumers
- * (src/chan.c) share.
+ * (src/chan-consumer.c) share.
  *
  * Who owns which transition of the status word. Only the receiver arms and
  * disarms: arming stores 0 (SN, ON and CLOSED all clear), disarming stores

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Model of a uipc SPSC channel (src/chan.c) on top of the notify/wait
+ * Model of a uipc SPSC channel (src/chan-ring.h; the ends in
+ * src/chan-consumer.c and src/chan-producer.c) on top of the notify/wait
  * protocol (see notify.pml for the protocol alone).
  *
  * A ring of CAP slots; NITEMS values 1..NITEMS are sent in order.
