@@ -73,7 +73,7 @@ static int any_block(void *arg, struct uipc__wait *w, bool *slept)
 			continue;
 		m = uipc__rx_links_ready(rx, &bounded);
 		if (m) {
-			atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+			uipc__desc_repost(rx->desc, m);
 			more = true;
 		}
 	}

@@ -2,14 +2,17 @@
 /*
  * The backend contract, and nothing else: what a backend (backends/<name>/)
  * provides, and what the core promises when it calls it. The objects it
- * works on (struct uipc_rx, struct uipc_tx, the descriptor) are in
- * uipc-private.h; the wait protocol that calls rx_block/rx_ack is in
- * src/wait.c.
+ * works on (struct uipc_rx, struct uipc_tx) are in uipc-private.h, the
+ * descriptor's layout in layout.h and its protocol in desc.h; backends may
+ * use the fault hooks (hooks.h). The wait protocol that calls
+ * rx_block/rx_ack is in src/wait.c.
  */
 #ifndef UIPC_BACKEND_H
 #define UIPC_BACKEND_H
 
 #include "uipc-private.h"
+#include "desc.h"
+#include "hooks.h"
 
 enum uipc__backend_caps {
 	UIPC_CAP_POLLABLE = 1u << 0, /* rx_fd gives a pollable fd */

@@ -7,21 +7,12 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
-
-#define CAP_MAGIC 0x70615355u /* "USap" */
-
-struct cap_hdr {
-	uint32_t magic;
-	uint32_t kind;
-	uint32_t len;
-	uint32_t nfds;
-	unsigned char payload[UIPC_CAP_MAX_PAYLOAD];
-};
+#include "hooks.h"
 
 int uipc__cap_create(uint32_t kind, const void *payload, size_t len, const int *fds, unsigned nfds,
                      int *ret_peer)
 {
-	struct cap_hdr hdr = {.magic = CAP_MAGIC, .kind = kind};
+	struct uipc__cap_hdr hdr = {.magic = UIPC_CAP_MAGIC, .kind = kind};
 	int sv[2], r;
 
 	assert(len <= UIPC_CAP_MAX_PAYLOAD && nfds <= UIPC_CAP_MAX_FDS);
@@ -33,7 +24,7 @@ int uipc__cap_create(uint32_t kind, const void *payload, size_t len, const int *
 	hdr.nfds = nfds;
 	memcpy(hdr.payload, payload, len);
 	/* sv[1] is the creator's end; the message waits in sv[0]'s queue. */
-	r = uipc__send_fds(sv[1], &hdr, offsetof(struct cap_hdr, payload) + len, fds, nfds);
+	r = uipc__send_fds(sv[1], &hdr, offsetof(struct uipc__cap_hdr, payload) + len, fds, nfds);
 	if (r < 0) {
 		uipc__close(sv[0]);
 		uipc__close(sv[1]);
@@ -54,7 +45,7 @@ static void close_fds(const int *fds, unsigned n)
 int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fds, unsigned min_fds,
                    unsigned max_fds, unsigned *ret_nfds)
 {
-	struct cap_hdr hdr;
+	struct uipc__cap_hdr hdr;
 	int got[UIPC_CAP_MAX_FDS];
 	unsigned nfds;
 	int type, r, mflags;
@@ -74,7 +65,7 @@ int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fd
 	if (n < 0)
 		return n == -EAGAIN ? -EINVAL : (int)n;
 	r = -EINVAL;
-	if ((size_t)n >= offsetof(struct cap_hdr, payload) && hdr.magic == CAP_MAGIC &&
+	if ((size_t)n >= offsetof(struct uipc__cap_hdr, payload) && hdr.magic == UIPC_CAP_MAGIC &&
 	    (mflags & MSG_CTRUNC) && hdr.nfds <= UIPC_CAP_MAX_FDS && nfds < hdr.nfds) {
 		/* Our buffer had room: the kernel could not install the fds
 		 * because this process is out of descriptors. */
@@ -83,9 +74,9 @@ int uipc__cap_open(int cap_fd, uint32_t kind, void *payload, size_t len, int *fd
 	}
 	if (mflags & (MSG_CTRUNC | MSG_TRUNC))
 		goto fail;
-	if ((size_t)n < offsetof(struct cap_hdr, payload) || hdr.magic != CAP_MAGIC ||
+	if ((size_t)n < offsetof(struct uipc__cap_hdr, payload) || hdr.magic != UIPC_CAP_MAGIC ||
 	    hdr.kind != kind || hdr.len != len ||
-	    (size_t)n != offsetof(struct cap_hdr, payload) + len || hdr.nfds != nfds ||
+	    (size_t)n != offsetof(struct uipc__cap_hdr, payload) + len || hdr.nfds != nfds ||
 	    nfds < min_fds || nfds > max_fds)
 		goto fail;
 	r = uipc__cap_alive(cap_fd);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The notify/wait protocol on the shared descriptor (DESIGN.md), in one place.
+ * The notify/wait protocol on the shared descriptor, in one place with
+ * src/desc.h (the rules, and the receiver's steps inline); README.md
+ * ("Layout") and doc/uipc.7 describe it, tests/model/notify.pml checks it.
  *
  * It is Dekker's pattern. The sender stores its bit into pir and then loads
  * status; the receiver stores status (clears SN) and then loads pir. Both
@@ -8,7 +10,7 @@
  * store is ordered before its load: either the sender sees SN clear and
  * kicks, or the receiver sees the bit before it blocks. No wakeup is lost.
  */
-#include "uipc-private.h"
+#include "desc.h"
 
 int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 {

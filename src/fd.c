@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 /* One handle per message: a fixed tag byte plus exactly one fd, so a
  * receiver can tell a uipc handle from anything else on the socket. */

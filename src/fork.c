@@ -41,6 +41,7 @@
 #include <pthread.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 _Atomic unsigned uipc__fork_gen;
 
@@ -51,7 +52,7 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_err;
 
 #ifdef UIPC_FORK_POINTS
-/* Fork points (src/uipc-private.h): tests only. */
+/* Fork points (src/hooks.h): tests only. */
 void (*uipc__fork_point_fn)(int point, bool held);
 static _Thread_local bool hold_held;
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hooks.h"
 
 #define RX_FLAGS UIPC_RX_POLLABLE
 
@@ -77,8 +78,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	 * effort; the pages are not touched yet). */
 	(void)uipc__mem_bind_local(map, UIPC_DESC_MAP_SIZE, NULL);
 	d = map;
-	atomic_init(&d->status, UIPC_DESC_SN);
-	atomic_init(&d->pir, 0);
+	uipc__desc_init(d);
 	d->magic = UIPC_DESC_MAGIC;
 	d->abi = UIPC_DESC_ABI;
 	d->backend = (uint32_t)ops->id;
@@ -164,8 +164,7 @@ UIPC_API void uipc_rx_free(uipc_rx *rx)
 	if (!forked) {
 		if (rx->life)
 			atomic_store_explicit(rx->life->closed, 1, memory_order_seq_cst);
-		atomic_fetch_or_explicit(&rx->desc->status, UIPC_DESC_CLOSED | UIPC_DESC_SN,
-		                         memory_order_seq_cst);
+		uipc__desc_close(rx->desc);
 	}
 	FP(RX_FREE_CLOSED);
 	/* ...and holders of a capability see its socket hang up. Registered
@@ -370,11 +369,11 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx)
 		return 0;
 	uipc__rx_arm_status(rx);
 	/* The re-check: pending bits stay in pir for drain() to hand out. */
-	m = atomic_load_explicit(&rx->desc->pir, memory_order_seq_cst);
+	m = uipc__desc_pending(rx->desc);
 	if (!m && rx->links) {
 		m = uipc__rx_links_ready(rx, &bounded);
 		if (m)
-			atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+			uipc__desc_repost(rx->desc, m);
 	}
 	if (m || bounded) {
 		/* A sender may have won ON and be kicking meanwhile: disarm
@@ -421,11 +420,8 @@ void uipc__rx_dispatch(uipc_rx *rx)
 		if (atomic_exchange_explicit(&rx->dispatching, true, memory_order_acquire))
 			return;
 		for (;;) {
-			/* Clear ON before taking pir: a sender that posts after
-			 * the take finds ON clear and kicks again, so nothing
-			 * posted after this point is left undelivered. */
-			atomic_fetch_and_explicit(&d->status, ~UIPC_DESC_ON, memory_order_seq_cst);
-			m = uipc__desc_take(d);
+			/* ON cleared before pir is taken (src/desc.h). */
+			m = uipc__desc_dispatch_take(d);
 			if (!m)
 				break;
 			i = atomic_load_explicit(&rx->hslot, memory_order_acquire);
@@ -434,7 +430,7 @@ void uipc__rx_dispatch(uipc_rx *rx)
 		}
 		atomic_store_explicit(&rx->dispatching, false, memory_order_seq_cst);
 		/* A nested dispatch we turned away may have left bits behind. */
-	} while (atomic_load_explicit(&d->pir, memory_order_seq_cst));
+	} while (uipc__desc_pending(d));
 }
 
 /* Install fn/data for the dispatcher: the free slot first, then flip. */
@@ -477,7 +473,7 @@ UIPC_API int uipc_rx_set_handler(uipc_rx *rx, uipc_handler_fn fn, void *userdata
 		return r;
 	}
 	/* Handler mode keeps SN clear: every new vector kicks (once per ON). */
-	atomic_fetch_and_explicit(&rx->desc->status, ~UIPC_DESC_SN, memory_order_seq_cst);
+	uipc__desc_unsuppress(rx->desc);
 	uipc__rx_dispatch(rx);
 	return 0;
 }

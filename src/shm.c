@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 /* Seals every shared segment carries: a peer can neither shrink it (which
  * would turn our accesses into SIGBUS) nor grow it, nor change the seals. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "hooks.h"
 
 static bool tx_valid(const uipc_tx *tx)
 {

@@ -1,7 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internal declarations shared by the core (src/) and the backends
- * (backends/<name>/). Nothing here is installed.
+ * What the core shares internally: the objects (context, receiver, sender),
+ * the waiter, capabilities, fork, shared memory, fds, time and topology
+ * helpers, for src/ and, through backend.h, the backends. Nothing here is
+ * installed. The other internal headers, by audience:
+ *   layout.h   what peers see (shared memory and capability layouts,
+ *              versions, magic); included here
+ *   desc.h     the descriptor protocol (every access to status and pir)
+ *   backend.h  the backend contract (backends/<name>/)
+ *   hooks.h    what tests hook into (faults, kill and fork points, views)
+ *   chan-ring.h     the channel ring (layout, sequence numbers): peers see it
+ *   chan-private.h  the channel's two ends, for chan.c, chan-consumer.c and
+ *                   chan-producer.c
+ * Includes run one way: layout.h includes no internal header; this one
+ * includes layout.h; desc.h, hooks.h and chan-ring.h include this one;
+ * backend.h includes the first two, chan-private.h the last two. Nothing in src/ includes a header of backends/ or
+ * tests/.
  */
 #ifndef UIPC_PRIVATE_H
 #define UIPC_PRIVATE_H
@@ -14,6 +28,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "layout.h"
 #include "uipc.h"
 
 #define UIPC_INTERNAL __attribute__((visibility("hidden")))
@@ -42,46 +57,6 @@ UIPC_INTERNAL int uipc__struct_size_check(const void *s, size_t size, size_t kno
 			return (err);                                                              \
 	} while (0)
 
-#define UIPC_CACHELINE 64
-
-/* ------------------------------------------------------------------------ */
-/* The shared descriptor (mirrors the UINTR posted-interrupt descriptor)     */
-
-/* Status word bits. Senders only ever set ON, and only with a CAS from a
- * value that has SN, ON and CLOSED clear; every other bit is the receiver's. */
-#define UIPC_DESC_ON     (1u << 0) /* a kick is outstanding */
-#define UIPC_DESC_SN     (1u << 1) /* suppress: the receiver is awake */
-#define UIPC_DESC_CLOSED (1u << 2) /* the receiver was freed */
-
-#define UIPC_DESC_MAGIC  0x43504975u /* "uIPC" */
-#define UIPC_DESC_ABI    1u
-
-/*
- * Lives at offset 0 of the receiver's memfd (one page, sealed against
- * shrinking and growing). Cache line 0 is the only one senders write: the
- * status word (also the futex word) and the pending bits, as in the UPID.
- * Line 1 is written once by the receiver before any capability exists and
- * only read (and validated) by senders. Everything here may be written by a
- * hostile peer: readers validate, and no value leads to UB or an endless loop.
- */
-struct uipc__desc {
-	_Alignas(UIPC_CACHELINE) _Atomic uint32_t status; /* ON | SN | CLOSED */
-	uint32_t ndst;                                    /* receiver thread id (informational) */
-	_Atomic uint64_t pir;                             /* pending vectors, one bit each */
-
-	_Alignas(UIPC_CACHELINE) uint32_t magic; /* UIPC_DESC_MAGIC */
-	uint32_t abi;                            /* UIPC_DESC_ABI */
-	uint32_t backend;                        /* enum uipc_backend of the receiver */
-	int32_t pid;                             /* receiver process */
-	int32_t tid;                             /* receiver thread */
-	uint32_t backend_data[11];               /* backend-owned (signal: signo...) */
-};
-
-#define UIPC_DESC_MAP_SIZE 4096u
-
-_Static_assert(sizeof(struct uipc__desc) <= UIPC_DESC_MAP_SIZE, "descriptor fits its page");
-_Static_assert(sizeof(struct uipc__desc) == 2 * UIPC_CACHELINE, "two cache lines");
-
 /* ------------------------------------------------------------------------ */
 /* Objects                                                                  */
 
@@ -105,7 +80,8 @@ struct uipc__spin {
 	bool shared;          /* ADAPTIVE: the last sched_yield() ran another thread */
 };
 
-/* A channel whose producers in this process skip their fence (src/chan.c):
+/* A channel whose producers in this process skip their fence (src/chan.c,
+ * chan-producer.c):
  * the receiver's waits look at it once more, after a membarrier(), before
  * they sleep (src/wait.c). Linked by the channel, one thread at a time like
  * every other use of the receiver. */
@@ -218,25 +194,7 @@ UIPC_INTERNAL uipc_ctx *uipc__ctx_ref(uipc_ctx *ctx);
  * owner thread. Clears ON, takes pir, calls the user's handler. */
 UIPC_INTERNAL void uipc__rx_dispatch(uipc_rx *rx);
 
-/* Take every pending vector. The load first keeps an idle receiver from
- * pulling the line exclusive; it is seq_cst because it is the load of the
- * receiver's half of the Dekker pattern when called right after arming. */
-static inline uint64_t uipc__desc_take(struct uipc__desc *d)
-{
-	if (atomic_load_explicit(&d->pir, memory_order_seq_cst) == 0)
-		return 0;
-	return atomic_exchange_explicit(&d->pir, 0, memory_order_seq_cst);
-}
-
-/* The descriptor protocol, shared by receivers, senders and channels. */
-
-/* Sender: post bit. Returns 1 when the caller must kick the backend (it won
- * the CAS that set ON), 0 when no kick is needed, -EPIPE if the status word
- * says CLOSED (which the caller must confirm: any peer can write it). */
-UIPC_INTERNAL int uipc__desc_post(struct uipc__desc *d, uint64_t bit);
-
-/* Sender: the kick after a post failed; let the next notify kick. */
-UIPC_INTERNAL void uipc__desc_unpost(struct uipc__desc *d);
+/* The descriptor protocol (take, post, arm...) is src/desc.h. */
 
 /* The waiter (src/wait.c). */
 UIPC_INTERNAL void uipc__spin_init(struct uipc__spin *sp);
@@ -326,7 +284,7 @@ static inline void uipc__cpu_relax(void)
 
 UIPC_INTERNAL int uipc__gettid(void);
 
-/* Capability container.
+/* Capability container (its message: layout.h).
  *
  * A capability is one end of an AF_UNIX SOCK_SEQPACKET pair whose receive
  * queue holds exactly one message: a header (kind, payload) with the fds the
@@ -335,18 +293,6 @@ UIPC_INTERNAL int uipc__gettid(void);
  * keeps the other end: when it is closed (free, or process death) every
  * holder sees POLLHUP, which is how senders learn that the receiver is gone.
  */
-enum uipc__cap_kind {
-	UIPC_CAP_KIND_VECTOR = 1, /* payload: struct uipc__cap_vector; fds: memfd [, backend fd] */
-	UIPC_CAP_KIND_CHAN = 2,   /* channels (src/chan.c) */
-};
-
-#define UIPC_CAP_MAX_FDS     4 /* <= UIPC_FDS_MAX */
-#define UIPC_CAP_MAX_PAYLOAD 256
-
-struct uipc__cap_vector {
-	uint32_t vector;
-	uint32_t backend;
-};
 
 /* Create a capability holding payload and fds (which are duplicated, not
  * consumed). Returns the capability fd; *ret_peer is the creator's end. */
@@ -404,8 +350,6 @@ static inline bool uipc__forked(const struct uipc__forkable *f)
  * sets *flag and notifies tx when a watched capability's creator end hangs
  * up. */
 UIPC_INTERNAL int uipc__watch_new(uipc_tx *tx, _Atomic unsigned *flag, uint64_t *ret_id);
-/* Start the thread now (tests: its epoll fd then exists before they count). */
-UIPC_INTERNAL int uipc__watch_ready(void);
 UIPC_INTERNAL int uipc__watch_fd(uint64_t id, int fd);
 /* Forget a watch; returns its tx for the caller to free. */
 UIPC_INTERNAL uipc_tx *uipc__watch_free(uint64_t id);
@@ -434,14 +378,7 @@ UIPC_INTERNAL ssize_t uipc__recv_fds(int sock, void *buf, size_t len, int flags,
 /* Close that preserves errno and ignores -1. */
 UIPC_INTERNAL void uipc__close(int fd);
 
-/* Fault injection for tests (tests/): when the counter reaches zero, the
- * named resource allocation fails. Counters are negative (off) by default. */
-struct uipc__faults {
-	_Atomic int alloc; /* calloc/malloc fails with -ENOMEM */
-	_Atomic int fd;    /* fd creation fails with -EMFILE */
-};
-extern UIPC_INTERNAL struct uipc__faults uipc__faults;
-UIPC_INTERNAL bool uipc__fault(_Atomic int *counter);
+/* calloc(), which the fault hooks can fail (hooks.h). */
 UIPC_INTERNAL void *uipc__calloc(size_t n, size_t size);
 
 /* Topology and NUMA placement (src/topo.c, src/numa.c). */
@@ -457,112 +394,5 @@ UIPC_INTERNAL int uipc__cpu_node(int cpu);
 /* Bind to the calling thread's current node (a receiver allocating its own
  * memory) and report it in *ret_node (may be NULL). */
 UIPC_INTERNAL int uipc__mem_bind_local(void *addr, size_t len, int *ret_node);
-
-/* Channels (src/chan.c): where the consumer's shared ring lives, for the
- * corrupt-ring tests and the fuzzer, which write it as a hostile peer would. */
-struct uipc__chan_layout {
-	void *map;
-	size_t size;
-	size_t tail_off, head_off, slots_off; /* byte offsets in map */
-	size_t stride;                        /* bytes per slot */
-	size_t seq_off;                       /* a slot's sequence number, in the slot */
-	size_t claims_off, claim_size;        /* MPSC: producer claim entries ... */
-	unsigned claims;                      /* ... how many (0: SPSC) */
-	uint64_t capacity;
-	bool mpsc;
-};
-UIPC_INTERNAL void uipc__chan_layout(uipc_chan *chan, struct uipc__chan_layout *ret);
-/* Slots the consumer passed because their producer died holding them. */
-UIPC_INTERNAL uint64_t uipc__chan_passed(uipc_chan *chan);
-/* The sender a producer end notifies with (tests count its kicks). */
-UIPC_INTERNAL uipc_tx *uipc__chan_tx_sender(uipc_chan_tx *tx);
-
-/*
- * Kill points (tests/harness-kill.c): every store of a producer's path and
- * of the consumer's publish path in src/chan.c is numbered. Only the test
- * library built with -DUIPC_KILL_POINTS (libuipc_kill, tests only) has
- * them; elsewhere they compile to nothing. Armed, the process SIGKILLs
- * itself when it reaches the point for the (skip + 1)th time.
- */
-enum uipc__kp {
-	UIPC_KP_SPSC_LOCKED,    /* attach: the producer role's lock taken */
-	UIPC_KP_MPSC_LOCKED,    /* attach: a claim entry's lock taken */
-	UIPC_KP_MPSC_ENTRY,     /* attach: the entry's count cleared */
-	UIPC_KP_CLAIM_N,        /* MPSC claim: the entry's count stored */
-	UIPC_KP_CLAIM_POS,      /* ... its position stored */
-	UIPC_KP_CLAIM_TAIL,     /* ... the tail moved (claimed) */
-	UIPC_KP_CLAIM_LOST,     /* ... a lost round's entry cleared */
-	UIPC_KP_SEND_WRITTEN,   /* send: the message written, unpublished */
-	UIPC_KP_SEND_N_WRITTEN, /* send_n: one more message written */
-	UIPC_KP_RESERVED,       /* reserve: the slot claimed */
-	UIPC_KP_COMMIT,         /* commit: before the publish */
-	UIPC_KP_PUBLISH_SEQ,    /* publish: one slot's sequence stored */
-	UIPC_KP_PUBLISH_TAIL,   /* publish: the SPSC tail stored */
-	UIPC_KP_NOTIFIED,       /* publish: announced */
-	UIPC_KP_SPACE_WAITER,   /* space wait: the waiter flag stored */
-	UIPC_KP_DETACH,         /* tx_free: before the lock goes */
-	UIPC_KP_HEAD,           /* consumer: the head stored */
-	UIPC_KP_FREE_SLOT,      /* consumer, MPSC: a slot freed for the next lap */
-	UIPC_KP_PASS_HOLE,      /* consumer, MPSC: a dead claimer's slot passed */
-	UIPC_KP_WAKE_CLEAR,     /* consumer: the waiter flag cleared */
-	UIPC_KP_WAKE_SEQ,       /* consumer: the futex word bumped */
-	UIPC_KP_GONE_CHECK,     /* consumer: about to ask whether every producer is gone */
-	UIPC_KP_COUNT
-};
-#ifdef UIPC_KILL_POINTS
-/* Arm point (-1: none); how many times it passes first. Zeroes the counts. */
-UIPC_INTERNAL void uipc__kill_arm(int point, unsigned long skip);
-/* How many times this process reached point. */
-UIPC_INTERNAL unsigned long uipc__kill_hits(int point);
-/* Call fn(point) at every point this process reaches (NULL: none): a test
- * makes something happen exactly there. */
-UIPC_INTERNAL void uipc__kill_hook(void (*fn)(int point));
-#endif
-
-/*
- * Fork points (tests/harness-fork.c): the steps of object creation,
- * capability creation, producer attach and detach, and *_free() where a
- * fork() from another thread may land are numbered. Only the test library
- * built with -DUIPC_FORK_POINTS (libuipc_forkpt, tests only) has them;
- * elsewhere they compile to nothing. There, each point calls the hook the
- * harness installed (if any) with whether this thread holds
- * uipc__fork_hold(), and uipc__fork_release() calls it with
- * UIPC_FP_RELEASED; fork preparation calls it with UIPC_FP_PREPARE first.
- */
-enum uipc__fp {
-	UIPC_FP_RX_NEW,           /* rx_new: set up, not yet registered */
-	UIPC_FP_RX_CAP_MADE,      /* rx capability: made, not yet recorded (held) */
-	UIPC_FP_RX_CAP_DONE,      /* ... recorded, not yet returned */
-	UIPC_FP_RX_FREE_CLOSED,   /* rx_free: CLOSED stored, ends still open */
-	UIPC_FP_RX_FREE_UNREG,    /* ... unregistered, ends not yet closed (held) */
-	UIPC_FP_RX_FREE_DONE,     /* ... ends closed */
-	UIPC_FP_CHAN_NEW,         /* chan_new: set up, not yet registered */
-	UIPC_FP_CHAN_CAP_MADE,    /* producer capability: made, not recorded (held) */
-	UIPC_FP_CHAN_CAP_DONE,    /* ... recorded, not yet returned */
-	UIPC_FP_TX_NEW_CAP,       /* chan_tx_new: its capability made, not yet opened */
-	UIPC_FP_CAP_SEND,         /* chan_cap_send: made, not yet sent */
-	UIPC_FP_FD_RECV,          /* cap_recv: received, not yet returned (held) */
-	UIPC_FP_ATTACH_RECVD,     /* chan_attach: received, not yet opened */
-	UIPC_FP_TX_DUP,           /* attach: the capability duplicated (held) */
-	UIPC_FP_TX_LOCKED,        /* attach: the role's lock taken (held) */
-	UIPC_FP_TX_ATTACHED,      /* attach: registered */
-	UIPC_FP_TX_DETACH,        /* tx_free: before the lock goes */
-	UIPC_FP_TX_DETACH_UNREG,  /* ... unregistered, lock not yet closed (held) */
-	UIPC_FP_TX_DETACHED,      /* ... lock closed */
-	UIPC_FP_CHAN_FREE_CLOSED, /* chan_free: the closed flag stored */
-	UIPC_FP_CHAN_FREE_UNREG,  /* ... unregistered, ends not yet closed (held) */
-	UIPC_FP_CHAN_FREED,       /* ... ends closed */
-	UIPC_FP_COUNT,
-	UIPC_FP_RELEASED = UIPC_FP_COUNT, /* uipc__fork_release(): just released */
-	UIPC_FP_PREPARE,                  /* fork preparation: before it takes the hold */
-};
-#ifdef UIPC_FORK_POINTS
-/* The harness's hook: point, and whether this thread holds the hold. */
-extern UIPC_INTERNAL void (*uipc__fork_point_fn)(int point, bool held);
-UIPC_INTERNAL void uipc__fork_point(int point);
-#define FP(n) uipc__fork_point(UIPC_FP_##n)
-#else
-#define FP(n) ((void)0)
-#endif
 
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 struct uipc__faults uipc__faults = {.alloc = -1, .fd = -1};
 

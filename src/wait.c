@@ -2,7 +2,7 @@
 /*
  * The waiter: the one implementation of "spin, arm, re-check, block, disarm
  * and acknowledge" that receivers (src/rx.c) and channel consumers
- * (src/chan.c) share.
+ * (src/chan-consumer.c) share.
  *
  * Who owns which transition of the status word. Only the receiver arms and
  * disarms: arming stores 0 (SN, ON and CLOSED all clear), disarming stores
@@ -161,22 +161,20 @@ void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns)
 
 void uipc__rx_arm_status(uipc_rx *rx)
 {
-	/* One store of the whole word: a peer's ON, SN or CLOSED goes. seq_cst:
-	 * the store half of the receiver's Dekker pattern (the caller's
-	 * re-check is the load half). */
-	atomic_exchange_explicit(&rx->desc->status, 0, memory_order_seq_cst);
+	/* The store half of the receiver's Dekker pattern (src/desc.h); the
+	 * caller's re-check is the load half. */
+	uipc__desc_arm(rx->desc);
 	rx->w.arms++;
 }
 
 void uipc__rx_disarm(uipc_rx *rx, bool woken)
 {
-	uint32_t old =
-	    atomic_exchange_explicit(&rx->desc->status, UIPC_DESC_SN, memory_order_seq_cst);
+	bool kicked = uipc__desc_disarm(rx->desc);
 	uint64_t k;
 
 	if (!rx->ops->rx_ack)
 		return;
-	if (old & UIPC_DESC_ON)
+	if (kicked)
 		rx->w.owed++;
 	if (!rx->w.owed && !woken)
 		return;
@@ -306,7 +304,7 @@ static int wait_block(uipc_rx *rx, struct uipc__wait *w, bool *slept)
 		uint64_t m = uipc__rx_links_ready(rx, &bounded);
 
 		if (m) {
-			atomic_fetch_or_explicit(&rx->desc->pir, m, memory_order_relaxed);
+			uipc__desc_repost(rx->desc, m);
 			r = w->look(w->arg, UIPC_LOOK_ARMED);
 		}
 	}

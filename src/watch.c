@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 struct watch {
 	struct watch *next;

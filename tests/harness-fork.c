@@ -3,7 +3,7 @@
  * Fork points (issue 23): the library built with -DUIPC_FORK_POINTS
  * (src/meson.build, libuipc_forkpt) numbers the steps of object creation,
  * capability creation, producer attach and detach, capability passing and
- * *_free() (src/uipc-private.h, enum uipc__fp), each calling our hook.
+ * *_free() (src/hooks.h, enum uipc__fp), each calling our hook.
  *
  * A trial runs a worker thread through a fixed life of objects (a
  * receiver, a capability and a sender on it, an SPSC channel with a

@@ -936,7 +936,7 @@ static int consumer(int sock)
 	return 0;
 }
 
-/* A producer capability's payload (src/chan.c): only its size matters here. */
+/* A producer capability's payload (src/chan-ring.h): only its size matters here. */
 struct chan_cap_payload {
 	uint32_t w[6];
 	uint64_t size;

@@ -4,7 +4,7 @@
  * (src/meson.build, libuipc_kill) numbers every store of a producer's path
  * (SPSC attach and takeover, send, send_n, reserve/commit, MPSC claim and
  * publish, space wait, detach) and of the consumer's publish path
- * (src/uipc-private.h, enum uipc__kp). A trial forks a process that
+ * (src/hooks.h, enum uipc__kp). A trial forks a process that
  * SIGKILLs itself the (skip + 1)th time it reaches point N, then checks the
  * channel:
  *

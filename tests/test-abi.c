@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "uipc-private.h"
+#include "hooks.h"
 
 #include "lib/t.h"
 

@@ -14,8 +14,8 @@ static int futex_block(uipc_rx *rx, uint32_t expect, const struct timespec *dead
 {
 	/* WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline: no drift
 	 * when a wait is retried after a stray wakeup. */
-	long r = syscall(SYS_futex, &rx->desc->status, FUTEX_WAIT_BITSET, expect, deadline, NULL,
-	                 FUTEX_BITSET_MATCH_ANY);
+	long r = syscall(SYS_futex, uipc__desc_futex_word(rx->desc), FUTEX_WAIT_BITSET, expect,
+	                 deadline, NULL, FUTEX_BITSET_MATCH_ANY);
 
 	if (r == 0 || errno == EAGAIN)
 		return 0;
@@ -64,8 +64,9 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
 	if (atomic_load_explicit(&waitv_missing, memory_order_relaxed))
 		return -EOPNOTSUPP;
 	for (unsigned i = 0; i < n; i++)
-		v[i] = (struct futex_waitv_arg){.uaddr = (uint64_t)(uintptr_t)&rxs[i]->desc->status,
-		                                .flags = FUTEX_WAITV_SIZE_U32};
+		v[i] = (struct futex_waitv_arg){
+		    .uaddr = (uint64_t)(uintptr_t)uipc__desc_futex_word(rxs[i]->desc),
+		    .flags = FUTEX_WAITV_SIZE_U32};
 	/* The deadline is absolute, on the clock named last, and a 64-bit
 	 * __kernel_timespec whatever the size of time_t. */
 	if (deadline)
@@ -94,7 +95,7 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
 
 static int futex_kick(uipc_tx *tx)
 {
-	if (syscall(SYS_futex, &tx->desc->status, FUTEX_WAKE, 1, NULL, NULL, 0) < 0)
+	if (syscall(SYS_futex, uipc__desc_futex_word(tx->desc), FUTEX_WAKE, 1, NULL, NULL, 0) < 0)
 		return -errno;
 	return 0;
 }

@@ -422,7 +422,7 @@ static int sig_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadli
 	sigemptyset(&set);
 	sigaddset(&set, s->signo);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	if (atomic_load_explicit(&rx->desc->status, memory_order_seq_cst) != expect) {
+	if (uipc__desc_status(rx->desc) != expect) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}

@@ -281,8 +281,7 @@ int uipc__uintr_hw_tx_notify(uipc_tx *tx)
 
 	/* As the model's notify: CLOSED is a hint any capability holder can
 	 * store; only the capability's hang-up says the receiver is gone. */
-	if ((atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED) &&
-	    uipc__cap_alive(tx->cap_fd) < 0)
+	if (uipc__desc_closed_hint(tx->desc) && uipc__cap_alive(tx->cap_fd) < 0)
 		return -EPIPE;
 	return hw_senduipi(t->index);
 }

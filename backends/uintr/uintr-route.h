@@ -7,7 +7,8 @@
  * may live on one thread: each vector of a uipc receiver that has a vector fd
  * is given one of the thread's 64 kernel vectors, and the route of that
  * kernel vector says where a delivery goes: one bit ORed into that
- * receiver's desc->pir, then, in handler mode, its callback.
+ * receiver's desc->pir (the posted-interrupt mirror, src/desc.h), then,
+ * in handler mode, its callback.
  *
  * uipc__uintr_record() runs in the interrupt entry itself and uses general
  * registers only; uipc__uintr_run() is ordinary C, entered with the extended
@@ -21,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "uipc-private.h"
+#include "desc.h"
 
 typedef void (*uipc__uintr_callback)(void *arg);
 
@@ -62,8 +63,7 @@ static inline bool uipc__uintr_record(struct uipc__uintr_routes *t, unsigned kve
 	pir = atomic_load_explicit(&r->pir, memory_order_seq_cst);
 	atomic_fetch_add_explicit(&t->deliveries, 1, memory_order_relaxed);
 	if (pir)
-		atomic_fetch_or_explicit(pir, atomic_load_explicit(&r->bit, memory_order_relaxed),
-		                         memory_order_seq_cst);
+		uipc__desc_mirror_post(pir, atomic_load_explicit(&r->bit, memory_order_relaxed));
 	if (!atomic_load_explicit(&r->cb, memory_order_acquire))
 		return false;
 	if (atomic_load_explicit(&t->depth, memory_order_relaxed)) {

@@ -126,7 +126,7 @@ static void u_deliver(void *arg)
 	struct uintr_rx *u = rx->backend;
 
 	while (!atomic_load_explicit(&u->masked, memory_order_relaxed) &&
-	       atomic_load_explicit(&rx->desc->pir, memory_order_relaxed)) {
+	       uipc__desc_peek(rx->desc)) {
 		/* An interrupt inside a dispatch of ours (one that unmask ran
 		 * directly, interrupts enabled): the dispatcher turns us away
 		 * and its own loop takes these bits once the user's handler
@@ -253,7 +253,7 @@ static int u_rx_vector_fd(uipc_rx *rx, unsigned vector, int *ret_fd)
 	for (unsigned k = 0; k < UIPC_VECTORS; k++) {
 		if (rt->used & (UINT64_C(1) << k))
 			continue;
-		uipc__uintr_route_set(rt, k, &rx->desc->pir, UINT64_C(1) << vector,
+		uipc__uintr_route_set(rt, k, uipc__desc_mirror(rx->desc), UINT64_C(1) << vector,
 		                      rx->handler ? u_deliver : NULL, rx);
 		fd = u->plat->vector_fd(k, 0);
 		if (fd >= 0) {
@@ -282,8 +282,8 @@ static int u_rx_handler(uipc_rx *rx, bool on)
 	rt = u->plat->routes();
 	for (unsigned i = 0; rt && i < UIPC_VECTORS; i++) {
 		if (u->vfd[i] >= 0)
-			uipc__uintr_route_set(rt, u->kvec[i], &rx->desc->pir, UINT64_C(1) << i,
-			                      on ? u_deliver : NULL, rx);
+			uipc__uintr_route_set(rt, u->kvec[i], uipc__desc_mirror(rx->desc),
+			                      UINT64_C(1) << i, on ? u_deliver : NULL, rx);
 	}
 	if (!on)
 		atomic_store_explicit(&u->masked, false, memory_order_relaxed);
@@ -353,7 +353,7 @@ static int u_rx_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadl
 		end = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
 	rt = p->routes();
 	p->clui();
-	if (atomic_load_explicit(&rx->desc->pir, memory_order_seq_cst)) {
+	if (uipc__desc_pending(rx->desc)) {
 		p->stui();
 		return 0;
 	}
@@ -523,8 +523,7 @@ __attribute__((unused)) static int u_tx_notify(uipc_tx *tx)
 	/* CLOSED keeps SENDUIPI away from a freed receiver's UITT entry, but
 	 * any capability holder can store it: only the capability's hang-up
 	 * says the receiver is gone (doc/threat-model.md). */
-	if ((atomic_load_explicit(&tx->desc->status, memory_order_relaxed) & UIPC_DESC_CLOSED) &&
-	    uipc__cap_alive(tx->cap_fd) < 0)
+	if (uipc__desc_closed_hint(tx->desc) && uipc__cap_alive(tx->cap_fd) < 0)
 		return -EPIPE;
 	return t->plat->senduipi(t->index);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Model of a uipc SPSC channel (src/chan.c) on top of the notify/wait
+ * Model of a uipc SPSC channel (src/chan-ring.h; the ends in
+ * src/chan-consumer.c and src/chan-producer.c) on top of the notify/wait
  * protocol (see notify.pml for the protocol alone).
  *
  * A ring of CAP slots; NITEMS values 1..NITEMS are sent in order.
@@ -192,7 +193,7 @@ inline rx_wait()
 	do
 	:: ready -> break
 	:: else ->
-		/* wait_block(): uipc__rx_arm_status(), exchange(status, 0) */
+		/* wait_block(): uipc__rx_arm_status() -> uipc__desc_arm(), exchange(status, 0) */
 		drain_head();
 		atomic { status = 0; rx_window = true };
 		/* chan_look(): take pir, then chan_avail() (seq_cst) */

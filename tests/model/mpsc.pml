@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Model of an MPSC channel's claims and of the consumer passing the slots
- * of a dead producer (src/chan.c: mpsc_claim(), ptx_publish(),
- * chan_avail(), chan_pass_holes(), chan_claimer_dead()).
+ * of a dead producer (src/chan-producer.c: mpsc_claim(), ptx_publish();
+ * src/chan-private.h: chan_avail(); src/chan-consumer.c: chan_pass_holes(),
+ * chan_claimer_dead()).
  *
  * NPROD producers (2 or 3) each send NITEMS messages through a ring of CAP
  * slots. The last one, the victim, may die at any point (it stops for good:

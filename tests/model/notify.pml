@@ -327,7 +327,7 @@ inline rx_drain_sb()
 #endif
 }
 
-/* uipc__rx_arm_status(): exchange(status, 0), seq_cst */
+/* uipc__rx_arm_status() -> uipc__desc_arm() (src/desc.h): exchange(status, 0), seq_cst */
 inline arm()
 {
 #if BROKEN == 1
@@ -342,7 +342,7 @@ inline arm()
 #endif
 }
 
-/* uipc__rx_disarm(woken): exchange(status, SN); with an ack (eventfd),
+/* uipc__rx_disarm(woken) -> uipc__desc_disarm(): exchange(status, SN); with an ack (eventfd),
  * count ON as owed and read while owed or after a wake */
 inline rx_disarm(woken)
 {
@@ -469,7 +469,7 @@ handle:
 		take(m);
 		status = status & ~ON
 #else
-		/* uipc__rx_dispatch(): fetch_and(status, ~ON) first, then take: a
+		/* uipc__rx_dispatch() -> uipc__desc_dispatch_take(): fetch_and(status, ~ON) first, then take: a
 		 * notify after the take sees ON clear and signals again */
 		status = status & ~ON;
 		take(m)
