@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -62,6 +63,56 @@ static inline long fk_sender(int fd, int vfd)
 	struct uintr_sender_args s = {.fd = vfd};
 
 	return fk_io(fd, UINTR_IOC_REGISTER_SENDER, &s);
+}
+
+static inline long fk_unsender(int fd, __u32 index)
+{
+	struct uintr_unsender_args u = {.index = index};
+
+	return fk_io(fd, UINTR_IOC_UNREGISTER_SENDER, &u);
+}
+
+/*
+ * A receiver on a thread of its own that holds vector @vector's fd (vfd,
+ * -1 if registering failed) until fk_receiver_stop(): what a sender
+ * registers against.
+ */
+struct fk_receiver {
+	int dev;
+	unsigned vector;
+	int vfd;
+	pthread_barrier_t bar;
+	pthread_t thread;
+};
+
+static inline void *fk_receiver_main(void *arg)
+{
+	struct fk_receiver *r = arg;
+
+	if (fk_register(r->dev) == 0)
+		r->vfd = (int)fk_vector_fd(r->dev, r->vector);
+	pthread_barrier_wait(&r->bar);
+	pthread_barrier_wait(&r->bar); /* keeps its registration until stopped */
+	return NULL;
+}
+
+static inline int fk_receiver_start(struct fk_receiver *r, int dev, unsigned vector)
+{
+	r->dev = dev;
+	r->vector = vector;
+	r->vfd = -1;
+	pthread_barrier_init(&r->bar, NULL, 2);
+	if (pthread_create(&r->thread, NULL, fk_receiver_main, r))
+		return -1;
+	pthread_barrier_wait(&r->bar);
+	return r->vfd;
+}
+
+static inline void fk_receiver_stop(struct fk_receiver *r)
+{
+	pthread_barrier_wait(&r->bar);
+	pthread_join(r->thread, NULL);
+	pthread_barrier_destroy(&r->bar);
 }
 
 static inline long fk_send(int fd, __u32 index)

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,6 +136,40 @@ static inline void t_sleep_us(unsigned us)
 static inline void t_sleep_ms(unsigned ms)
 {
 	t_sleep_ns((uint64_t)ms * 1000000u);
+}
+
+/* One row of /proc/interrupts ("LOC", "CAL", "PIW"...): its count on CPU
+ * cpu, or summed over the CPUs when cpu < 0; -1 when there is no such row. */
+static inline long long t_irq_count(const char *row, int cpu)
+{
+	char line[4096];
+	long long sum = -1;
+	size_t n = strlen(row);
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		int i = 0;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, row, n) || p[n] != ':')
+			continue;
+		sum = 0;
+		for (p += n + 1;; p = end, i++) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (cpu < 0 || cpu == i)
+				sum += v;
+		}
+		break;
+	}
+	fclose(f);
+	return sum;
 }
 
 /* Tiny xorshift PRNG: deterministic per seed (not 0), no shared state. */

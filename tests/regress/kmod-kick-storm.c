@@ -24,72 +24,23 @@
 
 #define PAIRS 4000
 
-static int dev, vfd = -1;
-static pthread_barrier_t bar;
-
-static void *receiver(void *unused)
-{
-	(void)unused;
-	if (fk_register(dev) == 0)
-		vfd = (int)fk_vector_fd(dev, 5);
-	pthread_barrier_wait(&bar);
-	pthread_barrier_wait(&bar); /* keeps its registration until the end */
-	return NULL;
-}
-
-static long unregister_sender(__u32 index)
-{
-	struct uintr_unsender_args u = {.index = index};
-
-	return fk_io(dev, UINTR_IOC_UNREGISTER_SENDER, &u);
-}
-
-/* Function-call interrupts so far, summed over the CPUs; -1 if unknown. */
-static long long cal_count(void)
-{
-	char line[4096];
-	long long sum = -1;
-	FILE *f = fopen("/proc/interrupts", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, "CAL:", 4))
-			continue;
-		sum = 0;
-		for (p += 4;; p = end) {
-			long long v = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += v;
-		}
-	}
-	fclose(f);
-	return sum;
-}
-
 int main(void)
 {
+	int dev;
 	long long before, after;
 	int i, done = 0, full = 0;
 	long got = -1;
-	pthread_t t;
+	struct fk_receiver rcv;
+	int vfd;
 	char what[160];
 
 	dev = open(UINTR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	fk_check(dev >= 0, "open " UINTR_DEVICE_PATH);
 	if (dev < 0)
 		return fk_done();
-	pthread_barrier_init(&bar, NULL, 2);
-	pthread_create(&t, NULL, receiver, NULL);
-	pthread_barrier_wait(&bar);
+	vfd = fk_receiver_start(&rcv, dev, 5);
 	fk_check(vfd >= 0, "a receiver with a vector fd");
-	before = cal_count();
+	before = t_irq_count("CAL", -1);
 	fk_check(before >= 0, "/proc/interrupts has a CAL line");
 	while (done < PAIRS && full < 5000) {
 		long s = fk_sender(dev, vfd);
@@ -99,7 +50,7 @@ int main(void)
 			t_sleep_ms(1);
 			continue;
 		}
-		if (s < 0 || unregister_sender((__u32)s) != 0)
+		if (s < 0 || fk_unsender(dev, (__u32)s) != 0)
 			break;
 		done++;
 	}
@@ -113,16 +64,15 @@ int main(void)
 		t_sleep_ms(10);
 		got = fk_sender(dev, vfd);
 		if (got >= 0)
-			unregister_sender((__u32)got);
+			fk_unsender(dev, (__u32)got);
 	}
-	after = cal_count();
+	after = t_irq_count("CAL", -1);
 	snprintf(what, sizeof(what), "the first slot is free again (got %ld)", got);
 	fk_check(got == 0, what);
 	snprintf(what, sizeof(what),
 	         "%d removals cost %lld function-call interrupts (fewer than %d wanted)", done,
 	         after - before, PAIRS / 4);
 	fk_check(before >= 0 && after - before < PAIRS / 4, what);
-	pthread_barrier_wait(&bar);
-	pthread_join(t, NULL);
+	fk_receiver_stop(&rcv);
 	return fk_done();
 }

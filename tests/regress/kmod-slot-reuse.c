@@ -19,30 +19,12 @@
 
 #include "../kmod/fake-lib.h"
 
-static int dev, vfd = -1;
-static pthread_barrier_t bar;
-
-static void *receiver(void *unused)
-{
-	(void)unused;
-	if (fk_register(dev) == 0)
-		vfd = (int)fk_vector_fd(dev, 4);
-	pthread_barrier_wait(&bar);
-	pthread_barrier_wait(&bar); /* keeps its registration until the end */
-	return NULL;
-}
-
-static long unregister_sender(__u32 index)
-{
-	struct uintr_unsender_args u = {.index = index};
-
-	return fk_io(dev, UINTR_IOC_UNREGISTER_SENDER, &u);
-}
-
 int main(void)
 {
+	int dev;
 	long first, second, later = -1;
-	pthread_t t;
+	struct fk_receiver rcv;
+	int vfd;
 	char what[120];
 	int i;
 
@@ -50,29 +32,26 @@ int main(void)
 	fk_check(dev >= 0, "open " UINTR_DEVICE_PATH);
 	if (dev < 0)
 		return fk_done();
-	pthread_barrier_init(&bar, NULL, 2);
-	pthread_create(&t, NULL, receiver, NULL);
-	pthread_barrier_wait(&bar);
+	vfd = fk_receiver_start(&rcv, dev, 4);
 	first = fk_sender(dev, vfd);
 	fk_check(first >= 0 && fk_send(dev, (__u32)first) == 0, "register a sender and send");
-	fk_check(unregister_sender((__u32)first) == 0, "unregister it");
+	fk_check(fk_unsender(dev, (__u32)first) == 0, "unregister it");
 	fk_check(fk_send(dev, (__u32)first) == -EINVAL, "a send on the removed index faults (#GP)");
-	fk_check(unregister_sender((__u32)first) == -EINVAL, "unregistering it again: -EINVAL");
+	fk_check(fk_unsender(dev, (__u32)first) == -EINVAL, "unregistering it again: -EINVAL");
 	second = fk_sender(dev, vfd);
 	snprintf(what, sizeof(what), "the next registration gets another slot (%ld, then %ld)",
 	         first, second);
 	fk_check(second >= 0 && second != first, what);
 	/* Released after a grace period: the slot comes back. */
-	fk_check(unregister_sender((__u32)second) == 0, "unregister the second");
+	fk_check(fk_unsender(dev, (__u32)second) == 0, "unregister the second");
 	for (i = 0; i < 100 && later != first; i++) {
 		t_sleep_ms(20);
 		later = fk_sender(dev, vfd);
 		if (later >= 0 && later != first)
-			unregister_sender((__u32)later);
+			fk_unsender(dev, (__u32)later);
 	}
 	snprintf(what, sizeof(what), "the first slot is free again later (got %ld)", later);
 	fk_check(later == first, what);
-	pthread_barrier_wait(&bar);
-	pthread_join(t, NULL);
+	fk_receiver_stop(&rcv);
 	return fk_done();
 }

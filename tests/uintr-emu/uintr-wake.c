@@ -119,41 +119,6 @@ static long uwait(uint64_t usec)
 
 /* ---- /proc readings ---------------------------------------------------- */
 
-/* Sum over CPUs (cpu < 0) or one CPU's count of an /proc/interrupts row. */
-static long long irq_count(const char *row, int cpu)
-{
-	char line[4096];
-	long long sum = -1;
-	FILE *f = fopen("/proc/interrupts", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		int i = 0;
-
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, row, strlen(row)) || p[strlen(row)] != ':')
-			continue;
-		p += strlen(row) + 1;
-		sum = 0;
-		for (;;) {
-			long long v = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (cpu < 0 || cpu == i)
-				sum += v;
-			p = end;
-			i++;
-		}
-		break;
-	}
-	fclose(f);
-	return sum;
-}
-
 /* Sum over all CPUs of the /proc/interrupts rows whose action is @name (the own wake: one per CPU). */
 static long long irq_count_named(const char *name)
 {
@@ -191,7 +156,7 @@ static long long irq_count_named(const char *name)
 /* Every wake interrupt there is: the own ones and KVM's wakeup vector (PIW). */
 static long long wake_irqs(void)
 {
-	long long own = irq_count_named("uipc-wake"), piw = irq_count("PIW", -1);
+	long long own = irq_count_named("uipc-wake"), piw = t_irq_count("PIW", -1);
 
 	return (own > 0 ? own : 0) + (piw > 0 ? piw : 0);
 }
@@ -373,7 +338,7 @@ static void report(const char *who, const char *mech, unsigned rounds, struct re
 	printf("%s, %s: %u rounds, wake delay (virtual time) %s; %.2f sleeps per wait, "
 	       "wake interrupts %lld (own uipc-wake %lld, PIW %lld in all)\n",
 	       who, mech, rounds, delays(res, buf, sizeof(buf)), (double)res->nvcsw / rounds, piw,
-	       irq_count_named("uipc-wake"), irq_count("PIW", -1));
+	       irq_count_named("uipc-wake"), t_irq_count("PIW", -1));
 	t_report(res->eintr == rounds && !res->timeouts && !res->other,
 	         "%s: every blocked wait ended by its post (EINTR %u, timeouts %u, other %u)", who,
 	         res->eintr, res->timeouts, res->other);
@@ -518,13 +483,13 @@ static int idle(const char *mech, unsigned seconds)
 		return 1;
 	_clui();
 	cs0 = task_field(getpid(), gettid_(), "voluntary_ctxt_switches");
-	loc0 = irq_count("LOC", 0);
+	loc0 = t_irq_count("LOC", 0);
 	piw0 = wake_irqs();
 	t0 = t_now_ns();
 	r = uwait((uint64_t)seconds * 1000000u);
 	t1 = t_now_ns();
 	cs = task_field(getpid(), gettid_(), "voluntary_ctxt_switches") - cs0;
-	loc = irq_count("LOC", 0) - loc0;
+	loc = t_irq_count("LOC", 0) - loc0;
 	piw = wake_irqs() - piw0;
 	_stui();
 	printf("idle, %s: blocked %.2f s (virtual), %lld sleeps (%.1f wakeups/s), "
