@@ -238,7 +238,7 @@ done
 # raw_syscalls:sys_enter tracepoint per thread of the server, while one
 # redis-benchmark run of the same shape goes.
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
-echo "io_threads,clients,pipeline,test,variant,requests,main,io,other" >"$out/syscalls.csv"
+echo "io_threads,clients,pipeline,test,variant,requests,main,io,other,main_epoll_wait,io_epoll_wait" >"$out/syscalls.csv"
 for th in 2 4; do
 	for v in stock uipc; do
 		log "syscalls io-threads $th: $v"
@@ -248,15 +248,17 @@ for th in 2 4; do
 			for p in 1 16; do
 				for t in set get; do
 					n=$(nreq "$c" "$p")
-					perf stat -x, -e raw_syscalls:sys_enter --per-thread -p "$spid" \
+					perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait --per-thread -p "$spid" \
 						-o "$cache/perf.txt" -- "$stock/redis-benchmark" -p $port -c "$c" -P "$p" \
 						-n "$n" -t "$t" -q >/dev/null 2>&1 || die "perf stat failed"
 					# comm-tid,count,...: the main thread is redis-server, I/O threads io_thd_N
+					# (and, of those, the epoll_wait calls: the sleeps, and the polls
+					# of a loop told not to sleep)
 					awk -F, -v pre="$th,$c,$p,$t,$v,$n" '
-						/raw_syscalls/ { k = "other"
+						/sys_enter/ { k = "other"
 							if ($1 ~ /^redis-server-/) k = "main"; else if ($1 ~ /^io_thd_/) k = "io"
-							s[k] += $2 + 0 }
-						END { printf "%s,%d,%d,%d\n", pre, s["main"], s["io"], s["other"] }' \
+							if ($4 ~ /raw_syscalls/) s[k] += $2 + 0; else e[k] += $2 + 0 }
+						END { printf "%s,%d,%d,%d,%d,%d\n", pre, s["main"], s["io"], s["other"], e["main"], e["io"] }' \
 						"$cache/perf.txt" >>"$out/syscalls.csv"
 				done
 			done

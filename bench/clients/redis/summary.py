@@ -20,11 +20,14 @@ for r in csv.DictReader(open(f"{out}/raw.csv")):
     for f in ("rps", "p50_ms", "p99_ms", "cpu_us_per_req"):
         runs[key][(r["variant"], f)].append(float(r[f]))
 sysc = {}
+epw = {}
 try:
     for r in csv.DictReader(open(f"{out}/syscalls.csv")):
         key = (int(r["io_threads"]), int(r["clients"]), int(r["pipeline"]), r["test"])
         n = float(r["requests"])
         sysc[(key, r["variant"])] = tuple(float(r[k]) / n for k in ("main", "io", "other"))
+        if "main_epoll_wait" in r:
+            epw[(key, r["variant"])] = tuple(float(r[k]) / n for k in ("main_epoll_wait", "io_epoll_wait"))
 except FileNotFoundError:
     pass
 
@@ -60,3 +63,14 @@ for key in sorted(runs):
         s = sysc.get((key, v))
         row.append(f"{s[0]:.2f} + {s[1]:.2f} = {sum(s):.2f}" if s else "-")
     print("| " + " | ".join(row) + " |")
+
+if epw:
+    print("\nOf those, epoll_wait per request (main / I/O threads): the sleeps, and the polls of a loop told not to sleep.\n")
+    print("| io-thr | clients | pipe | cmd | stock | uipc |")
+    print("|---" * 6 + "|")
+    for key in sorted(runs):
+        row = [str(k) for k in key]
+        for v in ("stock", "uipc"):
+            e = epw.get((key, v))
+            row.append(f"{e[0]:.2f} / {e[1]:.2f}" if e else "-")
+        print("| " + " | ".join(row) + " |")
