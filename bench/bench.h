@@ -188,6 +188,9 @@ struct link {
 	uint64_t consumed; /* receiver-side counter (uv-async) */
 };
 
+/* The io_uring loops (uring.c): uring-uipc-futex, uring-uipc-poll, uring-eventfd. */
+void bench_uring_mechs(struct mech *(*add)(const char *name, unsigned flags));
+
 /* Fill the table of mechanisms (probing the optional ones); returns how many. */
 unsigned mech_table(const struct mech **ret);
 const struct mech *mech_find(const char *name);

@@ -831,6 +831,7 @@ unsigned mech_table(const struct mech **ret)
 #else
 	mech_missing_add("uring-msgring", "built without liburing (meson -Dliburing=enabled)");
 #endif
+	bench_uring_mechs(add);
 
 #ifdef BENCH_HAVE_LIBUV
 	m = add("uv-async", MECH_CHEAP_POLL);

@@ -17,6 +17,9 @@
 enum uipc__backend_caps {
 	UIPC_CAP_POLLABLE = 1u << 0, /* rx_fd gives a pollable fd */
 	UIPC_CAP_HANDLER = 1u << 1,  /* handler mode */
+	/* rx_block sleeps on desc->status and the kick is a shared FUTEX_WAKE
+	 * on it: an event loop may wait on the word itself (uipc_rx_futex()) */
+	UIPC_CAP_FUTEX_WORD = 1u << 2,
 };
 
 /*

@@ -347,6 +347,14 @@ UIPC_API int uipc_rx_poll(uipc_rx *rx, uint64_t *ret_mask)
 
 /* Event loops -------------------------------------------------------------- */
 
+/* A loop can wait for it: through its fd, or on its status word once the
+ * program asked for it (uipc_rx_futex(), src/rx-futex.c; before that a
+ * futex receiver's arm says -EOPNOTSUPP, as in 0.2). */
+static bool rx_loopable(const uipc_rx *rx)
+{
+	return rx->ops->rx_fd || rx->w.futex;
+}
+
 UIPC_API int uipc_rx_fd(uipc_rx *rx)
 {
 	uipc_return_if(!rx_valid(rx), -EINVAL);
@@ -363,7 +371,7 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx)
 
 	uipc_return_if(!rx_valid(rx), -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
-	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
+	uipc_return_if(!rx_loopable(rx), -EOPNOTSUPP);
 	uipc_return_if(rx->handler, -EBUSY);
 	if (rx->w.armed)
 		return 0;
@@ -391,7 +399,7 @@ UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask)
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
-	uipc_return_if(!rx->ops->rx_fd, -EOPNOTSUPP);
+	uipc_return_if(!rx_loopable(rx), -EOPNOTSUPP);
 	/* The ack: a kick whose ON we see or one still owed is consumed, so
 	 * the fd does not stay readable for nothing. A drain with nothing
 	 * pending may follow a stray write (one no ON announced): only a

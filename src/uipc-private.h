@@ -118,6 +118,7 @@ struct uipc__life {
 struct uipc__waiter {
 	struct uipc__spin spin;
 	bool armed;    /* uipc_rx_arm() was called, uipc_rx_drain() not yet */
+	bool futex;    /* uipc_rx_futex() was called: arm/drain work without an fd */
 	uint64_t owed; /* kicks seen (ON) whose delivery rx_ack has not consumed */
 	uint64_t arms; /* times the receiver armed (tests) */
 };

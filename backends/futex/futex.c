@@ -4,6 +4,7 @@
  * the sender that set ON wakes it. The futex is shared (not PRIVATE) because
  * the descriptor is a memfd mapping that other processes may map too.
  */
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -93,9 +94,17 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
 	}
 }
 
+/*
+ * Wake every waiter on the word, not one: a receiver has one, but an event
+ * loop may have left an io_uring FUTEX_WAIT queued on it (uipc_rx_futex())
+ * and then blocked in uipc_rx_wait() as well. Woken one at a time in queue
+ * order, the ring's stale wait would take the kick and the thread sleep on.
+ * The syscall costs the same.
+ */
 static int futex_kick(uipc_tx *tx)
 {
-	if (syscall(SYS_futex, uipc__desc_futex_word(tx->desc), FUTEX_WAKE, 1, NULL, NULL, 0) < 0)
+	if (syscall(SYS_futex, uipc__desc_futex_word(tx->desc), FUTEX_WAKE, INT_MAX, NULL, NULL,
+	            0) < 0)
 		return -errno;
 	return 0;
 }
@@ -111,6 +120,7 @@ static int futex_tx_local(uipc_tx *tx, uipc_rx *rx)
 const struct uipc__backend_ops uipc__backend_futex = {
     .name = "futex",
     .id = UIPC_BACKEND_FUTEX,
+    .caps = UIPC_CAP_FUTEX_WORD,
     .rx_block = futex_block,
     .rx_block_many = futex_block_many,
     .tx_local = futex_tx_local,

@@ -282,7 +282,8 @@ UIPC_API int uipc_rx_fd(uipc_rx *rx);
  * again is a no-op.
  * @return 0; -EAGAIN when something is already pending (do not sleep: the
  *         fd may not fire for it; call uipc_rx_drain()); -EOPNOTSUPP (no pollable
- *         fd); -EBUSY (handler mode); -ECHILD (inherited through fork()).
+ *         fd, and no uipc_rx_futex() asked on a futex receiver); -EBUSY
+ *         (handler mode); -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_arm(uipc_rx *rx);
 
@@ -298,6 +299,32 @@ UIPC_API int uipc_rx_arm(uipc_rx *rx);
  * @return 0; -EOPNOTSUPP; -ECHILD (inherited through fork()).
  */
 UIPC_API int uipc_rx_drain(uipc_rx *rx, uint64_t *ret_mask);
+
+/**
+ * The futex word of a futex receiver, for an event loop that sleeps on a
+ * futex itself instead of an fd: io_uring's IORING_OP_FUTEX_WAIT (Linux
+ * 6.7 and later), examples/uring-uipc.h. Since 0.3.
+ *
+ * After this call uipc_rx_arm() and uipc_rx_drain() take the receiver
+ * (before it they say -EOPNOTSUPP on the futex backend, as in 0.2). The
+ * loop arms with uipc_rx_arm() (-EAGAIN: do not sleep, drain), waits on
+ * *ret_word while it holds *ret_armed, and drains after every wake or
+ * sleep, as with uipc_rx_fd(). The word is a shared 32-bit futex (senders
+ * in other processes wake it): wait without FUTEX_PRIVATE_FLAG or
+ * FUTEX2_PRIVATE. Never write it. A notify to an armed receiver changes
+ * the word and wakes its waiters; one to a drained receiver costs no
+ * syscall. Before a blocking uipc_rx_wait() on the receiver, cancel such
+ * a wait.
+ *
+ * @param ret_word the word (in the receiver's shared descriptor; valid
+ *        until uipc_rx_free()).
+ * @param ret_armed the value the word holds while the receiver is armed
+ *        and nothing came.
+ * @return 0; -EOPNOTSUPP (the receiver's backend does not sleep on a futex:
+ *         eventfd, signal, uintr; use uipc_rx_fd()); -EINVAL (NULL
+ *         arguments); -ECHILD (inherited through fork()).
+ */
+UIPC_API int uipc_rx_futex(uipc_rx *rx, const uint32_t **ret_word, uint32_t *ret_armed);
 
 /* Handler mode --------------------------------------------------------------- */
 
