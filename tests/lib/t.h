@@ -118,13 +118,17 @@ static inline uint64_t t_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Sleep the whole of ns, through signals. */
+/* Sleep the whole of ns, through signals: to a deadline on the clock, so
+ * the time spent in signal handlers counts. (A relative sleep restarted
+ * with what was left does not count it: a thread that a storm of handler
+ * notifies keeps busy never got to the end of a 1 ms sleep.) */
 static inline void t_sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-	                      .tv_nsec = (long)(ns % 1000000000u)};
+	uint64_t end = t_now_ns() + ns;
+	struct timespec ts = {.tv_sec = (time_t)(end / 1000000000u),
+	                      .tv_nsec = (long)(end % 1000000000u)};
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 
