@@ -71,9 +71,9 @@ struct uipc_ctx {
 
 struct uipc__spin {
 	enum uipc_spin_mode mode;
-	uint64_t max_ns;    /* ADAPTIVE: upper bound; FIXED: the budget */
-	uint64_t budget_ns; /* ADAPTIVE: current budget */
-	unsigned blocks;    /* ADAPTIVE: blocked waits since the last spin success */
+	uint64_t max_ns;      /* ADAPTIVE: upper bound; FIXED: the budget */
+	uint64_t budget_ns;   /* ADAPTIVE: current budget */
+	unsigned blocks;      /* ADAPTIVE: blocked waits since the last spin success */
 	unsigned probe_every; /* ADAPTIVE: blocks between probes, 8..256 */
 	bool probe;           /* ADAPTIVE: the next wait spins the full max_ns once */
 	bool probing;         /* ADAPTIVE: this wait is such a probe */
@@ -210,8 +210,8 @@ UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
  * offers the CPU with sched_yield(). uipc__spin_yielded() learns from how
  * long one took (took_ns): much longer than the fastest yield seen in the
  * process means another thread ran on this CPU meanwhile. */
-#define UIPC__SPIN_YIELD_FIRST_NS 2000u
-#define UIPC__SPIN_YIELD_EVERY_NS 8000u
+#define UIPC__SPIN_YIELD_FIRST_NS  2000u
+#define UIPC__SPIN_YIELD_EVERY_NS  8000u
 #define UIPC__SPIN_YIELD_SWITCH_NS 1500u
 UIPC_INTERNAL void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns);
 
