@@ -62,10 +62,13 @@ int main(void)
 	pthread_join(t, NULL);
 	fprintf(stderr, "recv: %d after %.1f ms\n", r, (double)took / 1e6);
 	/* Whatever it says (a timeout, a corrupt ring), it says it in time:
-	 * 250 ms is 25 times the timeout, an overrun detector, not a
-	 * benchmark (the defect overran by as long as the peer wrote). */
+	 * 1 s is 100 times the timeout, an overrun detector, not a
+	 * benchmark (the defect overran by as long as the peer wrote, 3 s
+	 * and more; 250 ms failed once on 2 loaded CPUs, where the busy
+	 * scribbler and the parallel suite can keep the receiver off a CPU
+	 * for that long). */
 	t_check(r == -ETIMEDOUT || r == -EPROTO || r == -EPIPE);
-	t_check(took < 250000000u);
+	t_check(took < 1000000000u);
 
 	uipc_chan_free(c);
 	uipc_rx_free(rx);
