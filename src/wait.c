@@ -91,9 +91,12 @@ int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t bud
  * offers the CPU (sched_yield()); if another thread ran meanwhile
  * (uipc__spin_yielded() below), the CPU is shared, with the peer we wait
  * for (a process pinned to one CPU) or with others (more runnable threads
- * than CPUs), and spinning only delays them: the spin stops, and the next
- * waits block at once (sp->shared) until a probe's yield comes back without
- * anyone else having run.
+ * than CPUs), and spinning only delays them: the spin stops and the wait
+ * blocks. While the CPU looks shared (sp->shared), the next spins yield at
+ * their first clock reading instead of after UIPC__SPIN_YIELD_FIRST_NS, so
+ * a peer on this CPU runs at once; a yield that comes back fast (a false
+ * alarm: the vCPU was descheduled, say) costs one system call and the spin
+ * goes on as usual.
  */
 void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 {
@@ -135,7 +138,7 @@ uint64_t uipc__spin_budget(struct uipc__spin *sp)
 		sp->probing = true;
 		return sp->max_ns;
 	}
-	return sp->shared ? 0 : sp->budget_ns;
+	return sp->budget_ns;
 }
 
 /*
@@ -333,8 +336,7 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	/* A first round of looks before any clock read: a message or bit
 	 * about to land (a ping-pong) is caught without a clock read (tens of
 	 * ns in a VM) in its way. */
-	if (w->spin->mode != UIPC_SPIN_NONE &&
-	    ((w->spin->budget_ns && !w->spin->shared) || w->spin->probe)) {
+	if (w->spin->mode != UIPC_SPIN_NONE && (w->spin->budget_ns || w->spin->probe)) {
 		for (unsigned i = 0; i < 64; i++) {
 			r = w->look(w->arg, UIPC_LOOK_SPIN);
 			if (r != 0) {
