@@ -44,6 +44,17 @@ static bool is_futex(const struct link *l)
 	return strcmp(l->m->name, "uring-uipc-futex") == 0;
 }
 
+/* The ring, the receiver and its context, the eventfd: whatever was made. */
+static void loop_free(struct uring_loop *p)
+{
+	io_uring_queue_exit(&p->ring);
+	uipc_rx_free(p->rx);
+	uipc_ctx_free(p->ctx);
+	if (p->efd >= 0)
+		close(p->efd);
+	free(p);
+}
+
 static int loop_open(struct link *l)
 {
 	struct uring_loop *p = calloc(1, sizeof(*p));
@@ -68,12 +79,7 @@ static int loop_open(struct link *l)
 			r = -EOPNOTSUPP;
 	}
 	if (r < 0) {
-		io_uring_queue_exit(&p->ring);
-		uipc_rx_free(p->rx);
-		uipc_ctx_free(p->ctx);
-		if (p->efd >= 0)
-			close(p->efd);
-		free(p);
+		loop_free(p);
 		return r;
 	}
 	l->rx = p;
@@ -83,16 +89,9 @@ static int loop_open(struct link *l)
 
 static void loop_close(struct link *l)
 {
-	struct uring_loop *p = l->rx;
-
-	if (!p)
+	if (!l->rx)
 		return;
-	io_uring_queue_exit(&p->ring);
-	uipc_rx_free(p->rx);
-	uipc_ctx_free(p->ctx);
-	if (p->efd >= 0)
-		close(p->efd);
-	free(p);
+	loop_free(l->rx);
 	l->rx = NULL;
 }
 
