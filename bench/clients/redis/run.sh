@@ -233,37 +233,51 @@ for th in 2 4; do
 	done
 done
 
-# Syscalls per request per thread kind: a separate pass (perf's counting is
-# cheap, but kept out of the timed runs): in-kernel counts of the
-# raw_syscalls:sys_enter tracepoint per thread of the server, while one
-# redis-benchmark run of the same shape goes.
+# Syscalls per request per thread kind: separate passes (perf's counting is
+# cheap, but kept out of the timed runs), as many as the timed rounds, stock
+# and patched alternating with the order flipped every round (one pass is at
+# the mercy of the machine's phase: a loaded VM deschedules the loops, which
+# then sleep and get kicked more often): in-kernel counts of the
+# raw_syscalls:sys_enter tracepoint per thread of the server, and of the
+# calls that carry the wakeups, while one redis-benchmark run of the same
+# shape goes. preadv2 is uipc's drain (a read that never blocks).
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
-echo "io_threads,clients,pipeline,test,variant,requests,main,io,other,main_epoll_wait,io_epoll_wait" >"$out/syscalls.csv"
+kinds=(epoll_wait read write preadv2)
+events=raw_syscalls:sys_enter
+for k in "${kinds[@]}"; do events+=",syscalls:sys_enter_$k"; done
+echo "io_threads,clients,pipeline,test,variant,round,requests,main,io,other$(printf ',main_%s,io_%s' \
+	epoll_wait epoll_wait read read write write preadv2 preadv2)" >"$out/syscalls.csv"
 for th in 2 4; do
-	for v in stock uipc; do
-		log "syscalls io-threads $th: $v"
-		server_start "$v" "$th"
-		"$stock/redis-benchmark" -p $port -n 20000 -t set -q >/dev/null
-		for c in 1 50; do
-			for p in 1 16; do
-				for t in set get; do
-					n=$(nreq "$c" "$p")
-					perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait --per-thread -p "$spid" \
-						-o "$cache/perf.txt" -- "$stock/redis-benchmark" -p $port -c "$c" -P "$p" \
-						-n "$n" -t "$t" -q >/dev/null 2>&1 || die "perf stat failed"
-					# comm-tid,count,...: the main thread is redis-server, I/O threads io_thd_N
-					# (and, of those, the epoll_wait calls: the sleeps, and the polls
-					# of a loop told not to sleep)
-					awk -F, -v pre="$th,$c,$p,$t,$v,$n" '
-						/sys_enter/ { k = "other"
-							if ($1 ~ /^redis-server-/) k = "main"; else if ($1 ~ /^io_thd_/) k = "io"
-							if ($4 ~ /raw_syscalls/) s[k] += $2 + 0; else e[k] += $2 + 0 }
-						END { printf "%s,%d,%d,%d,%d,%d\n", pre, s["main"], s["io"], s["other"], e["main"], e["io"] }' \
-						"$cache/perf.txt" >>"$out/syscalls.csv"
+	for r in $(seq "${SYSCALL_ROUNDS:-$rounds}"); do
+		order="stock uipc"
+		((r % 2 == 0)) && order="uipc stock"
+		for v in $order; do
+			log "syscalls io-threads $th round $r: $v"
+			server_start "$v" "$th"
+			"$stock/redis-benchmark" -p $port -n 20000 -t set -q >/dev/null
+			for c in 1 50; do
+				for p in 1 16; do
+					for t in set get; do
+						n=$(nreq "$c" "$p")
+						perf stat -x, -e "$events" --per-thread -p "$spid" \
+							-o "$cache/perf.txt" -- "$stock/redis-benchmark" -p $port -c "$c" -P "$p" \
+							-n "$n" -t "$t" -q >/dev/null 2>&1 || die "perf stat failed"
+						# comm-tid,count,...: the main thread is redis-server, I/O threads io_thd_N
+						awk -F, -v pre="$th,$c,$p,$t,$v,$r,$n" '
+							/sys_enter/ { k = "other"
+								if ($1 ~ /^redis-server-/) k = "main"; else if ($1 ~ /^io_thd_/) k = "io"
+								e = $4; sub(/.*sys_enter_?/, "", e); if (e == "") e = "all"
+								s[k, e] += $2 + 0 }
+							END { printf "%s,%d,%d,%d", pre, s["main", "all"], s["io", "all"], s["other", "all"]
+								split("epoll_wait read write preadv2", ks, " ")
+								for (i = 1; i <= 4; i++) printf ",%d,%d", s["main", ks[i]], s["io", ks[i]]
+								printf "\n" }' \
+							"$cache/perf.txt" >>"$out/syscalls.csv"
+					done
 				done
 			done
+			server_stop
 		done
-		server_stop
 	done
 done
 
