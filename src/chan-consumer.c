@@ -287,7 +287,17 @@ static struct uipc__spin *chan_spin_policy(uipc_chan *c)
 }
 
 /* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
-static int chan_wait(uipc_chan *c, int64_t timeout_ns)
+static __attribute__((noinline)) int chan_wait_slow(uipc_chan *c, int64_t timeout_ns);
+
+static inline int chan_wait(uipc_chan *c, int64_t timeout_ns)
+{
+	int r = chan_avail(c);
+
+	/* A message there already (an awake ping-pong): no wait to set up. */
+	return r != 0 ? r : chan_wait_slow(c, timeout_ns);
+}
+
+static int chan_wait_slow(uipc_chan *c, int64_t timeout_ns)
 {
 	struct uipc__spin none = {.mode = UIPC_SPIN_NONE};
 	struct uipc__wait w = {.look = chan_look, .timeout_ns = timeout_ns};
@@ -295,9 +305,6 @@ static int chan_wait(uipc_chan *c, int64_t timeout_ns)
 	uint64_t now;
 	int r;
 
-	r = chan_avail(c);
-	if (r != 0)
-		return r;
 	if (timeout_ns == 0) {
 		r = chan_ready(c, 0);
 		return r != 0 ? r : -EAGAIN;
@@ -339,8 +346,9 @@ UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, in
 	uipc_return_if(!chan_valid(c) || !buf || n == 0, -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
 	uipc_return_if(size < c->g.msg_size, -EINVAL);
-	/* size is the whole buffer: never more messages than fit. */
-	if (n > size / c->g.msg_size)
+	/* size is the whole buffer: never more messages than fit (one does:
+	 * checked above, without a division). */
+	if (n > 1 && n > size / c->g.msg_size)
 		n = size / c->g.msg_size;
 	r = chan_wait(c, timeout_ns);
 	if (r < 0)

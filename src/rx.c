@@ -302,12 +302,29 @@ static int rx_look(void *arg, enum uipc__look when)
 	return l->mask != 0;
 }
 
+/* Nothing was pending: spin and block (src/wait.c). Out of line, so that
+ * the path of a notify already landed (an awake ping-pong) sets up no wait. */
+static __attribute__((noinline)) int rx_wait_slow(uipc_rx *rx, int64_t timeout_ns,
+                                                  uint64_t *ret_mask)
+{
+	struct rx_look l = {.d = rx->desc};
+	struct uipc__wait w = {.look = rx_look,
+	                       .arg = &l,
+	                       .deadline = UINT64_MAX,
+	                       .timeout_ns = timeout_ns,
+	                       .spin = &rx->w.spin};
+	int r;
+
+	r = uipc__wait(rx, &w);
+	if (r < 0)
+		return r;
+	*ret_mask = l.mask;
+	return 0;
+}
+
 UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 {
-	struct rx_look l;
-	struct uipc__wait w = {
-	    .look = rx_look, .arg = &l, .deadline = UINT64_MAX, .timeout_ns = timeout_ns};
-	int r;
+	uint64_t m;
 
 	uipc_return_if(!rx_valid(rx) || !ret_mask, -EINVAL);
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
@@ -318,17 +335,10 @@ UIPC_API int uipc_rx_wait(uipc_rx *rx, int64_t timeout_ns, uint64_t *ret_mask)
 	/* Every backend waits here (src/wait.c): a backend supplies its block
 	 * step only. Nothing pending and not asked to wait: -EAGAIN, as every
 	 * call (0.1 said -ETIMEDOUT: its version in compat.c still does). */
-	l.d = rx->desc;
-	l.mask = uipc__desc_take(rx->desc);
-	if (!l.mask) {
-		if (timeout_ns == 0)
-			return -EAGAIN;
-		w.spin = &rx->w.spin;
-		r = uipc__wait(rx, &w);
-		if (r < 0)
-			return r;
-	}
-	*ret_mask = l.mask;
+	m = uipc__desc_take(rx->desc);
+	if (!m)
+		return timeout_ns == 0 ? -EAGAIN : rx_wait_slow(rx, timeout_ns, ret_mask);
+	*ret_mask = m;
 	return 0;
 }
 
