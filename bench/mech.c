@@ -140,7 +140,7 @@ static int futex_ws_notify(struct link *l, unsigned i)
 	 * before is ordered before the load (a full fence), so a receiver
 	 * that takes the pending post sees it. A post still pending then
 	 * costs the fence and a load, no write to the shared line. */
-	atomic_thread_fence(memory_order_seq_cst);
+	full_fence();
 	if (atomic_load_explicit(&l->word, memory_order_relaxed) == WS_POSTED)
 		return 0;
 	if (atomic_exchange_explicit(&l->word, WS_POSTED, memory_order_seq_cst) != WS_SLEEPING)
@@ -179,7 +179,7 @@ static int eventfd_ws_notify(struct link *l, unsigned i)
 {
 	uint64_t one = 1;
 
-	atomic_thread_fence(memory_order_seq_cst); /* as futex-ws */
+	full_fence(); /* as futex-ws */
 	if (atomic_load_explicit(&l->word, memory_order_relaxed) == WS_POSTED)
 		return 0;
 	if (atomic_exchange_explicit(&l->word, WS_POSTED, memory_order_seq_cst) != WS_SLEEPING)

@@ -30,7 +30,7 @@ int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 	 * receiver is between arming and its re-check. Then we kick (go on).
 	 */
 	if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
-		atomic_thread_fence(memory_order_seq_cst);
+		uipc__fence();
 		if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
 			s = atomic_load_explicit(&d->status, memory_order_relaxed);
 			if (s & (UIPC_DESC_SN | UIPC_DESC_ON))
