@@ -214,6 +214,18 @@ UIPC_INTERNAL uint64_t uipc__spin_budget(struct uipc__spin *sp);
 #define UIPC__SPIN_YIELD_EVERY_NS  8000u
 #define UIPC__SPIN_YIELD_SWITCH_NS 1500u
 UIPC_INTERNAL void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns);
+/* The adaptive spin does not spin while the machine is crowded: more
+ * threads runnable than CPUs online (the running count of /proc/loadavg,
+ * which counts threads waiting in a run queue too), so that a spin would
+ * take a CPU some thread is waiting for, maybe the one we wait for, on any
+ * CPU (a yield sees only its own). Sampled at most every
+ * UIPC__SPIN_CROWD_EVERY_NS by whichever waiter asks first; unreadable
+ * (no /proc): never crowded. */
+#define UIPC__SPIN_CROWD_EVERY_NS 4000000u
+UIPC_INTERNAL bool uipc__spin_crowded(uint64_t now_ns);
+/* The running count of /proc/loadavg's text ("0.52 0.58 0.59 3/250 1234":
+ * 3), or -1 when it does not read as one. */
+UIPC_INTERNAL long uipc__loadavg_running(const char *text);
 
 /* Receiver: arm (status := 0, whatever a peer stored) and disarm (status :=
  * SN; a kick seen is acknowledged through the backend, now or once it

@@ -25,8 +25,11 @@
  * the consumer's half of their asymmetric fence, paid once per sleep and
  * never on a drain that does not sleep.
  */
+#include <fcntl.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +100,12 @@ int uipc__spin_set(struct uipc__spin *sp, enum uipc_spin_mode mode, uint64_t bud
  * a peer on this CPU runs at once; a yield that comes back fast (a false
  * alarm: the vCPU was descheduled, say) costs one system call and the spin
  * goes on as usual.
+ *
+ * A yield sees only its own CPU. When the machine is crowded (more threads
+ * runnable than CPUs online: uipc__spin_crowded()), a thread that waits for
+ * a CPU may be on the other one, our sender among them, and a spin anywhere
+ * takes capacity it needs: the adaptive wait blocks at once, leaving the
+ * policy's state as it was (a probe asked for waits for a calmer moment).
  */
 void uipc__spin_learn(struct uipc__spin *sp, bool spun_ok, uint64_t gap_ns)
 {
@@ -158,6 +167,75 @@ void uipc__spin_yielded(struct uipc__spin *sp, uint64_t took_ns)
 		floor = took_ns;
 	}
 	sp->shared = took_ns - floor > UIPC__SPIN_YIELD_SWITCH_NS;
+}
+
+long uipc__loadavg_running(const char *text)
+{
+	const char *p = text;
+	char *end;
+	long n;
+
+	for (int field = 0; field < 3; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	n = strtol(p, &end, 10);
+	return *end == '/' ? n : -1;
+}
+
+/* The last sample: when (0: never), and what it said. */
+static _Atomic uint64_t crowd_sampled_ns;
+static _Atomic bool crowd_seen;
+static _Atomic long crowd_cpus;
+
+static bool crowd_sample(void)
+{
+	char buf[128];
+	long cpus = atomic_load_explicit(&crowd_cpus, memory_order_relaxed), running;
+	ssize_t n;
+	int fd;
+
+	if (!cpus) {
+		/* Online CPUs, once: hotplug is rare, and a stale count
+		 * only moves the threshold by what changed. */
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		if (cpus < 1)
+			cpus = -1;
+		atomic_store_explicit(&crowd_cpus, cpus, memory_order_relaxed);
+	}
+	if (cpus < 1)
+		return false;
+	fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	uipc__close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	running = uipc__loadavg_running(buf);
+	/* The count includes the thread that reads it. */
+	return running > cpus;
+}
+
+bool uipc__spin_crowded(uint64_t now_ns)
+{
+	uint64_t last = atomic_load_explicit(&crowd_sampled_ns, memory_order_relaxed);
+	bool crowded;
+
+	if (last && now_ns - last < UIPC__SPIN_CROWD_EVERY_NS)
+		return atomic_load_explicit(&crowd_seen, memory_order_relaxed);
+	/* One sampler at a time; the others use the last answer. */
+	if (!atomic_compare_exchange_strong_explicit(&crowd_sampled_ns, &last, now_ns ? now_ns : 1,
+	                                             memory_order_relaxed, memory_order_relaxed))
+		return atomic_load_explicit(&crowd_seen, memory_order_relaxed);
+	crowded = crowd_sample();
+	atomic_store_explicit(&crowd_seen, crowded, memory_order_relaxed);
+	return crowded;
 }
 
 /* Arm and disarm --------------------------------------------------------------- */
@@ -350,7 +428,13 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 	if (w->timeout_ns >= 0)
 		w->deadline = start + (uint64_t)w->timeout_ns;
 
-	budget = uipc__spin_budget(w->spin);
+	/* A crowded machine: a spin would only hold a CPU another thread is
+	 * waiting for. Block at once, and leave the policy's state (a probe
+	 * asked for stays asked for) to when spinning is worth it again. */
+	if (w->spin->mode == UIPC_SPIN_ADAPTIVE && uipc__spin_crowded(start))
+		budget = 0;
+	else
+		budget = uipc__spin_budget(w->spin);
 	if (budget > w->deadline - start)
 		budget = w->deadline - start;
 	if (budget) {

@@ -2,15 +2,31 @@
 /*
  * The adaptive spin policy as a state machine (src/wait.c): the budget it
  * learns, the probes and their back-off, and what a yield teaches it. No
- * clock: the waits are told their outcome.
+ * clock: the waits are told their outcome. And the crowded-machine gate:
+ * /proc/loadavg's running count, sampled once per window, and seen by the
+ * next sample once twice as many threads as CPUs burn.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "lib/t.h"
 #include "uipc-private.h"
+
+static atomic_bool burn;
+
+static void *burner(void *arg)
+{
+	(void)arg;
+	while (atomic_load_explicit(&burn, memory_order_relaxed))
+		;
+	return NULL;
+}
 
 /* Blocked waits until the next probe is asked for. */
 static unsigned blocks_to_probe(struct uipc__spin *sp)
@@ -87,12 +103,51 @@ static void test_yield_shared(void **state)
 	assert_int_equal(uipc__spin_budget(&sp), UIPC_SPIN_DEFAULT_MAX_NS / 4);
 }
 
+static void test_crowded(void **state)
+{
+	uint64_t now = uipc__now_ns();
+	bool first;
+
+	(void)state;
+	/* The running count, from /proc/loadavg's text. */
+	assert_int_equal(uipc__loadavg_running("0.52 0.58 0.59 3/250 1234\n"), 3);
+	assert_int_equal(uipc__loadavg_running("12.00 9.10 8.00 17/1024 99"), 17);
+	assert_int_equal(uipc__loadavg_running("0.52 0.58 0.59 x/250 1"), -1);
+	assert_int_equal(uipc__loadavg_running("0.52 0.58 0.59 3 250"), -1);
+	assert_int_equal(uipc__loadavg_running("0.52 0.58"), -1);
+	assert_int_equal(uipc__loadavg_running(""), -1);
+	/* Sampled once per window: within it every waiter gets the same
+	 * answer, whatever the machine does meanwhile. */
+	first = uipc__spin_crowded(now);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(uipc__spin_crowded(now + (uint64_t)i), first);
+	/* More runnable threads than CPUs, and the next sample says so. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[64];
+	/* Under valgrind one thread runs at a time: never crowded. */
+	unsigned n = cpus > 0 && cpus < 32 && !t_under_valgrind() ? (unsigned)cpus * 2 : 0;
+	atomic_store(&burn, true);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, burner, NULL), 0);
+	bool seen = false;
+	for (int tries = 0; tries < 200 && n && !seen; tries++) {
+		t_sleep_ns(UIPC__SPIN_CROWD_EVERY_NS);
+		seen = uipc__spin_crowded(uipc__now_ns());
+	}
+	atomic_store(&burn, false);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	if (n)
+		assert_true(seen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_probe_backoff),
 	    cmocka_unit_test(test_budget_learns),
 	    cmocka_unit_test(test_yield_shared),
+	    cmocka_unit_test(test_crowded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,9 @@ enum uipc_spin_mode {
 	 * 0 up to budget_ns (0 selects UIPC_SPIN_DEFAULT_MAX_NS): one wait never
 	 * spins longer than that bound. The spin offers the CPU (sched_yield())
 	 * after 2 us, and stops when that shows the CPU is shared with another
-	 * runnable thread: it never holds a CPU the sender needs.
+	 * runnable thread; it does not spin at all while more threads are
+	 * runnable than the machine has CPUs (/proc/loadavg, read at most
+	 * every 4 ms): it never holds a CPU the sender, or anyone, needs.
 	 */
 	UIPC_SPIN_ADAPTIVE = 0,
 	/** Never spin: arm and block at once. */
