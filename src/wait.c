@@ -209,11 +209,14 @@ static bool crowd_sample(void)
 	}
 	if (cpus < 1)
 		return false;
+	/* Under the fork hold: a fork() from another thread meanwhile would
+	 * leave the child an fd the library never closes there. */
+	uipc__fork_hold();
 	fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	uipc__close(fd);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		uipc__close(fd);
+	uipc__fork_release();
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
