@@ -876,20 +876,11 @@ static int op_calls(const struct op *op)
 
 /* ---- one operation in a child ------------------------------------------- */
 
-static void window_delta(const struct irqsnap *a, const struct irqsnap *b, long long *out)
-{
-	int i;
-
-	for (i = 0; i < b->n; i++)
-		out[i] = b->v[i] - irq_get(a, b->label[i]);
-}
-
 static int run_child(const struct op *op)
 {
 	struct irqsnap a, b, c;
 	uint64_t t0, t1;
-	long long base[MAXROWS];
-	int i, j;
+	int i;
 
 	if (geteuid() == 0 && (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))) {
 		bad("cannot become uid %d: %s", NOBODY, strerror(errno));
@@ -904,7 +895,10 @@ static int run_child(const struct op *op)
 		return 1;
 	R->setup_ok = 1;
 	t_sleep_ms(20);
-	irq_snap(&a);
+	if (irq_snap(&a) || a.n == 0) {
+		bad("no rows read from /proc/interrupts");
+		return 1;
+	}
 	t0 = t_now_ns();
 	for (i = 0; i < op_calls(op); i++) {
 		op->call(i);
@@ -918,15 +912,12 @@ static int run_child(const struct op *op)
 	t_sleep_ns(t1 - t0);
 	irq_snap(&c);
 	R->secs = (double)(t1 - t0) / 1e9;
-	window_delta(&a, &b, R->op);
-	window_delta(&b, &c, base);
+	/* Rows by name: a row that appears meanwhile counts from 0. */
 	R->nrows = b.n;
 	for (i = 0; i < b.n; i++) {
 		snprintf(R->label[i], sizeof(R->label[i]), "%s", b.label[i]);
-		R->base[i] = 0;
-		for (j = 0; j < c.n; j++)
-			if (!strcmp(c.label[j], b.label[i]))
-				R->base[i] = base[i];
+		R->op[i] = b.v[i] - irq_get(&a, b.label[i]);
+		R->base[i] = irq_get(&c, b.label[i]) - b.v[i];
 	}
 	return 0;
 }
