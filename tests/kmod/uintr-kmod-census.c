@@ -36,7 +36,7 @@
  * removed sender slots, which shares one IPI round among every slot whose
  * grace period is over, at most one round a jiffy (0.007 to 0.015 a
  * removal in the QEMU stage); a path that interrupts other CPUs once per
- * call costs 1 (the module before that fix: 0.80 to 0.995).
+ * call costs 1 (the module before that fix: 0.80 to 1.0).
  * Listed with bounds of their own, each with the reason:
  *  - a send that wakes a receiver blocked on another CPU (that wake is what
  *    the send is for; the receiver handed its vector fd to the sender);
