@@ -103,6 +103,8 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/b
 	"$here/tests/kmod/uintr-kmod-fake.c" -o "$work/uintr-kmod-fake"
 gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
 	"$here/tests/kmod/uintr-kmod-fuzz.c" -o "$work/uintr-kmod-fuzz"
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -I"$here/backends/uintr" \
+	"$here/tests/kmod/uintr-kmod-census.c" -o "$work/uintr-kmod-census"
 # The shim's regression programs (tests/regress/kmod-*.c), one per defect.
 kmod_regress=(exec-state uif-leak waitq-bound slot-reuse memory kvm-intel kvm-intel-live kick-storm)
 for t in "${kmod_regress[@]}"; do
@@ -145,7 +147,7 @@ log "library test program: $([ $have_lib = 1 ] && echo yes || echo no); static u
 root=$work/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 cp /bin/busybox "$root/bin/busybox"
-cp "$mod/uipc_uintr.ko" "$mod/uipc_uintr_fake.ko" "$work/uintr-kmod-test" "$work/uintr-kmod-fake" "$work/uintr-kmod-fuzz" "$root/"
+cp "$mod/uipc_uintr.ko" "$mod/uipc_uintr_fake.ko" "$work/uintr-kmod-test" "$work/uintr-kmod-fake" "$work/uintr-kmod-fuzz" "$work/uintr-kmod-census" "$root/"
 for t in "${kmod_regress[@]}"; do cp "$work/kmod-$t" "$root/"; done
 mkdir -p "$root/standin" && cp "$standin/kvm_intel.ko" "$root/standin/"
 # KVM's modules, for the regression of a kvm_intel load that fails (no VMX
@@ -245,6 +247,9 @@ mount -t cgroup2 none /sys/fs/cgroup
 for t in exec-state uif-leak waitq-bound slot-reuse memory kick-storm; do
 	step "regression kmod-$t" /kmod-$t
 done
+# The cost census: every repeatable operation, from CPU 0 as uid 65534; the
+# interrupts it costs the other CPU and the slab it leaves (tests/kmod/uintr-kmod-census.c).
+step "cost census (remote interrupts and slab per operation)" /uintr-kmod-census
 # The own wake interrupt does not care about kvm_intel; the KVM-borrowed
 # fallback (wake=kvm) does: the regression runs on that.
 own_wake() { dmesg | grep -q 'uipc_uintr_fake: blocked waits are woken by the notification (own interrupt'; }
