@@ -40,6 +40,8 @@
 #include <uipc/notify.h>
 #include <valgrind/callgrind.h>
 
+#include "bench.h" /* full_fence() */
+
 #define ROUNDS 100000
 
 static _Atomic uint64_t word;
@@ -52,16 +54,6 @@ struct mbox {
 static struct mbox box;
 static uint64_t box_seen;
 
-/* The fence the library's notify pays (bench/bench.h, full_fence()). */
-static inline void full_fence(void)
-{
-#if defined(__x86_64__)
-	__asm__ __volatile__("lock; orl $0, (%%rsp)" ::: "memory", "cc");
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -70,7 +62,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void run_word(void)
+static void hit_word(void)
 {
 	for (unsigned i = 0; i < ROUNDS; i++) {
 		atomic_fetch_add_explicit(&word, 1, memory_order_release);
@@ -82,7 +74,7 @@ static void run_word(void)
 
 /* The waiter-suppressed futex as the bench's futex-ws peer: 0 empty, 1
  * posted, 2 sleeping; the notify's syscall only for a 2 (never here). */
-static void run_futex_ws(void)
+static void hit_futex_ws(void)
 {
 	for (unsigned i = 0; i < ROUNDS; i++) {
 		full_fence();
@@ -94,7 +86,7 @@ static void run_futex_ws(void)
 	}
 }
 
-static void run_mailbox(void)
+static void hit_mailbox(void)
 {
 	char out[8] = "ping", in[8];
 
@@ -109,7 +101,7 @@ static void run_mailbox(void)
 	}
 }
 
-static int run_uipc(uipc_tx *tx, uipc_rx *rx, int poll)
+static int hit_uipc(uipc_tx *tx, uipc_rx *rx, int poll)
 {
 	uint64_t mask;
 	int r;
@@ -126,7 +118,7 @@ static int run_uipc(uipc_tx *tx, uipc_rx *rx, int poll)
 	return 0;
 }
 
-static int run_chan(uipc_chan_tx *tx, uipc_chan *ch)
+static int hit_chan(uipc_chan_tx *tx, uipc_chan *ch)
 {
 	uint64_t m = 0, got;
 	int r;
@@ -178,22 +170,22 @@ int main(int argc, char **argv)
 	}
 	printf("backend %s\n", uipc_ctx_backend_name(ctx));
 	/* Warm every path (and the spin policy's first decisions) uncounted. */
-	run_word();
-	run_futex_ws();
-	run_mailbox();
-	if (run_uipc(tx, rx, 0) < 0 || run_uipc(tx, rx, 1) < 0 || run_chan(ctx_tx, ch) < 0)
+	hit_word();
+	hit_futex_ws();
+	hit_mailbox();
+	if (hit_uipc(tx, rx, 0) < 0 || hit_uipc(tx, rx, 1) < 0 || hit_chan(ctx_tx, ch) < 0)
 		goto out;
 
-	MEASURE("word", run_word());
-	MEASURE("futex-ws", run_futex_ws());
-	MEASURE("mailbox", run_mailbox());
-	MEASURE("uipc", r = run_uipc(tx, rx, 0));
+	MEASURE("word", hit_word());
+	MEASURE("futex-ws", hit_futex_ws());
+	MEASURE("mailbox", hit_mailbox());
+	MEASURE("uipc", r = hit_uipc(tx, rx, 0));
 	if (r < 0)
 		goto out;
-	MEASURE("uipc-poll", r = run_uipc(tx, rx, 1));
+	MEASURE("uipc-poll", r = hit_uipc(tx, rx, 1));
 	if (r < 0)
 		goto out;
-	MEASURE("uipc-chan", r = run_chan(ctx_tx, ch));
+	MEASURE("uipc-chan", r = hit_chan(ctx_tx, ch));
 	if (r < 0)
 		goto out;
 	ret = 0;
