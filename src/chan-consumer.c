@@ -286,18 +286,9 @@ static struct uipc__spin *chan_spin_policy(uipc_chan *c)
 	return &c->spin;
 }
 
-/* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
-static __attribute__((noinline)) int chan_wait_slow(uipc_chan *c, int64_t timeout_ns);
-
-static inline int chan_wait(uipc_chan *c, int64_t timeout_ns)
-{
-	int r = chan_avail(c);
-
-	/* A message there already (an awake ping-pong): no wait to set up. */
-	return r != 0 ? r : chan_wait_slow(c, timeout_ns);
-}
-
-static int chan_wait_slow(uipc_chan *c, int64_t timeout_ns)
+/* chan_wait() when nothing is ready: out of line, so that the path of a
+ * message already there (an awake ping-pong) sets up no wait. */
+static __attribute__((noinline)) int chan_wait_slow(uipc_chan *c, int64_t timeout_ns)
 {
 	struct uipc__spin none = {.mode = UIPC_SPIN_NONE};
 	struct uipc__wait w = {.look = chan_look, .timeout_ns = timeout_ns};
@@ -337,6 +328,14 @@ static int chan_wait_slow(uipc_chan *c, int64_t timeout_ns)
 	}
 	chan_give_back(c);
 	return r;
+}
+
+/* Wait until a message is ready: > 0 as chan_avail(), or -errno. */
+static inline int chan_wait(uipc_chan *c, int64_t timeout_ns)
+{
+	int r = chan_avail(c);
+
+	return r != 0 ? r : chan_wait_slow(c, timeout_ns);
 }
 
 UIPC_API int uipc_chan_recv_n(uipc_chan *c, void *buf, size_t n, size_t size, int64_t timeout_ns)
