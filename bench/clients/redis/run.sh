@@ -214,72 +214,67 @@ bench_one() { # variant threads round clients pipeline test
 		'{ printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.3f\n", th, c, p, tolower($1), v, r, $2, $5, $7, n, cpu / hz * 1e6 / n }' \
 		>>"$out/raw.csv"
 }
-echo "io_threads,clients,pipeline,test,variant,round,rps,p50_ms,p99_ms,requests,cpu_us_per_req" >"$out/raw.csv"
-for th in 2 4; do
-	for r in $(seq "$rounds"); do
-		order="stock uipc"
-		((r % 2 == 0)) && order="uipc stock"
-		for v in $order; do
-			log "bench io-threads $th round $r: $v"
-			server_start "$v" "$th"
-			"$stock/redis-benchmark" -p $port -n 20000 -t set -q >/dev/null # warm-up, and keys for GET
-			for c in 1 50; do
-				for p in 1 16; do
-					for t in set get; do bench_one "$v" "$th" "$r" "$c" "$p" "$t"; done
+# Every point, round by round: io-threads 2 and 4, a fresh server per round
+# and variant, stock and patched alternating with the order flipped every
+# round; fn variant threads round clients pipeline test runs one point.
+alternate() { # what rounds fn
+	local th r v c p t order
+	for th in 2 4; do
+		for r in $(seq "$2"); do
+			order="stock uipc"
+			((r % 2 == 0)) && order="uipc stock"
+			for v in $order; do
+				log "$1 io-threads $th round $r: $v"
+				server_start "$v" "$th"
+				"$stock/redis-benchmark" -p $port -n 20000 -t set -q >/dev/null # warm-up, and keys for GET
+				for c in 1 50; do
+					for p in 1 16; do
+						for t in set get; do "$3" "$v" "$th" "$r" "$c" "$p" "$t"; done
+					done
 				done
+				server_stop
 			done
-			server_stop
 		done
 	done
-done
+}
+echo "io_threads,clients,pipeline,test,variant,round,rps,p50_ms,p99_ms,requests,cpu_us_per_req" >"$out/raw.csv"
+alternate bench "$rounds" bench_one
 
 # Syscalls per request per thread kind: separate passes (perf's counting is
-# cheap, but kept out of the timed runs), as many as the timed rounds, stock
-# and patched alternating with the order flipped every round (one pass is at
-# the mercy of the machine's phase: a loaded VM deschedules the loops, which
-# then sleep and get kicked more often): in-kernel counts of the
-# raw_syscalls:sys_enter tracepoint per thread of the server, and of the
+# cheap, but kept out of the timed runs), as many as the timed rounds (one
+# pass is at the mercy of the machine's phase: a loaded VM deschedules the
+# loops, which then sleep and get kicked more often): in-kernel counts of
+# the raw_syscalls:sys_enter tracepoint per thread of the server, and of the
 # calls that carry the wakeups, while one redis-benchmark run of the same
 # shape goes. preadv2 is uipc's drain (a read that never blocks).
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
-kinds=(epoll_wait read write preadv2)
+kinds="epoll_wait read write preadv2"
 events=raw_syscalls:sys_enter
-for k in "${kinds[@]}"; do events+=",syscalls:sys_enter_$k"; done
-echo "io_threads,clients,pipeline,test,variant,round,requests,main,io,other$(printf ',main_%s,io_%s' \
-	epoll_wait epoll_wait read read write write preadv2 preadv2)" >"$out/syscalls.csv"
-for th in 2 4; do
-	for r in $(seq "${SYSCALL_ROUNDS:-$rounds}"); do
-		order="stock uipc"
-		((r % 2 == 0)) && order="uipc stock"
-		for v in $order; do
-			log "syscalls io-threads $th round $r: $v"
-			server_start "$v" "$th"
-			"$stock/redis-benchmark" -p $port -n 20000 -t set -q >/dev/null
-			for c in 1 50; do
-				for p in 1 16; do
-					for t in set get; do
-						n=$(nreq "$c" "$p")
-						perf stat -x, -e "$events" --per-thread -p "$spid" \
-							-o "$cache/perf.txt" -- "$stock/redis-benchmark" -p $port -c "$c" -P "$p" \
-							-n "$n" -t "$t" -q >/dev/null 2>&1 || die "perf stat failed"
-						# comm-tid,count,...: the main thread is redis-server, I/O threads io_thd_N
-						awk -F, -v pre="$th,$c,$p,$t,$v,$r,$n" '
-							/sys_enter/ { k = "other"
-								if ($1 ~ /^redis-server-/) k = "main"; else if ($1 ~ /^io_thd_/) k = "io"
-								e = $4; sub(/.*sys_enter_?/, "", e); if (e == "") e = "all"
-								s[k, e] += $2 + 0 }
-							END { printf "%s,%d,%d,%d", pre, s["main", "all"], s["io", "all"], s["other", "all"]
-								split("epoll_wait read write preadv2", ks, " ")
-								for (i = 1; i <= 4; i++) printf ",%d,%d", s["main", ks[i]], s["io", ks[i]]
-								printf "\n" }' \
-							"$cache/perf.txt" >>"$out/syscalls.csv"
-					done
-				done
-			done
-			server_stop
-		done
-	done
-done
+for k in $kinds; do events+=",syscalls:sys_enter_$k"; done
+syscalls_one() { # variant threads round clients pipeline test
+	local n
+	n=$(nreq "$4" "$5")
+	perf stat -x, -e "$events" --per-thread -p "$spid" -o "$cache/perf.txt" -- \
+		"$stock/redis-benchmark" -p $port -c "$4" -P "$5" -n "$n" -t "$6" -q >/dev/null 2>&1 ||
+		die "perf stat failed"
+	# comm-tid,count,...: the main thread is redis-server, I/O threads io_thd_N
+	awk -F, -v pre="$2,$4,$5,$6,$1,$3,$n" -v kinds="$kinds" '
+		/sys_enter/ { k = "other"
+			if ($1 ~ /^redis-server-/) k = "main"; else if ($1 ~ /^io_thd_/) k = "io"
+			e = $4; sub(/.*sys_enter_?/, "", e); if (e == "") e = "all"
+			s[k, e] += $2 + 0 }
+		END { printf "%s,%d,%d,%d", pre, s["main", "all"], s["io", "all"], s["other", "all"]
+			nk = split(kinds, ks, " ")
+			for (i = 1; i <= nk; i++) printf ",%d,%d", s["main", ks[i]], s["io", ks[i]]
+			printf "\n" }' \
+		"$cache/perf.txt" >>"$out/syscalls.csv"
+}
+{
+	printf "io_threads,clients,pipeline,test,variant,round,requests,main,io,other"
+	for k in $kinds; do printf ",main_%s,io_%s" "$k" "$k"; done
+	echo
+} >"$out/syscalls.csv"
+alternate syscalls "${SYSCALL_ROUNDS:-$rounds}" syscalls_one
 
 # ---- 5. the summary ----------------------------------------------------------
 {
