@@ -416,8 +416,11 @@ int uipc__wait(uipc_rx *rx, struct uipc__wait *w)
 
 	/* A first round of looks before any clock read: a message or bit
 	 * about to land (a ping-pong) is caught without a clock read (tens of
-	 * ns in a VM) in its way. */
-	if (w->spin->mode != UIPC_SPIN_NONE && (w->spin->budget_ns || w->spin->probe)) {
+	 * ns in a VM) in its way. Not while the last sample said crowded
+	 * (below): that is a spin too. */
+	if (w->spin->mode != UIPC_SPIN_NONE && (w->spin->budget_ns || w->spin->probe) &&
+	    !(w->spin->mode == UIPC_SPIN_ADAPTIVE &&
+	      atomic_load_explicit(&crowd_seen, memory_order_relaxed))) {
 		for (unsigned i = 0; i < 64; i++) {
 			r = w->look(w->arg, UIPC_LOOK_SPIN);
 			if (r != 0) {
