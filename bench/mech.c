@@ -604,8 +604,13 @@ static int uipc_m_rx_open(struct link *l)
 	if (l->blocked)
 		err = uipc_rx_set_spin(rx, UIPC_SPIN_NONE, 0);
 	/* Every sender's vector registered here, on the receiver's thread
-	 * (uintr requires it of the first one); handed over to processes. */
-	for (unsigned i = 0; err >= 0 && i < l->nsenders; i++) {
+	 * (uintr requires it of the first one); handed over to processes.
+	 * In-process senders of the other backends use uipc_tx_new() alone,
+	 * as a program would: a capability made here would tell the receiver
+	 * that senders in other processes may come (a shared futex word, an
+	 * eventfd whose flags a sender checks before each write). */
+	bool caps = l->process || !strcmp(uipc_rx_backend_name(rx), "uintr");
+	for (unsigned i = 0; caps && err >= 0 && i < l->nsenders; i++) {
 		int cap = uipc_rx_cap(rx, i % UIPC_VECTORS);
 		if (cap < 0) {
 			err = cap;
