@@ -17,8 +17,9 @@
 enum uipc__backend_caps {
 	UIPC_CAP_POLLABLE = 1u << 0, /* rx_fd gives a pollable fd */
 	UIPC_CAP_HANDLER = 1u << 1,  /* handler mode */
-	/* rx_block sleeps on desc->status and the kick is a shared FUTEX_WAKE
-	 * on it: an event loop may wait on the word itself (uipc_rx_futex()) */
+	/* rx_block sleeps on desc->status and the kick is a FUTEX_WAKE on it,
+	 * a shared one once rx_share ran: an event loop may wait on the word
+	 * itself (uipc_rx_futex(), which shares it) */
 	UIPC_CAP_FUTEX_WORD = 1u << 2,
 };
 
@@ -80,6 +81,15 @@ struct uipc__backend_ops {
 	 * process from now on. Not called for the capability uipc_tx_new()
 	 * makes and consumes itself. */
 	void (*rx_expose)(uipc_rx *rx);
+
+	/* Optional: senders in other processes may wake the receiver from
+	 * now on (uipc__rx_share(): a capability leaves the library, the
+	 * futex word is given to a loop, or a fork is about to leave this
+	 * process's uipc_tx_new() senders in a child). Called at least once
+	 * before the first such sender can exist, on any thread, possibly
+	 * with the fork list locked (no locks, nothing that blocks), and
+	 * possibly again. */
+	void (*rx_share)(uipc_rx *rx);
 
 	/* Pollable fd, or NULL (then -EOPNOTSUPP). */
 	int (*rx_fd)(uipc_rx *rx);

@@ -219,7 +219,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		c->linked = true;
 	}
 	FP(CHAN_NEW);
-	return uipc__fork_register(&c->fork, chan_fork_child);
+	return uipc__fork_register(&c->fork, chan_fork_child, NULL);
 }
 
 UIPC_API int uipc_chan_new(uipc_rx *rx, unsigned vector, const struct uipc_chan_config *config,
@@ -562,7 +562,7 @@ static int ptx_attach_fds(uipc_chan_tx *p, int cap_fd, int memfd)
 		return p->lock_fd;
 	r = p->g.mpsc ? ptx_attach_mpsc(p) : ptx_attach_spsc(p);
 	FP(TX_LOCKED);
-	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child);
+	return r < 0 ? r : uipc__fork_register(&p->fork, ptx_fork_child, NULL);
 }
 
 static int ptx_setup(uipc_chan_tx *p, uipc_ctx *ctx, int cap_fd, const struct chan_cap *cc,

@@ -107,6 +107,15 @@ static inline uint64_t uipc__desc_dispatch_take(struct uipc__desc *d)
 	return uipc__desc_take(d);
 }
 
+/* The futex backend's switch to a shared word (backends/futex): ON, as a
+ * winning sender sets it, but with no vector and whether or not the word
+ * is armed; returns the status before. An ON left on an awake (SN) status
+ * goes with the receiver's next arm, as a peer's would. */
+static inline uint32_t uipc__desc_set_on(struct uipc__desc *d)
+{
+	return atomic_fetch_or_explicit(&d->status, UIPC_DESC_ON, memory_order_seq_cst);
+}
+
 /* Receiver, when freed: CLOSED (with SN, so no sender kicks any more). */
 static inline void uipc__desc_close(struct uipc__desc *d)
 {

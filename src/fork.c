@@ -73,6 +73,9 @@ static void fork_prepare(void)
 	FP(PREPARE);
 	pthread_mutex_lock(&hold_lock);
 	pthread_mutex_lock(&fork_lock);
+	for (struct uipc__forkable *f = fork_list.next; f != &fork_list; f = f->next)
+		if (f->prepare)
+			f->prepare(f);
 }
 
 static void fork_parent(void)
@@ -126,7 +129,7 @@ static void fork_fd_child(struct uipc__forkable *f)
 
 int uipc__fork_fd_track(struct uipc__fork_fd *t, int fd)
 {
-	int r = uipc__fork_register(&t->fork, fork_fd_child);
+	int r = uipc__fork_register(&t->fork, fork_fd_child, NULL);
 
 	if (r == 0)
 		t->fd = fd;
@@ -142,12 +145,14 @@ void uipc__fork_fd_close(struct uipc__fork_fd *t)
 	uipc__fork_release();
 }
 
-int uipc__fork_register(struct uipc__forkable *f, void (*child)(struct uipc__forkable *f))
+int uipc__fork_register(struct uipc__forkable *f, void (*child)(struct uipc__forkable *f),
+                        void (*prepare)(struct uipc__forkable *f))
 {
 	pthread_once(&fork_once, fork_init);
 	if (fork_err < 0)
 		return fork_err;
 	f->child = child;
+	f->prepare = prepare;
 	f->gen = atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed);
 	pthread_mutex_lock(&fork_lock);
 	f->next = fork_list.next;

@@ -16,9 +16,10 @@
  * reads the word in the kernel, under the futex bucket's lock, exactly
  * like the futex backend's own FUTEX_WAIT (tests/model/notify.pml).
  *
- * The word is a shared futex (the descriptor is a memfd mapping that
- * senders in other processes map too, and they wake it without
- * FUTEX_PRIVATE_FLAG): a waiter must not ask for a private one.
+ * The word is a shared futex from here on (the descriptor is a memfd
+ * mapping that senders in other processes map too, and they wake it
+ * without FUTEX_PRIVATE_FLAG): a waiter must not ask for a private one.
+ * Until now it may have been private (backends/futex/futex.c).
  */
 #include "backend.h"
 
@@ -31,6 +32,8 @@ UIPC_API int uipc_rx_futex(uipc_rx *rx, const uint32_t **ret_word, uint32_t *ret
 	/* From now on uipc_rx_arm() and uipc_rx_drain() take this receiver
 	 * (0.2 refused them: a program that never asks keeps that). */
 	rx->w.futex = true;
+	/* The loop's wait is a shared futex (above). */
+	uipc__rx_share(rx);
 	*ret_word = (const uint32_t *)(const void *)uipc__desc_futex_word(rx->desc);
 	*ret_armed = 0;
 	return 0;

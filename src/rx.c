@@ -37,6 +37,19 @@ static void rx_fork_child(struct uipc__forkable *f)
 	rx->npeers = 0;
 }
 
+/* Before fork: the senders uipc_tx_new() made for rx will go on working
+ * in the child (src/fork.c), another process from then on. */
+static void rx_fork_prepare(struct uipc__forkable *f)
+{
+	uipc__rx_share((uipc_rx *)((char *)f - offsetof(uipc_rx, fork)));
+}
+
+void uipc__rx_share(uipc_rx *rx)
+{
+	if (rx->ops->rx_share)
+		rx->ops->rx_share(rx);
+}
+
 /* Usable here: made in this process, not inherited through fork(). */
 static int rx_usable(const uipc_rx *rx)
 {
@@ -94,7 +107,7 @@ UIPC_API int uipc_rx_new(uipc_ctx *ctx, unsigned flags, uipc_rx **ret_rx)
 	r = ops->rx_init ? ops->rx_init(rx) : 0;
 	if (r == 0) {
 		FP(RX_NEW);
-		r = uipc__fork_register(&rx->fork, rx_fork_child);
+		r = uipc__fork_register(&rx->fork, rx_fork_child, rx_fork_prepare);
 		if (r < 0 && ops->rx_fini)
 			ops->rx_fini(rx);
 	}
@@ -252,6 +265,7 @@ int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose)
 	uipc_return_if(uipc__forked(&rx->fork), -ECHILD);
 	if (expose) {
 		/* Before the capability exists: nobody can hold it yet. */
+		uipc__rx_share(rx);
 		if (rx->ops->rx_expose)
 			rx->ops->rx_expose(rx);
 		atomic_store_explicit(&rx->exposed, true, memory_order_relaxed);

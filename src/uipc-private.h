@@ -98,8 +98,9 @@ struct uipc__rx_link {
  * liveness to others register, so that a child closes its copies of them. */
 struct uipc__forkable {
 	struct uipc__forkable *prev, *next;
-	void (*child)(struct uipc__forkable *f); /* in the child: close them */
-	unsigned gen;                            /* uipc__fork_gen at creation */
+	void (*child)(struct uipc__forkable *f);   /* in the child: close them */
+	void (*prepare)(struct uipc__forkable *f); /* before fork, or NULL */
+	unsigned gen;                              /* uipc__fork_gen at creation */
 };
 
 /* Whether a receiver lives, for the senders uipc_tx_new() made for it in
@@ -112,6 +113,10 @@ struct uipc__life {
 	_Atomic unsigned refs;
 	pid_t pid;                /* the receiver's process */
 	_Atomic unsigned *closed; /* MAP_SHARED | MAP_ANONYMOUS */
+	/* Senders in other processes may wake the receiver (uipc__rx_share()):
+	 * false -> true, never back. Until then the futex backend's word is a
+	 * private futex. */
+	_Atomic bool shared;
 };
 
 /* The receiver's side of the wait protocol (src/wait.c). */
@@ -237,6 +242,11 @@ UIPC_INTERNAL void uipc__rx_disarm(uipc_rx *rx, bool woken);
  * library (false only for the one uipc_tx_new() consumes itself). */
 UIPC_INTERNAL int uipc__rx_cap(uipc_rx *rx, unsigned vector, bool expose);
 
+/* Senders in other processes may wake rx from now on (a capability
+ * leaves the library, uipc_rx_futex(), fork): the backend stops relying on
+ * its senders all being here (rx_share). Any thread. */
+UIPC_INTERNAL void uipc__rx_share(uipc_rx *rx);
+
 /* Close the receiver's ends of capabilities nobody holds any more. */
 UIPC_INTERNAL void uipc__rx_reap(uipc_rx *rx);
 UIPC_INTERNAL void uipc__rx_link(uipc_rx *rx, struct uipc__rx_link *l);
@@ -348,8 +358,11 @@ UIPC_INTERNAL void uipc__cap_reap(int *peers, unsigned *n);
 /* fork() (src/fork.c). Objects made in this process have gen ==
  * uipc__fork_gen; in a child every inherited one is older (-ECHILD). */
 extern UIPC_INTERNAL _Atomic unsigned uipc__fork_gen;
+/* Register f: child runs in a fork child, prepare (or NULL) in the parent
+ * before every fork, both with the list locked. */
 UIPC_INTERNAL int uipc__fork_register(struct uipc__forkable *f,
-                                      void (*child)(struct uipc__forkable *f));
+                                      void (*child)(struct uipc__forkable *f),
+                                      void (*prepare)(struct uipc__forkable *f));
 UIPC_INTERNAL void uipc__fork_unregister(struct uipc__forkable *f);
 /* Held by fork preparation: make and record (close and forget) a
  * descriptor that a child handler closes with it held, so fork() never

@@ -1,8 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * futex backend: a blocked receiver sleeps on the descriptor's status word;
- * the sender that set ON wakes it. The futex is shared (not PRIVATE) because
- * the descriptor is a memfd mapping that other processes may map too.
+ * the sender that set ON wakes it.
+ *
+ * Private, then shared. The descriptor is a memfd mapping that other
+ * processes may map, and a waiter on it is only woken by a wake of its own
+ * kind: the kernel keys a private futex by (mm, address), a shared one by
+ * the page. A shared futex costs more per call (the key's page lookup,
+ * about 0.1 us here), so while every sender is in the receiver's process
+ * (uipc_tx_new(), sharing the receiver's life) the word is a private futex,
+ * and it turns shared for good at uipc__rx_share(): before a capability
+ * leaves the library, when uipc_rx_futex() gives the word to a loop, and
+ * before every fork (a child keeps working senders). A sender from a
+ * capability, or one in a fork child, always wakes shared.
+ *
+ * The switch loses no wakeup (tests/model/futex-share.pml). The receiver
+ * reads the flag after it armed; an in-process sender after it won ON.
+ * A waiter can disagree with the waker only if the switch came between
+ * the two reads, and the switch then sets ON on an armed word (so a wait
+ * not yet queued finds it changed) and wakes both kinds.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -11,12 +27,19 @@
 
 #include "backend.h"
 
+/* Does a waiter on rx's word use a private futex? After the arm: seq_cst. */
+static bool rx_private(const uipc_rx *rx)
+{
+	return !atomic_load_explicit(&rx->life->shared, memory_order_seq_cst);
+}
+
 static int futex_block(uipc_rx *rx, uint32_t expect, const struct timespec *deadline)
 {
 	/* WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline: no drift
 	 * when a wait is retried after a stray wakeup. */
-	long r = syscall(SYS_futex, uipc__desc_futex_word(rx->desc), FUTEX_WAIT_BITSET, expect,
-	                 deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+	int op = FUTEX_WAIT_BITSET | (rx_private(rx) ? FUTEX_PRIVATE_FLAG : 0);
+	long r = syscall(SYS_futex, uipc__desc_futex_word(rx->desc), op, expect, deadline, NULL,
+	                 FUTEX_BITSET_MATCH_ANY);
 
 	if (r == 0 || errno == EAGAIN)
 		return 0;
@@ -49,7 +72,8 @@ struct futex_waitv_ts {
 	int64_t tv_nsec;
 };
 
-#define FUTEX_WAITV_SIZE_U32 0x02 /* FUTEX2_SIZE_U32, shared (no FUTEX2_PRIVATE) */
+#define FUTEX_WAITV_SIZE_U32 0x02 /* FUTEX2_SIZE_U32 */
+#define FUTEX_WAITV_PRIVATE  0x80 /* FUTEX2_PRIVATE */
 
 static _Atomic bool waitv_missing;
 
@@ -67,7 +91,7 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
 	for (unsigned i = 0; i < n; i++)
 		v[i] = (struct futex_waitv_arg){
 		    .uaddr = (uint64_t)(uintptr_t)uipc__desc_futex_word(rxs[i]->desc),
-		    .flags = FUTEX_WAITV_SIZE_U32};
+		    .flags = FUTEX_WAITV_SIZE_U32 | (rx_private(rxs[i]) ? FUTEX_WAITV_PRIVATE : 0)};
 	/* The deadline is absolute, on the clock named last, and a 64-bit
 	 * __kernel_timespec whatever the size of time_t. */
 	if (deadline)
@@ -101,19 +125,57 @@ static int futex_block_many(uipc_rx *const *rxs, unsigned n, const struct timesp
  * order, the ring's stale wait would take the kick and the thread sleep on.
  * The syscall costs the same.
  */
-static int futex_kick(uipc_tx *tx)
+static int futex_wake(_Atomic uint32_t *word, bool private)
 {
-	if (syscall(SYS_futex, uipc__desc_futex_word(tx->desc), FUTEX_WAKE, INT_MAX, NULL, NULL,
-	            0) < 0)
+	if (syscall(SYS_futex, word, FUTEX_WAKE | (private ? FUTEX_PRIVATE_FLAG : 0), INT_MAX, NULL,
+	            NULL, 0) < 0)
 		return -errno;
 	return 0;
 }
 
-/* A sender of uipc_tx_new() needs nothing but the descriptor. */
+/*
+ * Private only for a sender of uipc_tx_new() in the receiver's own process
+ * (not a fork child's copy), before the switch; read after the post won ON
+ * (seq_cst). A private futex is keyed by its address, so that wake goes to
+ * the word in the receiver's mapping (tx->backend, futex_tx_local()), not
+ * in ours. Only a live receiver's word can be won armed (a freed one's says
+ * SN for good and no other process maps it yet); if the receiver returns
+ * and is freed between our win and the wake, the wake finds nobody there.
+ */
+static int futex_kick(uipc_tx *tx)
+{
+	if (tx->life && tx->gen == atomic_load_explicit(&uipc__fork_gen, memory_order_relaxed) &&
+	    !atomic_load_explicit(&tx->life->shared, memory_order_seq_cst))
+		return futex_wake(tx->backend, true);
+	return futex_wake(uipc__desc_futex_word(tx->desc), false);
+}
+
+/*
+ * The switch to a shared futex (uipc__rx_share()). A receiver that read the
+ * flag before it may be queued as a private waiter, or about to queue, and
+ * a sender that won ON may have read it either side of the store: so ON is
+ * set on an armed word (a wait not yet queued finds the word changed and
+ * returns), and both kinds are woken. The woken receiver re-arms and reads
+ * the flag again. A receiver awake (SN) reads it at its next arm; the ON
+ * it finds then is gone with that arm's store, like a peer's stray one.
+ */
+static void futex_rx_share(uipc_rx *rx)
+{
+	_Atomic uint32_t *word = uipc__desc_futex_word(rx->desc);
+
+	if (atomic_exchange_explicit(&rx->life->shared, true, memory_order_seq_cst))
+		return;
+	if (uipc__desc_set_on(rx->desc) & UIPC_DESC_SN)
+		return;
+	(void)futex_wake(word, true);
+	(void)futex_wake(word, false);
+}
+
+/* A sender of uipc_tx_new(): the address of the receiver's word, the key
+ * of its private futex (only ever passed to FUTEX_WAKE, never read). */
 static int futex_tx_local(uipc_tx *tx, uipc_rx *rx)
 {
-	(void)tx;
-	(void)rx;
+	tx->backend = uipc__desc_futex_word(rx->desc);
 	return 0;
 }
 
@@ -123,6 +185,7 @@ const struct uipc__backend_ops uipc__backend_futex = {
     .caps = UIPC_CAP_FUTEX_WORD,
     .rx_block = futex_block,
     .rx_block_many = futex_block_many,
+    .rx_share = futex_rx_share,
     .tx_local = futex_tx_local,
     .tx_kick = futex_kick,
 };
