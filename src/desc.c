@@ -14,29 +14,12 @@
 
 int uipc__desc_post(struct uipc__desc *d, uint64_t bit)
 {
-	uint32_t s;
+	return uipc__desc_covered(d, bit) ? 0 : uipc__desc_post_or(d, bit);
+}
 
-	/*
-	 * Still pending from an earlier notify? Then that notify's kick (or
-	 * the receiver's next look) covers ours: no shared write, the line
-	 * stays shared. The fence orders the caller's earlier stores (the
-	 * message being announced) before the deciding loads; without it TSO
-	 * lets the loads pass them, and the receiver could take the bit, miss
-	 * the message and sleep. A first relaxed look keeps the fence off the
-	 * path that ORs, where the locked OR is the full barrier.
-	 *
-	 * Pending and armed without ON is the one state where the pending bit
-	 * does not cover us: a kick failed (uipc__desc_unpost()), or the
-	 * receiver is between arming and its re-check. Then we kick (go on).
-	 */
-	if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
-		uipc__fence();
-		if (atomic_load_explicit(&d->pir, memory_order_relaxed) & bit) {
-			s = atomic_load_explicit(&d->status, memory_order_relaxed);
-			if (s & (UIPC_DESC_SN | UIPC_DESC_ON))
-				return (s & UIPC_DESC_CLOSED) ? -EPIPE : 0;
-		}
-	}
+int uipc__desc_post_or(struct uipc__desc *d, uint64_t bit)
+{
+	uint32_t s;
 
 	atomic_fetch_or_explicit(&d->pir, bit, memory_order_seq_cst);
 	s = atomic_load_explicit(&d->status, memory_order_seq_cst);

@@ -143,10 +143,43 @@ static inline bool uipc__desc_closed_hint(struct uipc__desc *d)
 	return atomic_load_explicit(&d->status, memory_order_relaxed) & UIPC_DESC_CLOSED;
 }
 
+/*
+ * Sender, the first step of a post: is it covered without a shared write?
+ * The bit still pending from an earlier notify, and the receiver awake (SN)
+ * or a kick on its way (ON): then that notify's kick (or the receiver's
+ * next look) covers ours, and the line stays shared. The fence orders the
+ * caller's earlier stores (the message being announced) before the
+ * deciding loads; without it TSO lets the loads pass them, and the
+ * receiver could take the bit, miss the message and sleep. A first relaxed
+ * look keeps the fence off the path that ORs, where the locked OR is the
+ * full barrier.
+ *
+ * Pending and armed without ON is the one state where the pending bit does
+ * not cover us: a kick failed (uipc__desc_unpost()), or the receiver is
+ * between arming and its re-check. Then the post goes on (OR, kick).
+ * CLOSED goes on too, to the post's answer (a hint, -EPIPE). Inline: the
+ * sender's fast path (uipc_tx_notify()).
+ */
+static inline bool uipc__desc_covered(struct uipc__desc *d, uint64_t bit)
+{
+	uint32_t s;
+
+	if (!(atomic_load_explicit(&d->pir, memory_order_relaxed) & bit))
+		return false;
+	uipc__fence();
+	if (!(atomic_load_explicit(&d->pir, memory_order_relaxed) & bit))
+		return false;
+	s = atomic_load_explicit(&d->status, memory_order_relaxed);
+	return (s & (UIPC_DESC_SN | UIPC_DESC_ON)) && !(s & UIPC_DESC_CLOSED);
+}
+
 /* Sender: post bit. Returns 1 when the caller must kick the backend (it won
  * the CAS that set ON), 0 when no kick is needed, -EPIPE if the status word
  * says CLOSED (which the caller must confirm: any peer can write it). */
 UIPC_INTERNAL int uipc__desc_post(struct uipc__desc *d, uint64_t bit);
+
+/* The post after its first step said not covered: OR, then as above. */
+UIPC_INTERNAL int uipc__desc_post_or(struct uipc__desc *d, uint64_t bit);
 
 /* Sender: the kick after a post failed; let the next notify kick. */
 UIPC_INTERNAL void uipc__desc_unpost(struct uipc__desc *d);

@@ -37,6 +37,7 @@ static int tx_setup(uipc_tx *tx, int cap_fd, const struct uipc__cap_vector *cv, 
 	tx->ops = uipc__backend_get((enum uipc_backend)cv->backend);
 	if (!tx->ops)
 		return -EOPNOTSUPP;
+	tx->own_notify = tx->ops->tx_notify != NULL;
 	r = uipc__shm_map(fds[0], UIPC_DESC_MAP_SIZE, &map);
 	if (r < 0)
 		return r;
@@ -150,6 +151,7 @@ static int tx_local_new(uipc_rx *rx, unsigned vector, uipc_tx **ret_tx)
 	}
 	tx->desc = map;
 	tx->ops = rx->ops;
+	tx->own_notify = tx->ops->tx_notify != NULL;
 	tx->vector = vector;
 	tx->bit = UINT64_C(1) << vector;
 	tx->pid = rx->life->pid;
@@ -205,14 +207,12 @@ UIPC_API unsigned uipc_tx_vector(const uipc_tx *tx)
 	return tx->vector;
 }
 
-UIPC_API int uipc_tx_notify(uipc_tx *tx)
+/* A notify that the pending bit does not cover: the rest of the post, and
+ * the kick if it won one. */
+static __attribute__((noinline)) int tx_post(uipc_tx *tx)
 {
-	int r;
+	int r = uipc__desc_post_or(tx->desc, tx->bit);
 
-	uipc_return_if(!tx_valid(tx), -EINVAL);
-	if (tx->ops->tx_notify)
-		return tx->ops->tx_notify(tx);
-	r = uipc__desc_post(tx->desc, tx->bit);
 	if (r == 0)
 		return 0;
 	if (r < 0) /* CLOSED in shared memory: gone only if the kernel agrees */
@@ -222,6 +222,17 @@ UIPC_API int uipc_tx_notify(uipc_tx *tx)
 	if (r < 0)
 		uipc__desc_unpost(tx->desc);
 	return r;
+}
+
+UIPC_API int uipc_tx_notify(uipc_tx *tx)
+{
+	uipc_return_if(!tx_valid(tx), -EINVAL);
+	if (tx->own_notify)
+		return tx->ops->tx_notify(tx);
+	/* A notify to a receiver still holding our bit: no frame, no call. */
+	if (uipc__desc_covered(tx->desc, tx->bit))
+		return 0;
+	return tx_post(tx);
 }
 
 UIPC_API int uipc_tx_check(uipc_tx *tx)

@@ -159,7 +159,8 @@ struct uipc_rx {
 };
 
 struct uipc_tx {
-	uint32_t magic; /* UIPC_TX_MAGIC while alive */
+	uint32_t magic;  /* UIPC_TX_MAGIC while alive */
+	bool own_notify; /* ops->tx_notify replaces the protocol (uintr) */
 	uipc_ctx *ctx;
 	const struct uipc__backend_ops *ops;
 	struct uipc__desc *desc; /* shared mapping of the receiver's descriptor */

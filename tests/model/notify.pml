@@ -3,8 +3,9 @@
  * Model of the uipc notify/wait protocol on one receiver descriptor, with NS
  * senders, one receiver that keeps waiting, and one hostile peer. Each step
  * is one atomic access of the code, named after the function that does it:
- *   sender:   uipc_tx_notify() (src/tx.c) -> uipc__desc_post() (src/desc.c):
- *             relaxed look at pir; if the bit is set, fence(seq_cst), look
+ *   sender:   uipc_tx_notify() (src/tx.c) -> uipc__desc_post() (src/desc.c;
+ *             the sender runs its first step inline, uipc__desc_covered(),
+ *             then uipc__desc_post_or()): relaxed look at pir; if the bit is set, fence(seq_cst), look
  *             again and load status: still set and SN|ON in status:
  *             coalesced, no shared write (armed without ON: go on);
  *             fetch_or pir; load status, return on SN|ON (CLOSED is only a
