@@ -337,8 +337,10 @@ static int chan_watch(uipc_chan *c)
 }
 
 /* The holder's end is returned; tracked in track if not NULL (the
- * library holds it for the caller: a fork child closes its copy). */
-static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track)
+ * library holds it for the caller: a fork child closes its copy). expose:
+ * it may leave the library (false only for uipc_chan_tx_new()'s, whose
+ * producer then notifies through a sender of its own process). */
+static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track, bool expose)
 {
 	struct chan_cap cc = {
 	    .magic = CHAN_CAP_MAGIC,
@@ -360,7 +362,7 @@ static int chan_cap(uipc_chan *c, int *ret_idx, struct uipc__fork_fd *track)
 		return r;
 	/* A vector capability of its own, so that no holder can spoil
 	 * another's (src/rx.c). */
-	fds[1] = uipc_rx_cap(c->rx, cc.vector);
+	fds[1] = uipc__rx_cap(c->rx, cc.vector, expose);
 	if (fds[1] < 0)
 		return fds[1];
 	uipc__fork_hold(); /* made and recorded as one (chan_drop_peer()) */
@@ -396,7 +398,7 @@ UIPC_API int uipc_chan_cap(uipc_chan *c)
 
 	uipc_return_if(!chan_valid(c), -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
-	return chan_cap(c, &idx, NULL);
+	return chan_cap(c, &idx, NULL, true);
 }
 
 UIPC_API int uipc_chan_cap_send(uipc_chan *c, int sock)
@@ -409,7 +411,7 @@ UIPC_API int uipc_chan_cap_send(uipc_chan *c, int sock)
 	uipc_return_if(sock < 0, -EBADF);
 	/* Ours until it is sent: a fork child must not keep it (a producer
 	 * that may still come, to the consumer), src/fork.c. */
-	fd = chan_cap(c, &idx, &held);
+	fd = chan_cap(c, &idx, &held, true);
 	if (fd < 0)
 		return fd;
 	FP(CAP_SEND);
@@ -654,32 +656,59 @@ UIPC_API int uipc_chan_tx_open(uipc_ctx *ctx, int cap_fd, uipc_chan_tx **ret_tx)
 	return 0;
 }
 
+/*
+ * A producer in the consumer's process: attached through a capability like
+ * any other (its liveness is the capability's, its claim entry or role the
+ * lock's), but it notifies through a sender of uipc_tx_new(), sharing the
+ * receiver's state where the backend can (tx_local): the receiver is not
+ * exposed for it, so it keeps the costs of a receiver whose senders are
+ * all here (a private futex word; an eventfd written without an fcntl()
+ * first, drained without an empty read; uipc(7) SYSCALLS PER OPERATION).
+ */
 UIPC_API int uipc_chan_tx_new(uipc_chan *c, uipc_chan_tx **ret_tx)
 {
 	struct uipc__fork_fd held = {.fd = -1};
+	uipc_tx *tx = NULL;
 	uipc_chan_tx *p;
 	int fd, r, idx;
+	bool local;
 
 	uipc_return_if(!chan_valid(c) || !ret_tx, -EINVAL);
 	uipc_return_if(uipc__forked(&c->fork), -ECHILD);
+	local = c->rx->ops->tx_local != NULL;
+	if (local) {
+		r = uipc_tx_new(c->rx, (unsigned)__builtin_ctzll(c->bit), &tx);
+		if (r < 0)
+			return r;
+	}
 	/* Ours until the producer has its own copy: a fork child must not
 	 * keep it, or the consumer never sees every producer gone while the
-	 * child lives (tests/regress/fork-held-cap.c). */
-	fd = chan_cap(c, &idx, &held);
-	if (fd < 0)
+	 * child lives (tests/regress/fork-held-cap.c). Its vector capability
+	 * is exposed where the producer notifies through it. */
+	fd = chan_cap(c, &idx, &held, !local);
+	if (fd < 0) {
+		uipc_tx_free(tx);
 		return fd;
+	}
 	FP(TX_NEW_CAP);
 	r = uipc_chan_tx_open(c->rx->ctx, fd, ret_tx);
 	uipc__fork_fd_close(&held);
 	if (r < 0) {
+		uipc_tx_free(tx);
 		/* Never attached: it must not count as a producer that left
 		 * (tests/regress/tx-new-failed.c). */
 		chan_drop_peer(c, idx);
 		c->ever--;
 		return r;
 	}
-	/* Same process: use the consumer's mapping instead of a second one. */
+	/* Same process: use the consumer's mapping instead of a second one,
+	 * and the receiver's own sender. The capability's sender was never
+	 * used: nothing was published yet. */
 	p = *ret_tx;
+	if (tx) {
+		uipc_tx_free(p->tx);
+		p->tx = tx;
+	}
 	munmap(p->g.shm, p->g.size);
 	geo_map(&p->g, c->map->addr);
 	if (p->g.mpsc)

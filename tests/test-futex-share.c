@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uipc/chan.h>
+
 #include "test-common.h"
 
 #define WAIT_MS 10000 /* a lost wakeup: far longer than any wake here */
@@ -190,6 +192,37 @@ static void test_private_then_shared(void **state)
 	uipc_tx_free(tx);
 }
 
+/* A channel's producer in this process (uipc_chan_tx_new()) is one of the
+ * receiver's own: the word stays private, and its send wakes it. A
+ * producer capability handed out makes it shared. */
+static void test_channel_here(void **state)
+{
+	struct uipc_chan_config cfg = {.size = sizeof(cfg), .msg_size = 8, .capacity = 16};
+	struct fx *f = *state;
+	uint64_t msg = 7;
+	uipc_chan_tx *p;
+	uipc_chan *ch;
+	int cap = -1;
+
+	assert_int_equal(uipc_chan_new(f->rx, 9, &cfg, &ch), 0);
+	assert_int_equal(uipc_chan_tx_new(ch, &p), 0);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) {
+			/* Kept open: its close is a producer leaving, which the
+			 * consumer's receiver is notified of. */
+			cap = uipc_chan_cap(ch);
+			assert_true(cap >= 0);
+		}
+		sleeper_asleep(&f->s, SYS_futex, i == 0);
+		assert_int_equal(uipc_chan_send(p, &msg, sizeof(msg)), 0);
+		sleeper_woken(&f->s, 1u << 9);
+		assert_int_equal(uipc_chan_recv(ch, &msg, sizeof(msg), 0), 0);
+	}
+	close(cap);
+	uipc_chan_tx_free(p);
+	uipc_chan_free(ch);
+}
+
 /* Asleep on the private word when a capability leaves: its holder's wake
  * (shared) must reach it. */
 static void test_share_while_asleep(void **state)
@@ -308,6 +341,7 @@ int main(void)
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_private_then_shared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_channel_here, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_share_while_asleep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_while_asleep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rx_futex_while_asleep, setup, teardown),

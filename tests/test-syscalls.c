@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uipc/chan.h>
+
 #include "backend.h"
 #include "lib/syscount.h"
 #include "lib/t.h"
@@ -29,14 +31,17 @@ enum seg {
 	X_ARM_EMPTY,
 	X_DRAIN_EMPTY,
 	X_POLL_EMPTY,
+	C_KICK,        /* a channel producer of this process (uipc_chan_tx_new()) */
+	C_DRAIN_EMPTY, /* ... and the drain that finds nothing after it */
 	SEGS
 };
 
 static const char *const seg_names[SEGS] = {
-    "notify, receiver awake",  "kick, receiver asleep",    "ack of the kick",
-    "arm, nothing pending",    "drain, nothing pending",   "poll, nothing pending",
-    "(exposed) notify, awake", "(exposed) kick, asleep",   "(exposed) ack of the kick",
-    "(exposed) arm, nothing",  "(exposed) drain, nothing", "(exposed) poll, nothing",
+    "notify, receiver awake",  "kick, receiver asleep",         "ack of the kick",
+    "arm, nothing pending",    "drain, nothing pending",        "poll, nothing pending",
+    "(exposed) notify, awake", "(exposed) kick, asleep",        "(exposed) ack of the kick",
+    "(exposed) arm, nothing",  "(exposed) drain, nothing",      "(exposed) poll, nothing",
+    "(channel here) kick",     "(channel here) drain, nothing",
 };
 
 static bool pollable;
@@ -119,6 +124,49 @@ static void patterns(uipc_ctx *ctx, enum seg base)
 	uipc_rx_free(rx);
 }
 
+/* A channel on the receiver and its producer in this process: the
+ * producer's kick and the receiver's empty drain cost what uipc_tx_new()
+ * senders' do (the receiver is not exposed for it). */
+static void chan_patterns(uipc_ctx *ctx)
+{
+	struct uipc_chan_config cfg = {.size = sizeof(cfg), .msg_size = 8, .capacity = 64};
+	uint64_t msg = 1, m;
+	uipc_chan_tx *p;
+	uipc_chan *ch;
+	uipc_rx *rx;
+
+	if (uipc_rx_new(ctx, pollable ? UIPC_RX_POLLABLE : 0, &rx) < 0 ||
+	    uipc_chan_new(rx, 3, &cfg, &ch) < 0 || uipc_chan_tx_new(ch, &p) < 0)
+		fail("channel\n");
+	for (int i = 0; i < REPS; i++) {
+		if (pollable ? uipc_rx_arm(rx) != 0 : (uipc__rx_arm_status(rx), false))
+			fail("arm\n");
+		sc_begin(C_KICK);
+		if (uipc_chan_send(p, &msg, sizeof(msg)) < 0)
+			fail("send\n");
+		sc_end();
+		if (!pollable)
+			uipc__rx_disarm(rx, true);
+		/* The bit too, or the next send finds it pending and stops. */
+		if ((pollable ? uipc_rx_drain(rx, &m) : uipc_rx_wait(rx, 0, &m)) < 0 ||
+		    m != 1u << 3)
+			fail("drain\n");
+		if (uipc_chan_recv(ch, &msg, sizeof(msg), 0) < 0)
+			fail("recv\n");
+		if (pollable) {
+			if (uipc_rx_arm(rx) != 0)
+				fail("arm\n");
+			sc_begin(C_DRAIN_EMPTY);
+			if (uipc_rx_drain(rx, &m) < 0 || m)
+				fail("drain empty\n");
+			sc_end();
+		}
+	}
+	uipc_chan_tx_free(p);
+	uipc_chan_free(ch);
+	uipc_rx_free(rx);
+}
+
 static void child(void *arg)
 {
 	uipc_ctx *ctx;
@@ -129,6 +177,7 @@ static void child(void *arg)
 	pollable = strcmp(uipc_ctx_backend_name(ctx), "eventfd") == 0;
 	patterns(ctx, 0);
 	patterns(ctx, X_NOTIFY_AWAKE);
+	chan_patterns(ctx);
 	uipc_ctx_free(ctx);
 	_exit(0);
 }
@@ -142,14 +191,14 @@ int main(int argc, char **argv)
 		const char *backend;
 		long want[SEGS];
 	} table[] = {
-	    {"eventfd", {0, 1, 1, 0, 0, 0, 0, 2, 1, 0, 1, 0}},
-	    {"futex", {0, 1, 0, -1, -1, 0, 0, 1, 0, -1, -1, 0}},
+	    {"eventfd", {0, 1, 1, 0, 0, 0, 0, 2, 1, 0, 1, 0, 1, 0}},
+	    {"futex", {0, 1, 0, -1, -1, 0, 0, 1, 0, -1, -1, 0, 1, -1}},
 	    /* The kick is tgkill() (another process: a liveness poll() and
 	     * rt_tgsigqueueinfo()); here the receiver is this thread, which
 	     * also takes the signal (rt_sigreturn): not asserted. */
-	    {"signal", {0, -1, 0, -1, -1, 0, 0, -1, 0, -1, -1, 0}},
+	    {"signal", {0, -1, 0, -1, -1, 0, 0, -1, 0, -1, -1, 0, -1, -1}},
 	    /* The model runs SENDUIPI in software: not asserted. */
-	    {"uintr-sim", {-1, -1, 0, -1, -1, 0, -1, -1, 0, -1, -1, 0}},
+	    {"uintr-sim", {-1, -1, 0, -1, -1, 0, -1, -1, 0, -1, -1, 0, -1, -1}},
 	};
 	const char *be = getenv("UIPC_BACKEND");
 	int r, bad = 0;

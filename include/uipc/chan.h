@@ -42,10 +42,12 @@
  * Costs: the consumer frees slots to producers every quarter ring and before
  * it sleeps (not per message), so a producer may see the ring full while up
  * to a quarter of it is already consumed. Producers attached in the
- * consumer's process with uipc_chan_tx_new() share its mapping and, where the
- * kernel has membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), send without a
- * locked instruction: the consumer pays one membarrier() when it goes to
- * sleep instead.
+ * consumer's process with uipc_chan_tx_new() notify through a sender of
+ * uipc_tx_new() (on futex and eventfd the receiver keeps the costs of one
+ * whose senders are all here), share its mapping and, where the kernel has
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), send without a locked
+ * instruction: the consumer pays one membarrier() when it goes to sleep
+ * instead.
  *
  * Resources (uipc(7), RESOURCES): a consumer holds 1 fd (the ring) plus 1
  * per producer capability until every holder closed it, and from its first
