@@ -195,7 +195,11 @@ static int q_rx_open(struct q *q)
 	int err = 0;
 #ifdef BENCH_HAVE_CHAN
 	if (q->kind == Q_UIPC) {
-		struct uipc_chan_config cfg = {.msg_size = q->msg, .capacity = CHAN_CAPACITY};
+		/* In one process, fence-free producers: these rows stream or
+		 * spin, where the consumer rarely sleeps (include/uipc/chan.h). */
+		struct uipc_chan_config cfg = {.msg_size = q->msg,
+		                               .capacity = CHAN_CAPACITY,
+		                               .flags = q->process ? 0 : UIPC_CHAN_LIGHT};
 		uipc_chan *chan;
 		err = uipc_rx_new(q->ctx, 0, &q->rx);
 		if (err < 0)

@@ -150,7 +150,8 @@ static int hit_chan(uipc_chan_tx *tx, uipc_chan *ch)
 int main(int argc, char **argv)
 {
 	const char *backend = argc > 1 ? argv[1] : NULL;
-	struct uipc_chan_config cfg = {.size = sizeof(cfg), .msg_size = 8, .capacity = 256};
+	struct uipc_chan_config cfg = {
+	    .size = sizeof(cfg), .msg_size = 8, .capacity = 256, .flags = UIPC_CHAN_LIGHT};
 	uipc_ctx *ctx = NULL;
 	uipc_rx *rx = NULL, *crx = NULL;
 	uipc_tx *tx = NULL;

@@ -10,7 +10,7 @@
 #include "chan-ring.h"
 #include "hooks.h"
 
-#define CHAN_FLAGS    (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA)
+#define CHAN_FLAGS    (UIPC_CHAN_MPSC | UIPC_CHAN_NUMA | UIPC_CHAN_LIGHT)
 #define CHAN_TX_MAGIC 0x78746863u
 #define CHAN_RX_MAGIC 0x78726863u
 

@@ -65,7 +65,9 @@ void uipc__kill_point(enum uipc__kp n)
 #endif
 
 /*
- * Asymmetric fence for producers in the consumer's process. A producer's
+ * Asymmetric fence for producers in the consumer's process, on channels
+ * made with UIPC_CHAN_LIGHT (include/uipc/chan.h: it pays only where sends
+ * far outnumber the consumer's sleeps). A producer's
  * store of a message and its following load of pir need a full fence for
  * the Dekker pattern; instead, before the receiver sleeps (a channel
  * receive, uipc_rx_wait() or uipc_rx_arm() on it), the waiter runs
@@ -199,7 +201,7 @@ static int chan_setup(uipc_chan *c, const struct uipc_chan_config *cfg, unsigned
 		return r;
 	geo_map(&c->g, map);
 	c->map->addr = map;
-	atomic_init(&c->map->membarrier, membarrier_ready());
+	atomic_init(&c->map->membarrier, (cfg->flags & UIPC_CHAN_LIGHT) && membarrier_ready());
 	c->map->size = c->g.size;
 	r = chan_place(map, c->g.size, cfg);
 	if (r < 0)

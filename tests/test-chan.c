@@ -638,6 +638,13 @@ static void test_kicks_mpsc(void **state)
 	kick_count(*state, UIPC_CHAN_MPSC);
 }
 
+/* Fence-free producers (UIPC_CHAN_LIGHT): the same counts. */
+static void test_kicks_light(void **state)
+{
+	kick_count(*state, UIPC_CHAN_LIGHT);
+	kick_count(*state, UIPC_CHAN_LIGHT | UIPC_CHAN_MPSC);
+}
+
 /*
  * A consumer blocked in uipc_chan_recv(): one send (or one batch) costs
  * exactly one kick. The sender waits until the receiver is armed (status 0:
@@ -1162,6 +1169,12 @@ static void test_stress_mpsc(void **state)
 	stress(*state, UIPC_CHAN_MPSC, 3);
 }
 
+static void test_stress_light(void **state)
+{
+	stress(*state, UIPC_CHAN_LIGHT, 1);
+	stress(*state, UIPC_CHAN_LIGHT | UIPC_CHAN_MPSC, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1183,6 +1196,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_vectors_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kicks_spsc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kicks_mpsc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kicks_light, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blocked_consumer_kicks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_send_wait_sleeps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_spsc, setup, teardown),
@@ -1192,6 +1206,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_mpsc_producer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stress_spsc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stress_mpsc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stress_light, setup, teardown),
 	};
 	uipc_ctx *probe;
 	int r = uipc_ctx_new(NULL, &probe);

@@ -8,7 +8,9 @@
 #   BUILD       meson build directory with the servers [build]
 #   HANDOFFS    server variants: mutex, mutex-always (eventfd write per job,
 #               as nginx), uipc, uipc-nospin (receivers never spin),
-#               uipc-light (same-process producers without a fence) [mutex uipc]
+#               uipc-caps (producers attached through capabilities, as from
+#               another process), uipc-light (UIPC_CHAN_LIGHT channels:
+#               producers without a fence) [mutex uipc]
 #   CONNS       wrk connections [1 16 256]
 #   WORK        per-request work: microseconds of CPU burn, or "pread"
 #               (one 4 KiB page of a 64 MiB page-cached file) [0 5 50]
@@ -78,6 +80,7 @@ start_server() { # handoff work
     mutex-always) extra=(--notify-always) ;;
     uipc-nospin) extra=(--spin 0) ;;
     uipc-light) extra=(--light) ;;
+    uipc-caps) extra=(--caps) ;;
   esac
   if [ "$2" = pread ]; then extra+=(-f "$tmp/file"); else extra+=(-W "$2"); fi
   "${pin[@]}" "$BUILD/bench/server/$bin" -p 0 -t "$IO_THREADS" -w "$WORKERS" "${extra[@]}" >"$tmp/server.out" &

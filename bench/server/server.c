@@ -24,7 +24,7 @@
  *      through uipc_rx_fd() with uipc_rx_arm()/uipc_rx_drain().
  *
  *   uipc-httpd-{mutex,uipc} [-p port] [-t io_threads] [-w workers] [-W burn_us]
- *                           [-f file] [--notify-always] [--light] [--spin ns]
+ *                           [-f file] [--notify-always] [--caps | --light] [--spin ns]
  *
  * Prints "listening on 127.0.0.1:PORT" on stdout once it accepts; SIGINT or
  * SIGTERM prints "requests N" and exits 0. GET /stats answers the number of
@@ -120,7 +120,7 @@ static struct {
 	unsigned n_io, n_workers, burn_us;
 	int port, file_fd;
 	off_t file_pages;
-	bool notify_always, light;
+	bool notify_always, light, caps;
 	long spin_ns;
 	struct io io[MAX_IO];
 	struct worker workers[MAX_WORKERS];
@@ -332,13 +332,14 @@ static void set_spin(uipc_rx *rx)
 
 static void new_chan(uipc_rx *rx, uipc_chan **ret, int *caps, unsigned ncaps)
 {
-	struct uipc_chan_config cfg = {
-	    .msg_size = sizeof(struct job), .capacity = QUEUE_SLOTS, .flags = UIPC_CHAN_MPSC};
+	struct uipc_chan_config cfg = {.msg_size = sizeof(struct job),
+	                               .capacity = QUEUE_SLOTS,
+	                               .flags = UIPC_CHAN_MPSC | (S.light ? UIPC_CHAN_LIGHT : 0)};
 	int r = uipc_chan_new(rx, 0, &cfg, ret);
 
 	if (r < 0)
 		die("channel", -r);
-	for (unsigned i = 0; i < ncaps && !S.light; i++)
+	for (unsigned i = 0; i < ncaps && S.caps; i++)
 		if ((caps[i] = uipc_chan_cap(*ret)) < 0)
 			die("channel capability", -caps[i]);
 }
@@ -370,19 +371,22 @@ static void handoff_init_worker(struct worker *w)
 }
 
 /*
- * Attach every producer end, between the two barriers. By default through a
- * capability fd, as a producer in another process would: such a producer
- * fences each send. --light uses uipc_chan_tx_new(), whose producers skip
- * that fence and make the consumer run membarrier() whenever it finds its
- * ring empty, which an event loop does after every batch.
+ * Attach every producer end, between the two barriers. By default with
+ * uipc_chan_tx_new(), as a program whose threads are all in one process
+ * would. --caps attaches through a capability fd, as a producer in another
+ * process would: the receivers are then exposed (an eventfd kick checks the
+ * fd's flags first, an empty drain reads once, the futex word is shared).
+ * --light makes the channels UIPC_CHAN_LIGHT: producers skip their fence
+ * and the consumer runs membarrier() whenever it finds its ring empty,
+ * which an event loop does after every batch.
  */
 static void attach(uipc_chan *ch, int cap, uipc_chan_tx **ret)
 {
-	int r = S.light ? uipc_chan_tx_new(ch, ret) : uipc_chan_tx_open(S.ctx, cap, ret);
+	int r = S.caps ? uipc_chan_tx_open(S.ctx, cap, ret) : uipc_chan_tx_new(ch, ret);
 
 	if (r < 0)
 		die("attach producer", -r);
-	if (!S.light)
+	if (S.caps)
 		close(cap);
 }
 
@@ -652,8 +656,9 @@ static int local_port(int fd)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: uipc-httpd-" HANDOFF_NAME " [-p port] [-t io_threads] [-w workers] "
-	                "[-W burn_us] [-f file] [--notify-always] [--light] [--spin ns]\n");
+	fprintf(stderr,
+	        "usage: uipc-httpd-" HANDOFF_NAME " [-p port] [-t io_threads] [-w workers] "
+	        "[-W burn_us] [-f file] [--notify-always] [--caps | --light] [--spin ns]\n");
 	exit(2);
 }
 
@@ -676,8 +681,10 @@ static void parse_args(int argc, char **argv)
 			S.notify_always = true;
 			continue;
 		}
-		if (strcmp(a, "--light") == 0) {
-			S.light = true;
+		if (strcmp(a, "--light") == 0 || strcmp(a, "--caps") == 0) {
+			*(a[2] == 'l' ? &S.light : &S.caps) = true;
+			if (S.light && S.caps)
+				usage();
 			continue;
 		}
 		if (!v)

@@ -83,6 +83,18 @@ enum uipc_chan_flags {
 	UIPC_CHAN_MPSC = 1u << 0,
 	/** Place the ring on struct uipc_chan_config.numa_node (needs a NUMA kernel). */
 	UIPC_CHAN_NUMA = 1u << 1,
+	/**
+	 * Fence-free producers (since 0.3): producers of uipc_chan_tx_new()
+	 * send without a locked instruction, and the consumer runs one
+	 * membarrier() (an interrupt to every CPU running a thread of the
+	 * process) each time it would sleep on the channel's receiver. Worth
+	 * it where sends far outnumber sleeps (a stream the consumer drains in
+	 * batches); a request/response loop sleeps about once per message and
+	 * pays more than the fence (bench/server, README). Without the
+	 * kernel's MEMBARRIER_CMD_PRIVATE_EXPEDITED, producers fence anyway.
+	 * Before 0.3 every channel was made so where the kernel allowed it.
+	 */
+	UIPC_CHAN_LIGHT = 1u << 2,
 };
 
 /** Largest message (slot payload) in bytes. */

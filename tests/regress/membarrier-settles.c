@@ -38,7 +38,7 @@ static int deny_membarrier(void)
 
 static int run(void)
 {
-	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8, .flags = UIPC_CHAN_LIGHT};
 	uipc_chan_tx *p;
 	uipc_chan *c;
 	uipc_ctx *ctx;

@@ -13,7 +13,7 @@
 
 int main(void)
 {
-	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8};
+	struct uipc_chan_config cfg = {.msg_size = 8, .capacity = 8, .flags = UIPC_CHAN_LIGHT};
 	uint64_t bit = UINT64_C(1) << 5, v = 5, m = 0;
 	uipc_chan_tx *p;
 	uipc_chan *c;
