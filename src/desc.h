@@ -107,13 +107,15 @@ static inline uint64_t uipc__desc_dispatch_take(struct uipc__desc *d)
 	return uipc__desc_take(d);
 }
 
-/* The futex backend's switch to a shared word (backends/futex): ON, as a
- * winning sender sets it, but with no vector and whether or not the word
- * is armed; returns the status before. An ON left on an awake (SN) status
- * goes with the receiver's next arm, as a peer's would. */
-static inline uint32_t uipc__desc_set_on(struct uipc__desc *d)
+/* The futex backend's switch to a shared word (backends/futex): MOVED, a
+ * bit of its own, so that an armed word is not 0 until the receiver's next
+ * arm (a wait not yet queued returns at once). Not ON: a sender whose kick
+ * fails gives ON back (uipc__desc_unpost()) and would take the switch's
+ * mark with it (tests/model/futex-share.pml). Senders ignore the bit: an
+ * armed word with it still kicks. Returns the status before. */
+static inline uint32_t uipc__desc_moved(struct uipc__desc *d)
 {
-	return atomic_fetch_or_explicit(&d->status, UIPC_DESC_ON, memory_order_seq_cst);
+	return atomic_fetch_or_explicit(&d->status, UIPC_DESC_MOVED, memory_order_seq_cst);
 }
 
 /* Receiver, when freed: CLOSED (with SN, so no sender kicks any more). */

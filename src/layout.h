@@ -25,6 +25,7 @@
 #define UIPC_DESC_ON     (1u << 0) /* a kick is outstanding */
 #define UIPC_DESC_SN     (1u << 1) /* suppress: the receiver is awake */
 #define UIPC_DESC_CLOSED (1u << 2) /* the receiver was freed */
+#define UIPC_DESC_MOVED  (1u << 3) /* futex: the word turned shared (until the next arm) */
 
 #define UIPC_DESC_MAGIC  0x43504975u /* "uIPC" */
 #define UIPC_DESC_ABI    1u
@@ -38,7 +39,7 @@
  * hostile peer: readers validate, and no value leads to UB or an endless loop.
  */
 struct uipc__desc {
-	_Alignas(UIPC_CACHELINE) _Atomic uint32_t status; /* ON | SN | CLOSED */
+	_Alignas(UIPC_CACHELINE) _Atomic uint32_t status; /* ON | SN | CLOSED | MOVED */
 	uint32_t ndst;                                    /* receiver thread id (informational) */
 	_Atomic uint64_t pir;                             /* pending vectors, one bit each */
 

@@ -17,7 +17,7 @@
  * The switch loses no wakeup (tests/model/futex-share.pml). The receiver
  * reads the flag after it armed; an in-process sender after it won ON.
  * A waiter can disagree with the waker only if the switch came between
- * the two reads, and the switch then sets ON on an armed word (so a wait
+ * the two reads, and the switch then marks an armed word (MOVED, so a wait
  * not yet queued finds it changed) and wakes both kinds.
  */
 #include <limits.h>
@@ -153,11 +153,13 @@ static int futex_kick(uipc_tx *tx)
 /*
  * The switch to a shared futex (uipc__rx_share()). A receiver that read the
  * flag before it may be queued as a private waiter, or about to queue, and
- * a sender that won ON may have read it either side of the store: so ON is
- * set on an armed word (a wait not yet queued finds the word changed and
- * returns), and both kinds are woken. The woken receiver re-arms and reads
- * the flag again. A receiver awake (SN) reads it at its next arm; the ON
- * it finds then is gone with that arm's store, like a peer's stray one.
+ * a sender that won ON may have read it either side of the store: so an
+ * armed word is marked (MOVED: a wait not yet queued finds the word changed
+ * and returns), and both kinds are woken. The woken receiver re-arms, which
+ * clears the mark, and reads the flag again. A receiver awake (SN) reads it
+ * at its next arm; the mark goes with that arm's store, like a peer's
+ * stray bit. Not ON, which a sender whose kick failed takes back: with it
+ * the mark, and the receiver would sleep private (the model's failing kick).
  */
 static void futex_rx_share(uipc_rx *rx)
 {
@@ -165,7 +167,7 @@ static void futex_rx_share(uipc_rx *rx)
 
 	if (atomic_exchange_explicit(&rx->life->shared, true, memory_order_seq_cst))
 		return;
-	if (uipc__desc_set_on(rx->desc) & UIPC_DESC_SN)
+	if (uipc__desc_moved(rx->desc) & UIPC_DESC_SN)
 		return;
 	(void)futex_wake(word, true);
 	(void)futex_wake(word, false);
