@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 #
 # Model-check the notify/wait protocol, the channel, and MPSC claims with a
-# dying producer (mpsc.pml) with spin.
+# dying producer (mpsc.pml), and the futex backend's private/shared futex
+# switch (futex-share.pml) with spin.
 #
 #   run-spin.sh SUITE     SUITE: notify | notify-broken | chan | chan-broken |
-#                                mpsc | mpsc-broken | all
+#                                mpsc | mpsc-broken | futex-share |
+#                                futex-share-broken | all
 #
 # Each check generates the verifier with `spin -a`, compiles it with gcc and
 # runs it. Safety checks (assertions, invalid end states) are built with
@@ -163,6 +165,34 @@ suite_notify_broken() {
 	check notify-broken-forged-on-epoll-safety safety fail notify.pml -DRXMODE=2 -DBROKEN=6
 }
 
+suite_futex_share() {
+	# 1 local and 1 remote sender, 2 notifies each, the exposure at any point
+	check futex-share-safety safety pass futex-share.pml
+	check futex-share-liveness liveness pass futex-share.pml
+	# 2 local senders (ABA on the armed status across the switch)
+	check futex-share-2l-safety safety pass futex-share.pml -DNL=2 -DNX=0
+	check futex-share-2l-liveness liveness pass futex-share.pml -DNL=2 -DNX=0
+	# a failing kick (unpost, notify again) needs the exposure's mark to
+	# survive the unpost: a bit of its own (XBIT), not ON
+	check futex-share-xbit-failkick-safety safety pass futex-share.pml -DXBIT=1 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-xbit-failkick-liveness liveness pass futex-share.pml -DXBIT=1 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+}
+
+suite_futex_share_broken() {
+	check futex-share-broken-no-on-safety safety fail futex-share.pml -DBROKEN=1
+	check futex-share-broken-no-on-liveness liveness fail futex-share.pml -DBROKEN=1
+	check futex-share-broken-private-wake-safety safety fail futex-share.pml -DBROKEN=2
+	check futex-share-broken-private-wake-liveness liveness fail futex-share.pml -DBROKEN=2
+	check futex-share-broken-mode-before-cas-safety safety fail futex-share.pml -DBROKEN=3
+	check futex-share-broken-mode-before-cas-liveness liveness fail futex-share.pml -DBROKEN=3
+	check futex-share-broken-mode-before-arm-safety safety fail futex-share.pml -DBROKEN=4
+	check futex-share-broken-mode-before-arm-liveness liveness fail futex-share.pml -DBROKEN=4
+	# the exposure's ON as specified, with a failing kick: the remote
+	# sender's unpost clears it, the receiver sleeps private
+	check futex-share-broken-on-failkick-safety safety fail futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-broken-on-failkick-liveness liveness fail futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+}
+
 suite_chan() {
 	check chan-safety safety pass chan.pml
 	check chan-liveness liveness pass chan.pml
@@ -196,6 +226,8 @@ chan) suite_chan ;;
 chan-broken) suite_chan_broken ;;
 mpsc) suite_mpsc ;;
 mpsc-broken) suite_mpsc_broken ;;
+futex-share) suite_futex_share ;;
+futex-share-broken) suite_futex_share_broken ;;
 all)
 	suite_notify
 	suite_notify_broken
@@ -203,9 +235,11 @@ all)
 	suite_chan_broken
 	suite_mpsc
 	suite_mpsc_broken
+	suite_futex_share
+	suite_futex_share_broken
 	;;
 *)
-	echo "usage: $0 notify|notify-broken|chan|chan-broken|mpsc|mpsc-broken|all" >&2
+	echo "usage: $0 notify|notify-broken|chan|chan-broken|mpsc|mpsc-broken|futex-share|futex-share-broken|all" >&2
 	exit 2
 	;;
 esac
