@@ -164,12 +164,12 @@ static inline int64_t ptx_claim(uipc_chan_tx *p, uint64_t n, uint64_t *ret_pos)
 }
 
 /* After the sequence numbers: the tail (SPSC) and one notify for slots up
- * to end. */
-static inline int ptx_announce(uipc_chan_tx *p, uint64_t end)
+ * to end. mpsc is p->g.mpsc, as the caller read it (or knows it). */
+static inline int ptx_announce(uipc_chan_tx *p, uint64_t end, bool mpsc)
 {
 	int r;
 
-	if (!p->g.mpsc) {
+	if (!mpsc) {
 		/* For the next producer to attach only: the consumer never
 		 * reads it, so the line stays in our cache. After the slots:
 		 * a producer killed in between leaves a tail behind, maybe
@@ -200,16 +200,16 @@ static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 		atomic_store_explicit(seq_at(&p->g, pos + i), pos + i + 1, memory_order_release);
 		KP(PUBLISH_SEQ);
 	}
-	return ptx_announce(p, pos + k);
+	return ptx_announce(p, pos + k, p->g.mpsc);
 }
 
 /* Publish the message written at dst, position pos, and announce it. */
-static inline int ptx_publish_at(uipc_chan_tx *p, unsigned char *dst, uint64_t pos)
+static inline int ptx_publish_at(uipc_chan_tx *p, unsigned char *dst, uint64_t pos, bool mpsc)
 {
 	atomic_store_explicit((_Atomic uint64_t *)(void *)(dst + p->g.stride - sizeof(uint64_t)),
 	                      pos + 1, memory_order_release);
 	KP(PUBLISH_SEQ);
-	return ptx_announce(p, pos + 1);
+	return ptx_announce(p, pos + 1, mpsc);
 }
 
 /* ptx_send_at() for any size: the C library's memcpy(), a shorter message
@@ -222,33 +222,17 @@ static __attribute__((noinline)) int ptx_send_any(uipc_chan_tx *p, unsigned char
 	if (size < p->g.msg_size)
 		memset(dst + size, 0, p->g.msg_size - size);
 	KP(SEND_WRITTEN);
-	return ptx_publish_at(p, dst, pos);
+	return ptx_publish_at(p, dst, pos, p->g.mpsc);
 }
 
 /* Write one message into the slot at dst, publish it (pos) and announce it. */
 static inline int ptx_send_at(uipc_chan_tx *p, unsigned char *dst, uint64_t pos, const void *msg,
-                              size_t size)
+                              size_t size, bool mpsc)
 {
-	if (size != p->g.msg_size)
+	if (size != p->g.msg_size || !msg_copy_fixed(dst, msg, size))
 		return ptx_send_any(p, dst, pos, msg, size);
-	switch (size) {
-	case 8:
-		memcpy(dst, msg, 8);
-		break;
-	case 16:
-		memcpy(dst, msg, 16);
-		break;
-	case 32:
-		memcpy(dst, msg, 32);
-		break;
-	case 64:
-		memcpy(dst, msg, 64);
-		break;
-	default:
-		return ptx_send_any(p, dst, pos, msg, size);
-	}
 	KP(SEND_WRITTEN);
-	return ptx_publish_at(p, dst, pos);
+	return ptx_publish_at(p, dst, pos, mpsc);
 }
 
 /* Every send that is not an open SPSC ring's with space as last seen. */
@@ -260,7 +244,7 @@ static __attribute__((noinline)) int ptx_send(uipc_chan_tx *p, const void *msg, 
 	k = ptx_claim(p, 1, &pos);
 	if (k <= 0)
 		return k < 0 ? (int)k : ptx_full(p);
-	return ptx_send_at(p, msg_at(&p->g, pos), pos, msg, size);
+	return ptx_send_at(p, msg_at(&p->g, pos), pos, msg, size, p->g.mpsc);
 }
 
 UIPC_API int uipc_chan_send(uipc_chan_tx *p, const void *msg, size_t size)
@@ -276,7 +260,7 @@ UIPC_API int uipc_chan_send(uipc_chan_tx *p, const void *msg, size_t size)
 	if (__builtin_expect(p->g.mpsc || p->dead || p->g.cap - (pos - p->head_cache) < 1, 0) ||
 	    atomic_load_explicit(&p->g.shm->closed, memory_order_relaxed))
 		return ptx_send(p, msg, size);
-	return ptx_send_at(p, msg_at(&p->g, pos), pos, msg, size);
+	return ptx_send_at(p, msg_at(&p->g, pos), pos, msg, size, false);
 }
 
 UIPC_API int uipc_chan_send_n(uipc_chan_tx *p, const void *msgs, size_t n)
