@@ -189,26 +189,36 @@ static inline uint64_t seq_empty(const struct chan_geo *g, uint64_t pos)
 	return g->mpsc ? pos : pos + 1 - g->cap;
 }
 
-/* memcpy() with the common message sizes inlined: a call into the C
- * library's size dispatch is a visible share of a ping-pong round trip. */
-static inline void msg_copy(void *dst, const void *src, size_t n)
+/* The common message sizes copied inline (8 bytes first, a ping-pong's);
+ * false, nothing copied, for any other size. A call into the C library's
+ * size dispatch is a visible share of a ping-pong round trip, and a fast
+ * path that makes no call saves no registers. */
+static inline bool msg_copy_fixed(void *dst, const void *src, size_t n)
 {
-	switch (n) {
-	case 8:
+	if (n == 8) {
 		memcpy(dst, src, 8);
-		break;
+		return true;
+	}
+	switch (n) {
 	case 16:
 		memcpy(dst, src, 16);
-		break;
+		return true;
 	case 32:
 		memcpy(dst, src, 32);
-		break;
+		return true;
 	case 64:
 		memcpy(dst, src, 64);
-		break;
+		return true;
 	default:
-		memcpy(dst, src, n);
+		return false;
 	}
+}
+
+/* memcpy() with the common message sizes inlined. */
+static inline void msg_copy(void *dst, const void *src, size_t n)
+{
+	if (!msg_copy_fixed(dst, src, n))
+		memcpy(dst, src, n);
 }
 
 static inline long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
