@@ -54,11 +54,13 @@
  *             asleep with ON set, so later senders do not kick;
  *   BROKEN 3: the local sender reads the mode before its CAS, not after;
  *   BROKEN 4: the receiver reads the mode before it arms, not after.
- * A failing kick (FAILKICK 1) breaks the protocol as specified: the remote
- * sender's uipc__desc_unpost() clears ON, the exposure's mark with it, and
- * the receiver that read private sleeps after the exposure's wakes (checked
- * to fail in the broken suite). XBIT 1: the exposure ORs a bit of its own
- * (XB) that the unpost leaves alone; it passes with a failing kick.
+ * The exposure's mark is a status bit of its own (XB: UIPC_DESC_MOVED in
+ * src/layout.h, uipc__desc_moved()), which uipc__desc_unpost() leaves
+ * alone; it passes with a failing kick (FAILKICK 1). XBIT 0 is the first
+ * design, ON as the mark: a failing kick breaks it (the remote sender's
+ * unpost clears ON, the exposure's mark with it, and the receiver that
+ * read private sleeps after the exposure's wakes), checked to fail in the
+ * broken suite.
  *
  * Properties (as notify.pml, RXMODE 0):
  *   - assertion "no kick while awake": a sender's CAS succeeds only while
@@ -105,7 +107,7 @@
 #define BROKEN 0
 #endif
 #ifndef XBIT
-#define XBIT 0        /* 1: the exposure ORs a bit of its own, not ON */
+#define XBIT 1        /* 0: the exposure ORs ON (the first design), not its own bit */
 #endif
 #if XBIT
 #define XON XB        /* what the exposure ORs into status */

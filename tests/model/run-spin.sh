@@ -174,8 +174,8 @@ suite_futex_share() {
 	check futex-share-2l-liveness liveness pass futex-share.pml -DNL=2 -DNX=0
 	# a failing kick (unpost, notify again) needs the exposure's mark to
 	# survive the unpost: a bit of its own (XBIT), not ON
-	check futex-share-xbit-failkick-safety safety pass futex-share.pml -DXBIT=1 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
-	check futex-share-xbit-failkick-liveness liveness pass futex-share.pml -DXBIT=1 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-failkick-safety safety pass futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-failkick-liveness liveness pass futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
 }
 
 suite_futex_share_broken() {
@@ -189,8 +189,8 @@ suite_futex_share_broken() {
 	check futex-share-broken-mode-before-arm-liveness liveness fail futex-share.pml -DBROKEN=4
 	# the exposure's ON as specified, with a failing kick: the remote
 	# sender's unpost clears it, the receiver sleeps private
-	check futex-share-broken-on-failkick-safety safety fail futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
-	check futex-share-broken-on-failkick-liveness liveness fail futex-share.pml -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-broken-on-failkick-safety safety fail futex-share.pml -DXBIT=0 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
+	check futex-share-broken-on-failkick-liveness liveness fail futex-share.pml -DXBIT=0 -DFAILKICK=1 -DSPIN=0 -DNOTIFIES=1
 }
 
 suite_chan() {
