@@ -68,6 +68,10 @@ void uipc__fork_point(int point)
 #define HELD(v) ((void)0)
 #endif
 
+/* The prepare callbacks run under both locks. The hold's rule (no backend
+ * call under it) is about blocking and foreign locks: a receiver's
+ * callback (src/rx.c) only switches its futex word to shared, atomics and
+ * at most two FUTEX_WAKEs, which neither block nor lock. */
 static void fork_prepare(void)
 {
 	FP(PREPARE);
