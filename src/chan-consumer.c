@@ -375,7 +375,7 @@ static __attribute__((noinline)) int chan_recv_any(uipc_chan *c, void *buf,
 
 UIPC_API int uipc_chan_recv(uipc_chan *c, void *buf, size_t size, int64_t timeout_ns)
 {
-	const unsigned char *slot;
+	unsigned char *slot;
 	uint64_t head, s;
 	uint32_t msg_size;
 	int r;
@@ -390,9 +390,7 @@ UIPC_API int uipc_chan_recv(uipc_chan *c, void *buf, size_t size, int64_t timeou
 	head = c->head;
 	slot = msg_at(&c->g, head);
 	if (__builtin_expect(!c->broken, 1)) {
-		s = atomic_load_explicit(
-		    (_Atomic uint64_t *)(void *)(slot + c->g.stride - sizeof(uint64_t)),
-		    memory_order_seq_cst);
+		s = atomic_load_explicit(seq_in(&c->g, slot), memory_order_seq_cst);
 		if (__builtin_expect(s == head + 1, 1)) {
 			c->peeked = false;
 			if (!msg_copy_fixed(buf, slot, msg_size))

@@ -206,8 +206,7 @@ static inline int ptx_publish(uipc_chan_tx *p, uint64_t pos, uint64_t k)
 /* Publish the message written at dst, position pos, and announce it. */
 static inline int ptx_publish_at(uipc_chan_tx *p, unsigned char *dst, uint64_t pos, bool mpsc)
 {
-	atomic_store_explicit((_Atomic uint64_t *)(void *)(dst + p->g.stride - sizeof(uint64_t)),
-	                      pos + 1, memory_order_release);
+	atomic_store_explicit(seq_in(&p->g, dst), pos + 1, memory_order_release);
 	KP(PUBLISH_SEQ);
 	return ptx_announce(p, pos + 1, mpsc);
 }

@@ -171,9 +171,15 @@ static inline unsigned char *msg_at(const struct chan_geo *g, uint64_t pos)
 	return g->slots + (size_t)(pos & g->mask) * g->stride;
 }
 
+/* The sequence number of the slot at slot (msg_at()'s address). */
+static inline _Atomic uint64_t *seq_in(const struct chan_geo *g, unsigned char *slot)
+{
+	return (_Atomic uint64_t *)(void *)(slot + g->stride - sizeof(uint64_t));
+}
+
 static inline _Atomic uint64_t *seq_at(const struct chan_geo *g, uint64_t pos)
 {
-	return (_Atomic uint64_t *)(void *)(msg_at(g, pos) + g->stride - sizeof(uint64_t));
+	return seq_in(g, msg_at(g, pos));
 }
 
 /*
